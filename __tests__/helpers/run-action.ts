@@ -1,0 +1,94 @@
+// Runs the bundled action (dist/index.js) the way the GitHub runner does:
+// inputs as INPUT_* variables, outputs and state through the files named by
+// GITHUB_OUTPUT and GITHUB_STATE, and the post step with STATE_* variables.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const DIST = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
+
+export interface ActionRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly outputs: Record<string, string>;
+  readonly state: Record<string, string>;
+}
+
+/** Parses the runner's file-command format: `name=value` lines or `name<<DELIM` heredocs. */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name, delim] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
+      out[name!] = value.join('\n');
+    } else if (line.includes('=')) {
+      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return out;
+}
+
+function toInputEnv(inputs: Record<string, string>): Record<string, string> {
+  // The runner upper-cases names and turns spaces into underscores; dashes stay.
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
+}
+
+function run(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export interface RunOptions {
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+  /** Also run the post step afterwards (as the runner does, even after failure). */
+  readonly post?: boolean;
+}
+
+/** Runs main (and post) of the action; returns main's result plus post's output. */
+export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun & { post?: { code: number; stdout: string; stderr: string } }> {
+  const dir = mkdtempSync(join(tmpdir(), 'action-run-'));
+  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_ENV: join(dir, 'env'), GITHUB_PATH: join(dir, 'path') };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNNER_TEMP: join(dir, 'runner-temp'),
+    RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
+    GITHUB_WORKSPACE: process.cwd(),
+    GITHUB_ACTIONS: 'true',
+    GITHUB_JOB: 'test',
+    GITHUB_RUN_ID: String(process.pid),
+    GITHUB_RUN_ATTEMPT: '1',
+    ...files,
+    ...options.env,
+    ...toInputEnv(inputs),
+  };
+  const main = await run(base, options.timeoutMs ?? 300_000);
+  const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+  const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
+  let post;
+  if (options.post !== false) {
+    const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+    post = await run({ ...base, ...stateEnv }, options.timeoutMs ?? 120_000);
+  }
+  return { ...main, outputs, state, ...(post ? { post } : {}) };
+}

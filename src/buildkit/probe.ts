@@ -1,0 +1,83 @@
+// Is this builder reachable, and what is it? Info (v0.11+) gives the version;
+// older daemons answer UNIMPLEMENTED and we learn what we can from ListWorkers.
+import * as grpc from '@grpc/grpc-js';
+import type { BuildkitVersion, WorkerRecord } from '../protocol/index.js';
+import { ControlClient, isGrpcError } from './control.js';
+import type { BuilderEndpoint } from './endpoint.js';
+
+export interface BuilderInfo {
+  readonly endpoint: BuilderEndpoint;
+  readonly version?: BuildkitVersion;
+  readonly workers: readonly WorkerRecord[];
+}
+
+/**
+ * Probes the endpoint; rejects with one line naming the endpoint and the cause.
+ * Definite failures (refused, TLS, no socket) fail at once; an endpoint that
+ * does not answer is retried until the timeout, so a daemon still starting up
+ * gets its chance.
+ */
+export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number): Promise<BuilderInfo> {
+  const client = new ControlClient(endpoint);
+  const deadline = new Date(Date.now() + timeoutMs);
+  try {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await identify(client, endpoint, deadline);
+      } catch (err) {
+        const retry = isGrpcError(err, grpc.status.UNAVAILABLE) && !isDefinite(err) && Date.now() + delay < deadline.getTime();
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  } catch (err) {
+    throw new Error(`builder ${endpoint.address} is not usable: ${describeConnectError(err, timeoutMs)}`);
+  } finally {
+    client.close();
+  }
+}
+
+async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date): Promise<BuilderInfo> {
+  let version: BuildkitVersion | undefined;
+  try {
+    version = (await client.info(deadline)).buildkitVersion;
+  } catch (err) {
+    // Daemons before v0.11 have no Info; ListWorkers still tells the version.
+    if (!isGrpcError(err, grpc.status.UNIMPLEMENTED)) throw err;
+  }
+  const workers = (await client.listWorkers(deadline)).record ?? [];
+  return { endpoint, version: version ?? workers[0]?.BuildkitVersion, workers };
+}
+
+function isDefinite(err: grpc.ServiceError): boolean {
+  return /ECONNREFUSED|ENOENT|EACCES|ENOTFOUND|certificate|SSL|TLS|handshake|wrong version number/i.test(err.details ?? '');
+}
+
+/** Turns grpc-js connection failures into a short cause a user can act on. */
+export function describeConnectError(err: unknown, timeoutMs: number): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const lower = text.toLowerCase();
+  if (lower.includes('econnrefused')) return 'connection refused (is buildkitd listening there?)';
+  if (lower.includes('enoent') || lower.includes('no such file')) return 'socket not found';
+  if (lower.includes('eacces')) return 'permission denied on the socket';
+  if (lower.includes('enotfound') || lower.includes('name resolution') || lower.includes('dns resolution')) return 'host name not found';
+  if (/certificate|ssl|tls|handshake|wrong version number|self.signed|alert/.test(lower)) {
+    return `TLS handshake failed (check tls-ca, tls-cert, tls-key and tls-server-name): ${firstLine(text)}`;
+  }
+  if (lower.includes('deadline') || lower.includes('timeout') || lower.includes('timed out')) {
+    return `no answer within ${Math.round(timeoutMs / 1000)}s (connect-timeout)`;
+  }
+  if (isGrpcError(err)) return `${grpc.status[err.code] ?? err.code}: ${firstLine(err.details)}`;
+  return firstLine(text);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+/** Default build platform: the first platform of the first worker, as `os/arch[/variant]`. */
+export function defaultPlatform(info: BuilderInfo): string | undefined {
+  const p = info.workers[0]?.platforms?.[0];
+  if (!p?.OS || !p.Architecture) return undefined;
+  return [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/');
+}

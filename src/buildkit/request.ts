@@ -1,0 +1,100 @@
+// Turns validated inputs into the Solve request for the Dockerfile frontend:
+// frontend attributes, the image exporter and cache options.
+import { createHash } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
+import type { CacheOptionsEntry, ExporterEntry, SolveRequest } from '../protocol/index.js';
+
+export type BuildRequest = Omit<SolveRequest, 'Ref' | 'Session'>;
+
+/** Local directory names the Dockerfile frontend asks the session for. */
+export interface LocalDirs {
+  readonly context: string;
+  readonly dockerfile: string;
+}
+
+export function localDirs(inputs: Pick<ActionInputs, 'context' | 'file'>): LocalDirs {
+  return { context: inputs.context, dockerfile: dirname(inputs.file) };
+}
+
+/**
+ * A stable shared key per directory: the daemon keeps its copy of our files
+ * under it, so the next build sends only what changed. Hashed because the
+ * header must be printable ASCII.
+ */
+export function sharedKeyFor(dir: string): string {
+  return createHash('sha256').update(`envd-remote-build:${dir}`).digest('hex').slice(0, 32);
+}
+
+export function imageExporter(inputs: Pick<ActionInputs, 'tags' | 'push' | 'registryInsecure' | 'annotations'>): ExporterEntry {
+  const attrs: Record<string, string> = {};
+  // All names go into one exporter, comma-separated: one image, several tags.
+  if (inputs.tags.length) attrs.name = inputs.tags.join(',');
+  attrs.push = String(inputs.push && inputs.tags.length > 0);
+  if (inputs.registryInsecure) attrs['registry.insecure'] = 'true';
+  for (const [key, value] of annotationAttrs(inputs.annotations)) attrs[key] = value;
+  return { Type: 'image', Attrs: attrs };
+}
+
+/**
+ * `key=value` annotates the manifest; `index:key=value`, `manifest-descriptor:…`
+ * and friends pick the level, as docker buildx does.
+ */
+export function annotationAttrs(annotations: readonly string[]): [string, string][] {
+  return annotations.map((line) => {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new Error(`Input "annotations": expected key=value, got "${line}"`);
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    const colon = key.indexOf(':');
+    if (colon > 0 && /^(manifest|index|manifest-descriptor|index-descriptor)(\[[^\]]*\])?$/.test(key.slice(0, colon))) {
+      return [`annotation-${key.slice(0, colon)}.${key.slice(colon + 1)}`, value];
+    }
+    return [`annotation.${key}`, value];
+  });
+}
+
+/** Cache entries as the daemon wants them; gha gets its URLs and token from the runner. */
+export function cacheEntries(entries: readonly CacheEntry[], direction: 'from' | 'to', env: NodeJS.ProcessEnv = process.env): CacheOptionsEntry[] {
+  return entries.map((e) => {
+    if (e.type === 'local') {
+      throw new Error(
+        `Input "cache-${direction}": type=local needs a content store in the session, which this action does not provide; use type=registry, type=inline or type=gha`,
+      );
+    }
+    const attrs: Record<string, string> = { ...e.attrs };
+    if (e.type === 'gha') {
+      if (!attrs.url && env.ACTIONS_CACHE_URL) attrs.url = env.ACTIONS_CACHE_URL;
+      if (!attrs.url_v2 && env.ACTIONS_RESULTS_URL) attrs.url_v2 = env.ACTIONS_RESULTS_URL;
+      if (!attrs.token && env.ACTIONS_RUNTIME_TOKEN) attrs.token = env.ACTIONS_RUNTIME_TOKEN;
+    }
+    return { Type: e.type, Attrs: attrs };
+  });
+}
+
+export function dockerfileRequest(inputs: ActionInputs, env: NodeJS.ProcessEnv = process.env): BuildRequest {
+  const attrs: Record<string, string> = { filename: basename(inputs.file) };
+  if (inputs.target) attrs.target = inputs.target;
+  for (const [name, value] of inputs.buildArgs) attrs[`build-arg:${name}`] = value;
+  for (const [name, value] of inputs.labels) attrs[`label:${name}`] = value;
+  if (inputs.platforms.length) attrs.platform = inputs.platforms.join(',');
+  if (inputs.noCache) attrs['no-cache'] = '';
+  if (inputs.provenance) attrs['attest:provenance'] = inputs.provenance;
+  if (inputs.sbom) attrs['attest:sbom'] = inputs.sbom;
+
+  const imports = cacheEntries(inputs.cacheFrom, 'from', env);
+  const exports = cacheEntries(inputs.cacheTo, 'to', env);
+  // The Dockerfile frontend resolves cache sources itself and reads only this attribute.
+  if (imports.length) attrs['cache-imports'] = JSON.stringify(imports.map((i) => ({ Type: i.Type, Attrs: i.Attrs ?? {} })));
+
+  const exporter = imageExporter(inputs);
+  return {
+    Frontend: 'dockerfile.v0',
+    FrontendAttrs: attrs,
+    // New daemons read Exporters; daemons before v0.13 only the deprecated pair.
+    Exporters: [exporter],
+    ExporterDeprecated: exporter.Type,
+    ExporterAttrsDeprecated: exporter.Attrs ?? {},
+    Cache: { Imports: imports, Exports: exports },
+  };
+}

@@ -1,0 +1,67 @@
+// Opens a session on the daemon: a Control.Session call whose bytes carry an
+// HTTP/2 connection on which the daemon calls *our* services.
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import type { ControlClient } from '../buildkit/control.js';
+import type { MethodHandler } from './rpc.js';
+import { SessionServer } from './server.js';
+import { TunnelSocket } from './tunnel.js';
+
+export interface SessionOptions {
+  /** Printable ASCII; the daemon keys its copy of our directories on it (incremental transfers). */
+  readonly sharedKey: string;
+  readonly log?: (message: string) => void;
+}
+
+export interface Session {
+  readonly id: string;
+  /** Resolves when the daemon ends the session or it fails. */
+  readonly done: Promise<void>;
+  /** Closes our HTTP/2 side (GOAWAY), then cancels the call. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** 25 lowercase base-36 characters, like BuildKit's own IDs; never contains ':'. */
+export function randomId(): string {
+  const bytes = randomBytes(25);
+  return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
+}
+
+export function openSession(client: ControlClient, handlers: readonly MethodHandler[], options: SessionOptions): Session {
+  const id = randomId();
+  const server = new SessionServer(handlers, options.log);
+  const metadata = new grpc.Metadata();
+  metadata.set('x-docker-expose-session-uuid', id);
+  metadata.set('x-docker-expose-session-sharedkey', options.sharedKey);
+  metadata.set('x-docker-expose-session-name', 'envd-remote-build');
+  // One value per method: the daemon checks FileSync and FileSend support by path.
+  for (const path of server.paths) metadata.add('x-docker-expose-session-grpc-method', path);
+
+  const call = client.session(metadata);
+  const socket = new TunnelSocket(call);
+  let closing = false;
+  const done = new Promise<void>((resolve) => {
+    call.on('error', (err: grpc.ServiceError) => {
+      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session ended: ${err.details || err.message}`);
+      resolve();
+    });
+    call.on('end', () => resolve());
+    call.on('close', () => resolve());
+  });
+  server.serve(socket);
+
+  let closed: Promise<void> | undefined;
+  return {
+    id,
+    done,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await server.close();
+        socket.destroy();
+        call.cancel();
+      })();
+      return closed;
+    },
+  };
+}
