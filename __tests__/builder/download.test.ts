@@ -1,0 +1,342 @@
+// Download, verify, extract and cache against a real HTTP server on 127.0.0.1
+// serving a real tarball; no network beyond loopback.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DEFAULT_BUILDKIT_VERSION,
+  DEFAULT_ROOTLESSKIT_VERSION,
+  buildkitAsset,
+  buildkitdOnPath,
+  downloadVerified,
+  fetchRelease,
+  installBuildkit,
+  installRootlesskit,
+  normalizeTag,
+  parseBuildkitdVersion,
+  pinnedSha256,
+  rootlesskitAsset,
+  runnerArch,
+  toolCachePaths,
+  type ActionsCacheLike,
+  type Logger,
+} from '../../src/builder/local/download.js';
+
+const TAG = 'v9.9.9';
+const arch = runnerArch();
+
+let work: string;
+let archive: Buffer;
+let archiveSha: string;
+let rkArchive: Buffer;
+let server: http.Server;
+let base: string;
+/** Per-path queue of statuses to answer before serving normally (500, 404, 'reset'). */
+const failures = new Map<string, (number | 'reset')[]>();
+const hits: string[] = [];
+/** What the fake releases API reports as the asset digest. */
+let apiDigest: string | undefined;
+
+function quietLog(): Logger & { lines: string[]; warnings: string[] } {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  return { lines, warnings, info: (m) => lines.push(m), warning: (m) => warnings.push(m), debug: () => undefined };
+}
+
+async function makeTarball(dir: string, files: Record<string, string>, top: string): Promise<Buffer> {
+  const src = path.join(dir, 'src');
+  await fs.rm(src, { recursive: true, force: true });
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(src, name);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, content, { mode: 0o755 });
+  }
+  const out = path.join(dir, 'out.tar.gz');
+  execFileSync('tar', ['czf', out, '-C', src, top]);
+  return readFileSync(out);
+}
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'bk-download-'));
+  process.env['RUNNER_TEMP'] = path.join(work, 'temp');
+  process.env['RUNNER_TOOL_CACHE'] = path.join(work, 'toolcache');
+  await fs.mkdir(process.env['RUNNER_TEMP'], { recursive: true });
+  // tool-cache sleeps 10-20 s between attempts unless these test hooks say otherwise.
+  (globalThis as Record<string, unknown>)['TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS'] = 0;
+  (globalThis as Record<string, unknown>)['TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS'] = 0;
+
+  archive = await makeTarball(
+    work,
+    {
+      'bin/buildkitd': `#!/bin/sh\necho "buildkitd github.com/moby/buildkit ${TAG} 0123abcd"\n`,
+      'bin/buildctl': '#!/bin/sh\necho buildctl\n',
+      'bin/buildkit-runc': '#!/bin/sh\necho runc\n',
+    },
+    'bin',
+  );
+  archiveSha = createHash('sha256').update(archive).digest('hex');
+  rkArchive = await makeTarball(work, { rootlesskit: '#!/bin/sh\necho rootlesskit\n', rootlessctl: '#!/bin/sh\n' }, '.');
+
+  server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    hits.push(url);
+    const queue = failures.get(url);
+    const next = queue?.shift();
+    if (next === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (typeof next === 'number') {
+      res.writeHead(next).end('failing on purpose');
+      return;
+    }
+    const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+    if (url === new URL(bk.url).pathname) {
+      res.writeHead(200, { 'content-type': 'application/gzip' }).end(archive);
+    } else if (url === new URL(rootlesskitAsset('v7.7.7', `${base}/rk`, arch).url).pathname) {
+      res.writeHead(200).end(rkArchive);
+    } else if (url === `/api/repos/moby/buildkit/releases/tags/${TAG}` || url === '/api/repos/moby/buildkit/releases/latest') {
+      const assets = [{ name: bk.name, ...(apiDigest ? { digest: apiDigest } : {}) }, { name: 'other.tar.gz', digest: 'sha256:00' }];
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ tag_name: TAG, assets }));
+    } else if (url === '/api/repos/rootless-containers/rootlesskit/releases/tags/v7.7.7') {
+      const sha = createHash('sha256').update(rkArchive).digest('hex');
+      res.writeHead(200).end(JSON.stringify({ tag_name: 'v7.7.7', assets: [{ name: `rootlesskit-${arch.rootlesskit}.tar.gz`, digest: `sha256:${sha}` }] }));
+    } else {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  failures.clear();
+  hits.length = 0;
+  apiDigest = `sha256:${archiveSha}`;
+  // Each test starts with an empty tool cache and temp dir.
+  await fs.rm(process.env['RUNNER_TOOL_CACHE']!, { recursive: true, force: true });
+  await fs.rm(process.env['RUNNER_TEMP']!, { recursive: true, force: true });
+  await fs.mkdir(process.env['RUNNER_TEMP']!, { recursive: true });
+});
+
+const tempFiles = async () => fs.readdir(process.env['RUNNER_TEMP']!);
+const common = () => ({ apiBaseUrl: `${base}/api`, apiRetryDelaysMs: [10, 10], actionsCache: null, searchPath: [] as string[] });
+
+describe('asset names and pins', () => {
+  it('names BuildKit and RootlessKit assets per architecture', () => {
+    expect(buildkitAsset('v0.24.0', 'https://x/y/', runnerArch('x64'))).toEqual({
+      tool: 'buildkit',
+      tag: 'v0.24.0',
+      name: 'buildkit-v0.24.0.linux-amd64.tar.gz',
+      url: 'https://x/y/v0.24.0/buildkit-v0.24.0.linux-amd64.tar.gz',
+    });
+    expect(buildkitAsset('v0.24.0', undefined, runnerArch('arm64')).url).toBe(
+      'https://github.com/moby/buildkit/releases/download/v0.24.0/buildkit-v0.24.0.linux-arm64.tar.gz',
+    );
+    expect(rootlesskitAsset('v2.3.5', undefined, runnerArch('x64')).url).toBe(
+      'https://github.com/rootless-containers/rootlesskit/releases/download/v2.3.5/rootlesskit-x86_64.tar.gz',
+    );
+    expect(rootlesskitAsset('v2.3.5', undefined, runnerArch('arm64')).name).toBe('rootlesskit-aarch64.tar.gz');
+    expect(() => runnerArch('ia32')).toThrow('x64 or arm64');
+  });
+
+  it('pins digests for both architectures of the default versions', () => {
+    for (const a of ['x64', 'arm64']) {
+      expect(pinnedSha256(buildkitAsset(DEFAULT_BUILDKIT_VERSION, undefined, runnerArch(a)))).toMatch(/^[0-9a-f]{64}$/);
+      expect(pinnedSha256(rootlesskitAsset(DEFAULT_ROOTLESSKIT_VERSION, undefined, runnerArch(a)))).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(pinnedSha256(buildkitAsset('v0.1.0'))).toBeUndefined();
+  });
+
+  it('normalizes versions and parses buildkitd --version', () => {
+    expect(normalizeTag('0.24.0')).toBe('v0.24.0');
+    expect(normalizeTag(' v0.24.0 ')).toBe('v0.24.0');
+    expect(normalizeTag('latest')).toBe('latest');
+    expect(normalizeTag('')).toBe('latest');
+    expect(parseBuildkitdVersion('buildkitd github.com/moby/buildkit v0.11.6 2951a28cd7085eb18979b1f710678623d94ed578\n')).toBe('v0.11.6');
+    expect(parseBuildkitdVersion('buildkitd github.com/moby/buildkit v0.13.0-rc1 abc')).toBe('v0.13.0-rc1');
+    expect(parseBuildkitdVersion('something else')).toBeUndefined();
+  });
+});
+
+describe('downloadVerified', () => {
+  it('accepts a matching sha256', async () => {
+    const file = await downloadVerified(buildkitAsset(TAG, `${base}/dl`, arch), archiveSha, quietLog());
+    expect(createHash('sha256').update(await fs.readFile(file)).digest('hex')).toBe(archiveSha);
+  });
+
+  it('rejects a mismatching sha256 and deletes the file', async () => {
+    const wrong = 'f'.repeat(64);
+    const asset = buildkitAsset(TAG, `${base}/dl`, arch);
+    await expect(downloadVerified(asset, wrong, quietLog())).rejects.toThrow(
+      `sha256 mismatch for ${asset.name} from ${asset.url}: expected ${wrong}, got ${archiveSha}; the download was deleted`,
+    );
+    expect(await tempFiles()).toEqual([]);
+  });
+
+  it('turns a 404 into one line naming the asset and URL, without retrying', async () => {
+    const asset = buildkitAsset('v0.0.404', `${base}/dl`, arch);
+    const err = await downloadVerified(asset, undefined, quietLog()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe(`buildkit v0.0.404: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
+    expect(hits.filter((h) => h.includes('v0.0.404'))).toHaveLength(1);
+  });
+
+  it('retries a transient 500 and then succeeds (tool-cache retry)', async () => {
+    const asset = buildkitAsset(TAG, `${base}/dl`, arch);
+    failures.set(new URL(asset.url).pathname, [500]);
+    const file = await downloadVerified(asset, archiveSha, quietLog());
+    expect(await fs.stat(file)).toBeTruthy();
+    expect(hits.filter((h) => h.endsWith(asset.name))).toHaveLength(2);
+  });
+
+  it('retries a dropped connection and then succeeds', async () => {
+    const asset = buildkitAsset(TAG, `${base}/dl`, arch);
+    failures.set(new URL(asset.url).pathname, ['reset', 'reset']);
+    await downloadVerified(asset, archiveSha, quietLog());
+    expect(hits.filter((h) => h.endsWith(asset.name))).toHaveLength(3);
+  });
+
+  it('gives up after three failing attempts with the status in the message', async () => {
+    const asset = buildkitAsset(TAG, `${base}/dl`, arch);
+    failures.set(new URL(asset.url).pathname, [503, 503, 503]);
+    await expect(downloadVerified(asset, archiveSha, quietLog())).rejects.toThrow(`downloading ${asset.url} failed (HTTP 503)`);
+    expect(hits.filter((h) => h.endsWith(asset.name))).toHaveLength(3);
+  });
+
+  it('warns when no digest is known but still returns the file', async () => {
+    const log = quietLog();
+    await downloadVerified(buildkitAsset(TAG, `${base}/dl`, arch), undefined, log);
+    expect(log.warnings).toEqual([expect.stringContaining('No known sha256')]);
+  });
+});
+
+describe('installBuildkit', () => {
+  it('downloads, verifies with the API digest, extracts and caches; second call hits the tool cache', async () => {
+    const log = quietLog();
+    const first = await installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log });
+    expect(first).toMatchObject({ tag: TAG, source: 'download' });
+    expect(first.binDir).toBe(toolCachePaths('buildkit', TAG, arch.node)[0]);
+    expect(execFileSync(path.join(first.binDir, 'buildkitd'), ['--version']).toString()).toContain(TAG);
+    expect(log.warnings).toEqual([]);
+    expect(await tempFiles()).toEqual([]); // archive and extraction dir cleaned up
+
+    const second = await installBuildkit({ ...common(), version: '9.9.9', downloadUrl: `${base}/dl`, log });
+    expect(second).toEqual({ binDir: first.binDir, tag: TAG, source: 'tool-cache' });
+  });
+
+  it('fails with a clear error and leaves nothing behind when the API digest does not match', async () => {
+    apiDigest = `sha256:${'0'.repeat(64)}`;
+    await expect(installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log: quietLog() })).rejects.toThrow(/^sha256 mismatch for buildkit-v9\.9\.9/);
+    expect(await tempFiles()).toEqual([]);
+    await expect(fs.access(toolCachePaths('buildkit', TAG, arch.node)[0])).rejects.toThrow();
+  });
+
+  it('resolves latest through the releases API', async () => {
+    const got = await installBuildkit({ ...common(), version: 'latest', downloadUrl: `${base}/dl`, log: quietLog() });
+    expect(got.tag).toBe(TAG);
+    expect(hits).toContain('/api/repos/moby/buildkit/releases/latest');
+    // The digest came from the same response: no second API call.
+    expect(hits.filter((h) => h.startsWith('/api/'))).toHaveLength(1);
+  });
+
+  it('reports a missing release asset in one line', async () => {
+    await expect(installBuildkit({ ...common(), version: 'v0.0.1', downloadUrl: `${base}/dl`, log: quietLog() })).rejects.toThrow(
+      /^buildkit v0\.0\.1: buildkit-v0\.0\.1\.linux-\w+\.tar\.gz not found at .* \(HTTP 404\); check the version and the download URL$/,
+    );
+  });
+
+  it('uses buildkitd from PATH when it reports the requested version', async () => {
+    const dir = path.join(work, 'pathbin');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'buildkitd'), '#!/bin/sh\necho "buildkitd github.com/moby/buildkit v0.11.6 2951a28"\n', { mode: 0o755 });
+    expect(await buildkitdOnPath([dir])).toEqual({ path: path.join(dir, 'buildkitd'), tag: 'v0.11.6' });
+    const got = await installBuildkit({ ...common(), version: '0.11.6', searchPath: [dir], log: quietLog() });
+    expect(got).toEqual({ binDir: dir, tag: 'v0.11.6', source: 'path' });
+    expect(hits).toEqual([]);
+  });
+
+  it('ignores a buildkitd on PATH at another version', async () => {
+    const dir = path.join(work, 'pathbin-old');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'buildkitd'), '#!/bin/sh\necho "buildkitd github.com/moby/buildkit v0.10.0 x"\n', { mode: 0o755 });
+    const got = await installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, searchPath: [dir], log: quietLog() });
+    expect(got.source).toBe('download');
+  });
+
+  it('retries the releases API on 502', async () => {
+    failures.set(`/api/repos/moby/buildkit/releases/tags/${TAG}`, [502]);
+    const release = await fetchRelease('buildkit', TAG, common());
+    expect(release.tag).toBe(TAG);
+    expect(hits.filter((h) => h.startsWith('/api/'))).toHaveLength(2);
+  });
+
+  it('restores from and saves to the Actions cache, and only warns when it fails', async () => {
+    const calls: string[] = [];
+    const failing: ActionsCacheLike = {
+      isFeatureAvailable: () => true,
+      restoreCache: async (paths, key) => {
+        calls.push(`restore ${key} ${paths.length}`);
+        throw new Error('cache service down');
+      },
+      saveCache: async (paths, key) => {
+        calls.push(`save ${key} ${paths.join(',')}`);
+        throw new Error('reserve failed');
+      },
+    };
+    const log = quietLog();
+    const got = await installBuildkit({ ...common(), actionsCache: failing, version: TAG, downloadUrl: `${base}/dl`, log });
+    expect(got.source).toBe('download');
+    const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
+    const key = `envd-remote-build-buildkit-${TAG}-linux-${arch.node}-${archiveSha.slice(0, 16)}`;
+    expect(calls).toEqual([`restore ${key} 2`, `save ${key} ${dir},${marker}`]);
+    expect(log.warnings).toEqual([
+      'Could not restore buildkit from the Actions cache (downloading instead): cache service down',
+      'Could not save buildkit to the Actions cache: reserve failed',
+    ]);
+  });
+
+  it('uses a restored Actions cache entry without downloading', async () => {
+    const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
+    const restoring: ActionsCacheLike = {
+      isFeatureAvailable: () => true,
+      restoreCache: async () => {
+        // What @actions/cache would put back: the tool directory and its marker.
+        await fs.mkdir(dir, { recursive: true });
+        await fs.writeFile(path.join(dir, 'buildkitd'), '#!/bin/sh\n', { mode: 0o755 });
+        await fs.writeFile(marker, '');
+        return 'hit';
+      },
+      saveCache: async () => {
+        throw new Error('must not save after a hit');
+      },
+    };
+    const got = await installBuildkit({ ...common(), actionsCache: restoring, version: TAG, downloadUrl: `${base}/dl`, log: quietLog() });
+    expect(got).toEqual({ binDir: dir, tag: TAG, source: 'actions-cache' });
+    expect(hits.filter((h) => h.startsWith('/dl/'))).toEqual([]);
+  });
+});
+
+describe('installRootlesskit', () => {
+  it('downloads and verifies rootlesskit from its own base URL', async () => {
+    const got = await installRootlesskit({ ...common(), version: 'v7.7.7', downloadUrl: `${base}/rk`, log: quietLog() });
+    expect(got.source).toBe('download');
+    expect((await fs.stat(path.join(got.binDir, 'rootlesskit'))).mode & 0o111).toBeTruthy();
+  });
+
+  it('prefers a rootlesskit already on PATH', async () => {
+    const dir = path.join(work, 'rkpath');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'rootlesskit'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(await installRootlesskit({ ...common(), searchPath: [dir], log: quietLog() })).toMatchObject({ binDir: dir, source: 'path' });
+  });
+});

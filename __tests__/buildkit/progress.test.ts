@@ -1,0 +1,56 @@
+import { ProgressPrinter, formatBytes } from '../../src/buildkit/progress.js';
+
+const ts = (s: number) => ({ seconds: String(1700000000 + s), nanos: 0 });
+
+test('numbers steps, reports cached, done with duration, logs and errors with their last lines', () => {
+  const lines: string[] = [];
+  const p = new ProgressPrinter((l) => lines.push(l));
+  p.update({ vertexes: [{ digest: 'a', name: '[internal] load build definition', started: ts(0) }] });
+  p.update({ vertexes: [{ digest: 'a', name: '[internal] load build definition', started: ts(0), completed: ts(1) }] });
+  p.update({ vertexes: [{ digest: 'b', name: '[1/2] COPY . /src', cached: true, started: ts(1), completed: ts(1) }] });
+  p.update({ vertexes: [{ digest: 'c', name: '[2/2] RUN make', started: ts(2) }] });
+  p.update({ logs: [{ vertex: 'c', msg: Buffer.from('compiling\nlinking pa') }] });
+  p.update({ logs: [{ vertex: 'c', msg: Buffer.from('rt two\n') }] });
+  p.update({ vertexes: [{ digest: 'c', name: '[2/2] RUN make', started: ts(2), completed: ts(5), error: 'process "make" did not complete successfully: exit code: 2' }] });
+  expect(lines).toEqual([
+    '#1 [internal] load build definition',
+    '#1 DONE 1.0s',
+    '#2 [1/2] COPY . /src',
+    '#2 CACHED',
+    '#3 [2/2] RUN make',
+    '#3 compiling',
+    '#3 linking part two',
+    '#3 ERROR: process "make" did not complete successfully: exit code: 2',
+  ]);
+  const s = p.summary();
+  expect(s.steps).toBe(3);
+  expect(s.cached).toBe(1);
+  expect(s.failed).toEqual({ name: '[2/2] RUN make', error: 'process "make" did not complete successfully: exit code: 2', logTail: ['compiling', 'linking part two'] });
+});
+
+test('counts bytes of context transferred and reports warnings', () => {
+  const lines: string[] = [];
+  const p = new ProgressPrinter((l) => lines.push(l));
+  p.update({ vertexes: [{ digest: 'ctx', name: '[internal] load build context', started: ts(0) }] });
+  p.update({ statuses: [{ ID: 'transferring context:', vertex: 'ctx', name: 'transferring context:', current: '1000' }] });
+  p.update({ statuses: [{ ID: 'transferring context:', vertex: 'ctx', name: 'transferring context:', current: '2500000', completed: ts(1) }] });
+  p.update({ warnings: [{ vertex: 'ctx', level: '1', short: Buffer.from('FromAsCasing: mismatch'), detail: [Buffer.from('use AS')], url: 'https://docs', info: { filename: 'Dockerfile' }, ranges: [{ start: { line: 3 } }] }] });
+  expect(p.summary().contextBytes).toBe(2500000);
+  expect(lines).toContain('#1 transferring context: 2.50MB done');
+  expect(lines).toContain('#1 WARN: FromAsCasing: mismatch');
+  expect(p.summary().warnings).toEqual([{ step: '[internal] load build context', message: 'FromAsCasing: mismatch', detail: 'use AS', url: 'https://docs', file: 'Dockerfile', line: 3 }]);
+});
+
+test('a cancelled step is not reported as the failure', () => {
+  const p = new ProgressPrinter(() => {});
+  p.update({ vertexes: [{ digest: 'x', name: 'RUN sleep', started: ts(0), completed: ts(1), error: 'context canceled' }] });
+  expect(p.summary().failed).toBeUndefined();
+});
+
+test.each([
+  [0, '0B'],
+  [999, '999B'],
+  [1024, '1.02kB'],
+  [2500000, '2.50MB'],
+  [12_300_000_000, '12.3GB'],
+])('formatBytes(%d) = %s', (n, s) => expect(formatBytes(n)).toBe(s));

@@ -1,0 +1,125 @@
+import type { ActionInputs } from '../../src/action/inputs-types.js';
+import { annotationAttrs, cacheEntries, dockerfileRequest, imageExporter, localDirs, sharedKeyFor } from '../../src/buildkit/request.js';
+import { parseEndpoint, grpcTarget } from '../../src/buildkit/endpoint.js';
+
+const base: ActionInputs = {
+  builders: [],
+  connectTimeoutMs: 20000,
+  fallback: 'never',
+  buildkitVersion: 'v0.24.0',
+  buildkitDownloadUrl: '',
+  buildkitdConfigInline: '',
+  frontend: 'dockerfile',
+  context: '/src/app',
+  file: '/src/app/docker/Dockerfile.prod',
+  envdFunction: 'build',
+  envdVersion: 'v1.3.4',
+  target: '',
+  buildArgs: [],
+  labels: [],
+  annotations: [],
+  tags: [],
+  push: false,
+  platforms: [],
+  noCache: false,
+  cacheFrom: [],
+  cacheTo: [],
+  secrets: [],
+  provenance: '',
+  sbom: '',
+  registryInsecure: false,
+};
+
+describe('image exporter attributes', () => {
+  const cases: [string, Partial<ActionInputs>, Record<string, string>][] = [
+    ['no tags: no name, no push', {}, { push: 'false' }],
+    ['tags joined into one name, pushed', { tags: ['r.io/a/b:1', 'r.io/a/b:latest'], push: true }, { name: 'r.io/a/b:1,r.io/a/b:latest', push: 'true' }],
+    ['push without tags cannot push', { push: true }, { push: 'false' }],
+    ['insecure registry', { tags: ['localhost:5000/x:1'], registryInsecure: true }, { name: 'localhost:5000/x:1', push: 'false', 'registry.insecure': 'true' }],
+    ['annotations', { annotations: ['org.opencontainers.image.title=x', 'index:a=b'] }, { push: 'false', 'annotation.org.opencontainers.image.title': 'x', 'annotation-index.a': 'b' }],
+  ];
+  it.each(cases)('%s', (_n, partial, attrs) => {
+    expect(imageExporter({ ...base, ...partial })).toEqual({ Type: 'image', Attrs: attrs });
+  });
+
+  it('rejects an annotation without =', () => {
+    expect(() => annotationAttrs(['nope'])).toThrow('Input "annotations": expected key=value, got "nope"');
+  });
+});
+
+describe('dockerfile solve request', () => {
+  it('maps inputs to frontend attributes and fills both exporter fields', () => {
+    const req = dockerfileRequest({
+      ...base,
+      target: 'prod',
+      buildArgs: [['A', '1'], ['B', 'x=y,z']],
+      labels: [['org.x', 'v']],
+      platforms: ['linux/amd64', 'linux/arm64'],
+      noCache: true,
+      tags: ['r.io/a:1'],
+      push: true,
+      cacheFrom: [{ type: 'registry', attrs: { ref: 'r.io/a:cache' } }],
+      cacheTo: [{ type: 'inline', attrs: {} }],
+      provenance: 'mode=max',
+    });
+    expect(req.Frontend).toBe('dockerfile.v0');
+    expect(req.FrontendAttrs).toEqual({
+      filename: 'Dockerfile.prod',
+      target: 'prod',
+      'build-arg:A': '1',
+      'build-arg:B': 'x=y,z',
+      'label:org.x': 'v',
+      platform: 'linux/amd64,linux/arm64',
+      'no-cache': '',
+      'attest:provenance': 'mode=max',
+      'cache-imports': '[{"Type":"registry","Attrs":{"ref":"r.io/a:cache"}}]',
+    });
+    expect(req.Exporters).toEqual([{ Type: 'image', Attrs: { name: 'r.io/a:1', push: 'true' } }]);
+    expect(req.ExporterDeprecated).toBe('image');
+    expect(req.ExporterAttrsDeprecated).toEqual({ name: 'r.io/a:1', push: 'true' });
+    expect(req.Cache).toEqual({ Imports: [{ Type: 'registry', Attrs: { ref: 'r.io/a:cache' } }], Exports: [{ Type: 'inline', Attrs: {} }] });
+  });
+
+  it('serves the Dockerfile directory and the context separately', () => {
+    expect(localDirs(base)).toEqual({ context: '/src/app', dockerfile: '/src/app/docker' });
+  });
+
+  it('uses a stable printable shared key per directory', () => {
+    expect(sharedKeyFor('/src/ü')).toMatch(/^[0-9a-f]{32}$/);
+    expect(sharedKeyFor('/a')).toBe(sharedKeyFor('/a'));
+    expect(sharedKeyFor('/a')).not.toBe(sharedKeyFor('/b'));
+  });
+});
+
+describe('cache entries', () => {
+  it('fills gha url, url_v2 and token from the runner', () => {
+    const env = { ACTIONS_CACHE_URL: 'https://c/', ACTIONS_RESULTS_URL: 'https://r/', ACTIONS_RUNTIME_TOKEN: 'tok' };
+    expect(cacheEntries([{ type: 'gha', attrs: { scope: 's' } }], 'to', env)).toEqual([
+      { Type: 'gha', Attrs: { scope: 's', url: 'https://c/', url_v2: 'https://r/', token: 'tok' } },
+    ]);
+    expect(cacheEntries([{ type: 'gha', attrs: { url: 'mine' } }], 'from', env)[0]!.Attrs!.url).toBe('mine');
+  });
+
+  it('refuses type=local with a clear reason', () => {
+    expect(() => cacheEntries([{ type: 'local', attrs: { dest: '/tmp/c' } }], 'to', {})).toThrow(/cache-to.*type=local needs a content store/);
+  });
+});
+
+describe('endpoints', () => {
+  const ok: [string, string][] = [
+    ['tcp://127.0.0.1:1234', '127.0.0.1:1234'],
+    ['tcp://buildkitd.ci.svc:1234', 'buildkitd.ci.svc:1234'],
+    ['tcp://[::1]:1234', '[::1]:1234'],
+    ['unix:///run/buildkit/buildkitd.sock', 'unix:///run/buildkit/buildkitd.sock'],
+  ];
+  it.each(ok)('%s', (address, target) => expect(grpcTarget(parseEndpoint(address))).toBe(target));
+
+  const bad: [string, RegExp][] = [
+    ['tcp://host', /expected tcp:\/\/host:port/],
+    ['tcp://host:99999', /tcp:\/\/host:port/],
+    ['unix://relative.sock', /absolute path/],
+    ['docker-container://buildkitd', /unsupported address/],
+    ['127.0.0.1:1234', /unsupported address/],
+  ];
+  it.each(bad)('%s is rejected', (address, message) => expect(() => parseEndpoint(address)).toThrow(message));
+});

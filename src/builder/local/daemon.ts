@@ -1,0 +1,515 @@
+// Starting and stopping our own buildkitd. The main step starts it detached and
+// records a serialisable handle; the post step (a different Node process) stops
+// it from that handle alone, so everything stop needs is in the handle or in
+// /proc, and stop never signals a PID it cannot prove is ours.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseEndpoint, type BuilderEndpoint } from '../../buildkit/endpoint.js';
+import type { BuilderInfo } from '../../buildkit/probe.js';
+import type { LocalDaemonMode } from './preflight.js';
+
+export type { LocalDaemonMode } from './preflight.js';
+
+/** Everything the post step needs to stop the daemon. JSON-serialisable. */
+export interface LocalDaemonHandle {
+  /** rootful: buildkitd; rootless: rootlesskit (the parent of buildkitd); sudo: buildkitd (running as root). */
+  readonly pid: number;
+  /** Process group we may signal as a whole (absent for sudo: the daemon is root's, signalled via sudo). */
+  readonly pgid?: number;
+  /** Private directory holding state, socket, config and log; removed by stop. */
+  readonly stateDir: string;
+  /** `unix://<stateDir>/buildkitd.sock` */
+  readonly socket: string;
+  readonly mode: LocalDaemonMode;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly logFile: string;
+  /** rootless: the rootlesskit binary, reused to delete files owned by sub-UIDs. */
+  readonly rootlesskit?: string;
+  /** An AppArmor profile we loaded for rootlesskit; unloaded and deleted by stop. */
+  readonly apparmorProfile?: string;
+}
+
+export type ProbeFn = (endpoint: BuilderEndpoint, timeoutMs: number) => Promise<BuilderInfo>;
+
+export interface StartLocalDaemonOptions {
+  readonly mode: LocalDaemonMode;
+  /** Absolute path of buildkitd. */
+  readonly buildkitd: string;
+  /** Absolute path of rootlesskit; required for rootless. */
+  readonly rootlesskit?: string;
+  /** `buildkitd-config-inline`, written to `<stateDir>/buildkitd.toml`. */
+  readonly configToml?: string;
+  /** Parent of the private directory; default RUNNER_TEMP, else the OS temp dir. */
+  readonly parentDir?: string;
+  /** Prepended to buildkitd's PATH (the BuildKit bin dir, so buildkit-runc is found). */
+  readonly extraPath?: readonly string[];
+  /** How long to wait for the daemon to answer; default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /**
+   * rootless only: pass --oci-worker-no-process-sandbox. Off by default: it lets
+   * build steps signal and ptrace every process of the runner user (the runner
+   * itself included) and is only needed where a PID namespace cannot be made,
+   * e.g. inside an unprivileged container. Verified: RUN steps work without it
+   * on a VM-like host once XDG_RUNTIME_DIR points at a writable directory.
+   */
+  readonly noProcessSandbox?: boolean;
+  /** sudo only: group owning the socket; default our gid. */
+  readonly socketGid?: number;
+  /** An AppArmor profile already loaded for rootlesskit, recorded so stop unloads it. */
+  readonly apparmorProfile?: string;
+  readonly probe: ProbeFn;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalDaemon {
+  readonly handle: LocalDaemonHandle;
+  readonly endpoint: BuilderEndpoint;
+  readonly info: BuilderInfo;
+}
+
+/** sun_path is 108 bytes including the NUL. */
+const MAX_SOCKET_PATH = 107;
+const LOG_TAIL_LINES = 30;
+
+/** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
+export async function startLocalDaemon(options: StartLocalDaemonOptions): Promise<LocalDaemon> {
+  if (options.mode === 'rootless' && !options.rootlesskit) throw new Error('rootless mode needs the path of rootlesskit');
+  const stateDir = await makeStateDir(options.parentDir);
+  const socketPath = path.join(stateDir, 'buildkitd.sock');
+  const socket = `unix://${socketPath}`;
+  const logFile = path.join(stateDir, 'buildkitd.log');
+  const endpoint = parseEndpoint(socket);
+
+  const daemonArgs = ['--root', path.join(stateDir, 'root'), '--addr', socket];
+  const config = options.configToml?.trim();
+  if (config) {
+    const configFile = path.join(stateDir, 'buildkitd.toml');
+    await fs.writeFile(configFile, `${config}\n`, { mode: 0o600 });
+    daemonArgs.push('--config', configFile);
+  }
+  // Runners with Docker have /run/containerd/containerd.sock; buildkitd would
+  // also start a containerd worker against the host's containerd. Only the OCI
+  // worker is ours, unless the user's config chooses workers itself.
+  if (!config || !/\[\s*worker\./.test(config)) daemonArgs.push('--oci-worker=true', '--containerd-worker=false');
+
+  const envPath = [...(options.extraPath ?? []), path.dirname(options.buildkitd), process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', '/usr/local/sbin:/usr/sbin:/sbin'].join(path.delimiter);
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: envPath };
+
+  let command: string;
+  let args: string[];
+  const pidFile = path.join(stateDir, 'daemon.pid');
+  switch (options.mode) {
+    case 'rootful':
+      command = options.buildkitd;
+      args = daemonArgs;
+      break;
+    case 'rootless': {
+      // runc inside the namespace believes it is root and would use /run/runc;
+      // a private XDG_RUNTIME_DIR gives it (and rootlesskit) a directory we own.
+      const xdg = path.join(stateDir, 'xdg');
+      await fs.mkdir(xdg, { mode: 0o700 });
+      env['XDG_RUNTIME_DIR'] = xdg;
+      command = options.rootlesskit!;
+      args = [
+        `--state-dir=${path.join(stateDir, 'rootlesskit')}`,
+        '--net=host',
+        '--copy-up=/etc',
+        '--disable-host-loopback',
+        options.buildkitd,
+        ...(options.noProcessSandbox ? ['--oci-worker-no-process-sandbox'] : []),
+        ...daemonArgs,
+      ];
+      break;
+    }
+    case 'sudo': {
+      // sudo resets PATH (secure_path), so `env` puts ours back for buildkit-runc.
+      // The shell records its own PID and execs buildkitd, so the PID file names
+      // the daemon itself, not sudo; stop signals it through `sudo kill`.
+      const gid = options.socketGid ?? process.getgid?.() ?? 0;
+      command = 'sudo';
+      args = ['-n', '--', 'env', `PATH=${envPath}`, 'sh', '-c', 'echo $$ > "$0" && exec "$@"', pidFile, options.buildkitd, '--group', String(gid), ...daemonArgs];
+      break;
+    }
+  }
+
+  const out = openSync(logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env, cwd: stateDir });
+  } finally {
+    closeSync(out);
+  }
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    child.once('error', (err) => resolve(`could not be started: ${err.message}`));
+  });
+  child.unref();
+  const startedAt = new Date().toISOString();
+  const spawnedPid = child.pid;
+
+  const describe = `buildkitd (${options.mode})`;
+  const partial = (pid: number): LocalDaemonHandle => ({
+    pid,
+    ...(options.mode === 'sudo' ? {} : { pgid: pid }),
+    stateDir,
+    socket,
+    mode: options.mode,
+    startedAt,
+    logFile,
+    ...(options.mode === 'rootless' ? { rootlesskit: options.rootlesskit! } : {}),
+    ...(options.apparmorProfile ? { apparmorProfile: options.apparmorProfile } : {}),
+  });
+
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  let exitReason: string | undefined;
+  void exited.then((r) => (exitReason = r));
+
+  try {
+    if (spawnedPid === undefined) {
+      throw new Error(`${describe} ${await exited}${await logTailSuffix(logFile)}`);
+    }
+    let pid = spawnedPid;
+    if (options.mode === 'sudo') pid = await waitForPidFile(pidFile, deadline, () => exitReason);
+
+    const info = await waitUntilReady({ endpoint, socketPath, deadline, probe: options.probe, exitReason: () => exitReason, timeoutMs });
+    const handle = partial(pid);
+    options.log?.(`${describe} is ready at ${socket} (pid ${pid})`);
+    return { handle, endpoint, info };
+  } catch (err) {
+    const reason = exitReason ? `${describe} ${exitReason} before it became ready` : err instanceof Error ? err.message : String(err);
+    // Read the log before anything deletes it, then clear away the attempt.
+    const tail = await logTailSuffix(logFile);
+    if (!exitReason && spawnedPid !== undefined) {
+      if (options.mode === 'sudo') {
+        // Root's process: only via sudo kill, and only after the ownership check.
+        const pid = await readPidFile(pidFile);
+        if (pid !== undefined) await stopLocalDaemon(partial(pid), { termTimeoutMs: 5000 }).catch(() => undefined);
+      } else {
+        // Our own child that has not exited: its group is ours whatever it exec'd into.
+        await killGroup(spawnedPid, () => exitReason !== undefined);
+      }
+    }
+    await removeStateDir(partial(spawnedPid ?? 2)).catch(() => undefined);
+    throw new Error(`${reason}${tail}`);
+  }
+}
+
+/** SIGTERM to the group, SIGKILL after 5 s; `gone` reports the child's exit event. */
+async function killGroup(pgid: number, gone: () => boolean): Promise<void> {
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  send('SIGTERM');
+  for (let i = 0; i < 50 && !gone(); i++) await sleep(100);
+  // Once the leader is reaped its PID may be handed out again; never signal it then.
+  if (gone()) return;
+  send('SIGKILL');
+  for (let i = 0; i < 20 && !gone(); i++) await sleep(100);
+}
+
+async function makeStateDir(parentDir?: string): Promise<string> {
+  let parent = parentDir ?? process.env['RUNNER_TEMP'] ?? os.tmpdir();
+  // mkdtemp adds 6 characters; the socket name is 15 more.
+  if (Buffer.byteLength(path.join(parent, 'envd-buildkitd-XXXXXX', 'buildkitd.sock')) > MAX_SOCKET_PATH) parent = os.tmpdir();
+  await fs.mkdir(parent, { recursive: true });
+  const dir = await fs.mkdtemp(path.join(parent, 'envd-buildkitd-'));
+  await fs.chmod(dir, 0o700);
+  return dir;
+}
+
+async function waitForPidFile(pidFile: string, deadline: number, exitReason: () => string | undefined): Promise<number> {
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const pid = await readPidFile(pidFile);
+    if (pid !== undefined) return pid;
+    const reason = exitReason();
+    if (reason) throw new Error(`sudo ${reason}`);
+    if (Date.now() > deadline) throw new Error('sudo did not start buildkitd in time');
+    await sleep(delay);
+  }
+}
+
+async function readPidFile(pidFile: string): Promise<number | undefined> {
+  try {
+    const n = Number.parseInt((await fs.readFile(pidFile, 'utf8')).trim(), 10);
+    return Number.isInteger(n) && n > 1 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntilReady(p: {
+  endpoint: BuilderEndpoint;
+  socketPath: string;
+  deadline: number;
+  timeoutMs: number;
+  probe: ProbeFn;
+  exitReason: () => string | undefined;
+}): Promise<BuilderInfo> {
+  let delay = 50;
+  let lastError = 'the socket never appeared';
+  for (;;) {
+    if (p.exitReason()) throw new Error('exited');
+    const remaining = p.deadline - Date.now();
+    if (remaining <= 0) break;
+    // Dialling a socket that does not exist yet only burns the probe's deadline.
+    if (await exists(p.socketPath)) {
+      try {
+        return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)));
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+    }
+    if (p.exitReason()) throw new Error('exited');
+    await sleep(Math.min(delay, Math.max(0, p.deadline - Date.now())));
+    delay = Math.min(delay * 2, 2000);
+  }
+  throw new Error(`buildkitd did not become ready within ${Math.round(p.timeoutMs / 1000)}s (${lastError})`);
+}
+
+async function logTailSuffix(logFile: string): Promise<string> {
+  const tail = await readLogTail(logFile, LOG_TAIL_LINES);
+  return tail ? `; last lines of ${logFile}:\n${tail}` : `; ${logFile} is empty`;
+}
+
+/** Last `lines` lines of a log file ('' when missing or empty). */
+export async function readLogTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
+  try {
+    const text = await fs.readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export interface StopOptions {
+  /** Wait after SIGTERM before SIGKILL; default 10 s. */
+  readonly termTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface StopResult {
+  /** A live daemon was signalled. */
+  readonly signalled: boolean;
+  /** SIGTERM was not enough. */
+  readonly killed: boolean;
+  /** The state directory existed and was removed. */
+  readonly removed: boolean;
+}
+
+/**
+ * Stops the daemon the handle describes and removes its directory. Idempotent.
+ * Throws (without signalling anything) when the PID is alive but its command
+ * line is not our buildkitd/rootlesskit for this state directory.
+ */
+export async function stopLocalDaemon(handle: LocalDaemonHandle, options: StopOptions = {}): Promise<StopResult> {
+  validateHandle(handle);
+  let signalled = false;
+  let killed = false;
+  if (await isAlive(handle.pid)) {
+    const cmdline = await readCmdline(handle.pid);
+    if (!isOurDaemon(cmdline, handle)) {
+      throw new Error(
+        `refusing to stop pid ${handle.pid}: it is not the buildkitd started for ${handle.stateDir} (its command line is "${cmdline.replace(/\0/g, ' ').slice(0, 200) || 'unreadable'}")`,
+      );
+    }
+    signalled = true;
+    await signalDaemon(handle, 'SIGTERM');
+    if (!(await waitForExit(handle.pid, options.termTimeoutMs ?? 10_000))) {
+      options.log?.(`buildkitd (pid ${handle.pid}) ignored SIGTERM for ${Math.round((options.termTimeoutMs ?? 10_000) / 1000)}s; sending SIGKILL`);
+      killed = true;
+      // Check again: between the wait and now the PID may have been freed and reused.
+      if (isOurDaemon(await readCmdline(handle.pid), handle)) await signalDaemon(handle, 'SIGKILL');
+      await waitForExit(handle.pid, 5000);
+    }
+  }
+  const removed = await removeStateDir(handle);
+  if (handle.apparmorProfile) await stopAppArmorProfile(handle.apparmorProfile).catch((err: unknown) => options.log?.(`could not remove ${handle.apparmorProfile}: ${String(err)}`));
+  return { signalled, killed, removed };
+}
+
+function validateHandle(h: LocalDaemonHandle): void {
+  // A handle comes back from action state; a corrupt one must not aim rm -rf or kill anywhere odd.
+  if (!Number.isInteger(h.pid) || h.pid <= 1) throw new Error(`invalid local builder handle: pid ${String(h.pid)}`);
+  if (h.pgid !== undefined && (!Number.isInteger(h.pgid) || h.pgid <= 1)) throw new Error(`invalid local builder handle: pgid ${String(h.pgid)}`);
+  if (!path.isAbsolute(h.stateDir) || path.normalize(h.stateDir) !== h.stateDir || !path.basename(h.stateDir).startsWith('envd-buildkitd-')) {
+    throw new Error(`invalid local builder handle: state directory "${h.stateDir}" is not one this action creates`);
+  }
+}
+
+/** The command line names buildkitd or rootlesskit and our state directory. */
+export function isOurDaemon(cmdline: string, handle: Pick<LocalDaemonHandle, 'stateDir'>): boolean {
+  const args = cmdline.split('\0');
+  const names = args.some((a) => /(^|\/)(buildkitd|rootlesskit)$/.test(a));
+  const dirArg = args.some((a) => a === handle.stateDir || a.startsWith(`${handle.stateDir}/`) || a.includes(`=${handle.stateDir}/`) || a.includes(`//${handle.stateDir}/`));
+  return names && dirArg;
+}
+
+async function readCmdline(pid: number): Promise<string> {
+  try {
+    return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0+$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** Alive = /proc entry exists and is not a zombie (zombies hold the PID but run nothing). */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+async function signalDaemon(handle: LocalDaemonHandle, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  if (handle.mode === 'sudo') {
+    await run('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
+    return;
+  }
+  // The group takes runc and rootlesskit's children along; we only own it when the leader is ours.
+  const target = handle.pgid === handle.pid ? -handle.pid : handle.pid;
+  try {
+    process.kill(target, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Unmounts leftovers below the directory, then deletes it with the rights its files need. */
+async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode' | 'rootlesskit'>): Promise<boolean> {
+  if (!(await exists(handle.stateDir))) return false;
+  const asRoot = handle.mode === 'sudo';
+  if (handle.mode !== 'rootless') {
+    // A daemon killed mid-build can leave overlay mounts; rm would fail with EBUSY.
+    for (const mount of await mountsBelow(handle.stateDir)) {
+      await (asRoot ? run('sudo', ['-n', 'umount', '-l', mount]) : run('umount', ['-l', mount])).catch(() => undefined);
+    }
+  }
+  if (asRoot) {
+    await run('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
+  } else {
+    try {
+      await fs.rm(handle.stateDir, { recursive: true, force: true });
+    } catch (err) {
+      // Rootless snapshots hold files owned by sub-UIDs; only inside the user namespace can we delete them.
+      if (handle.mode !== 'rootless' || !handle.rootlesskit) throw err;
+      const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'envd-rk-rm-'));
+      try {
+        await run(handle.rootlesskit, [`--state-dir=${path.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
+          XDG_RUNTIME_DIR: scratch,
+        });
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+      }
+    }
+  }
+  if (await exists(handle.stateDir)) throw new Error(`could not remove ${handle.stateDir}`);
+  return true;
+}
+
+async function mountsBelow(dir: string): Promise<string[]> {
+  try {
+    const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
+    return text
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
+      .map((m) => m.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+      .sort((a, b) => b.length - a.length);
+  } catch {
+    return [];
+  }
+}
+
+// --- AppArmor -----------------------------------------------------------------
+
+const APPARMOR_PROFILE_NAME = 'envd-remote-build-rootlesskit';
+
+/**
+ * An AppArmor profile that lets exactly one binary (our rootlesskit) create
+ * user namespaces, for Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1.
+ * Unconfined otherwise: the point is to lift the one restriction, nothing more.
+ */
+export function appArmorProfileText(rootlesskitPath: string): string {
+  if (!path.isAbsolute(rootlesskitPath) || /["\n\0]/.test(rootlesskitPath)) {
+    throw new Error(`cannot write an AppArmor profile for "${rootlesskitPath}": need an absolute path without quotes or newlines`);
+  }
+  return [
+    'abi <abi/4.0>,',
+    'include <tunables/global>',
+    '',
+    `profile ${APPARMOR_PROFILE_NAME} "${rootlesskitPath}" flags=(unconfined) {`,
+    '  userns,',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Writes and loads the profile with sudo; returns the profile file path (for the handle). */
+export async function installAppArmorProfile(rootlesskitPath: string): Promise<string> {
+  // AppArmor matches the resolved path; the tool cache has no symlinks but PATH entries might.
+  const real = await fs.realpath(rootlesskitPath);
+  const file = `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`;
+  const tmp = path.join(os.tmpdir(), `${APPARMOR_PROFILE_NAME}-${process.pid}`);
+  await fs.writeFile(tmp, appArmorProfileText(real), { mode: 0o644 });
+  try {
+    await run('sudo', ['-n', 'install', '-m', '0644', tmp, file]);
+    await run('sudo', ['-n', 'apparmor_parser', '-r', file]);
+  } catch (err) {
+    throw new Error(`could not load an AppArmor profile for ${real}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+  return file;
+}
+
+/** Unloads and deletes a profile installAppArmorProfile wrote; ignores any other path. */
+export async function stopAppArmorProfile(file: string): Promise<void> {
+  if (file !== `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`) return; // only ever our own file
+  await run('sudo', ['-n', 'apparmor_parser', '-R', file]).catch(() => undefined);
+  await run('sudo', ['-n', 'rm', '-f', '--', file]);
+}
+
+// --- helpers ------------------------------------------------------------------
+
+function run(cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 60_000, env: { ...process.env, ...extraEnv } }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const detail = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
+      reject(new Error(`${[cmd, ...args].join(' ')} failed: ${detail}`));
+    });
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

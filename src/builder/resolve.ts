@@ -1,0 +1,141 @@
+// Which builder does this run use? The given endpoints in order, then (if the
+// `fallback` input allows) a buildkitd started on the runner. The decision
+// table lives here; probing and starting are injected so it is unit-testable.
+import * as core from '@actions/core';
+import type { ActionInputs, TlsInputs } from '../action/inputs-types.js';
+import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit/endpoint.js';
+import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
+import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
+import { startLocalBuilder } from './local/start.js';
+
+export interface ResolvedBuilder {
+  readonly endpoint: BuilderEndpoint;
+  readonly info: BuilderInfo;
+  /** Set when we started the daemon; the post step stops it with stopLocalDaemon. */
+  readonly local?: LocalDaemonHandle;
+}
+
+export type ResolveInputs = Pick<
+  ActionInputs,
+  'builders' | 'tls' | 'connectTimeoutMs' | 'fallback' | 'buildkitVersion' | 'buildkitDownloadUrl' | 'buildkitdConfigInline'
+>;
+
+export interface ResolveLogger {
+  info(message: string): void;
+  warning(message: string, properties?: { title?: string }): void;
+  startGroup(name: string): void;
+  endGroup(): void;
+}
+
+export interface ResolveDeps {
+  readonly probe: (endpoint: BuilderEndpoint, timeoutMs: number) => Promise<BuilderInfo>;
+  readonly startLocal: (inputs: ResolveInputs) => Promise<LocalDaemon>;
+  readonly log: ResolveLogger;
+}
+
+export const defaultResolveDeps: ResolveDeps = {
+  probe: probeBuilder,
+  startLocal: (inputs) =>
+    startLocalBuilder({
+      buildkitVersion: inputs.buildkitVersion,
+      buildkitDownloadUrl: inputs.buildkitDownloadUrl,
+      configToml: inputs.buildkitdConfigInline,
+    }),
+  log: core,
+};
+
+interface Failure {
+  readonly address: string;
+  readonly cause: string;
+}
+
+export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<ResolveDeps> = {}): Promise<ResolvedBuilder> {
+  const deps: ResolveDeps = { ...defaultResolveDeps, ...overrides };
+  const { log } = deps;
+  const failures: Failure[] = [];
+
+  if (inputs.fallback !== 'only') {
+    // Parse everything first: a typo in the list is a config error, never a reason to fall back.
+    const tls = toTlsConfig(inputs.tls);
+    const endpoints = inputs.builders.map((b) => parseEndpoint(b, tls));
+    for (const endpoint of endpoints) {
+      try {
+        const info = await deps.probe(endpoint, inputs.connectTimeoutMs);
+        logBuilder(log, info, 'remote');
+        return { endpoint, info };
+      } catch (err) {
+        const cause = causeOf(err, endpoint.address);
+        failures.push({ address: endpoint.address, cause });
+        log.info(`Builder ${endpoint.address} is not usable: ${cause}`);
+      }
+    }
+  }
+
+  if (inputs.fallback === 'never') {
+    if (failures.length === 0) {
+      throw new Error('no builder given and fallback is "never": set the builder input, or fallback: auto to start BuildKit on the runner');
+    }
+    throw new Error(`no usable builder (fallback: never): ${listFailures(failures)}`);
+  }
+
+  if (failures.length > 0) {
+    log.warning(`No builder reachable (${listFailures(failures)}); starting BuildKit on the runner instead`, {
+      title: 'Falling back to a local BuildKit daemon',
+    });
+  } else {
+    log.info(inputs.fallback === 'only' ? 'fallback: only; starting BuildKit on the runner' : 'No builder given; starting BuildKit on the runner');
+  }
+
+  let local: LocalDaemon;
+  try {
+    local = await deps.startLocal(inputs);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (failures.length === 0) throw err;
+    throw new Error(`no usable builder: ${listFailures(failures)}; and the local fallback failed: ${msg}`);
+  }
+  logBuilder(log, local.info, `local, ${local.handle.mode}`);
+  return { endpoint: local.endpoint, info: local.info, local: local.handle };
+}
+
+function toTlsConfig(tls: TlsInputs | undefined): TlsConfig | undefined {
+  if (!tls) return undefined;
+  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string } = {};
+  if (tls.ca) out.ca = Buffer.from(tls.ca);
+  if (tls.cert) out.cert = Buffer.from(tls.cert);
+  if (tls.key) out.key = Buffer.from(tls.key);
+  if (tls.serverName) out.serverName = tls.serverName;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** probeBuilder says "builder X is not usable: cause"; keep just the cause. */
+function causeOf(err: unknown, address: string): string {
+  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+  const prefix = `builder ${address} is not usable: `;
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}
+
+function listFailures(failures: readonly Failure[]): string {
+  return failures.map((f) => `${f.address}: ${f.cause}`).join('; ');
+}
+
+/** Version, workers and platforms in a collapsed group; the heading alone says which builder won. */
+export function logBuilder(log: ResolveLogger, info: BuilderInfo, kind: string): void {
+  const v = info.version;
+  const version = v?.version ?? 'unknown version';
+  log.startGroup(`Using BuildKit ${version} at ${info.endpoint.address} (${kind})`);
+  try {
+    log.info(`Version: ${v?.package ?? 'github.com/moby/buildkit'} ${version}${v?.revision ? ` (${v.revision})` : ''}`);
+    if (info.workers.length === 0) log.info('Workers: none reported');
+    for (const w of info.workers) {
+      const platforms = (w.platforms ?? []).map((p) => [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/')).join(', ');
+      const labels = w.Labels ?? {};
+      const executor = labels['org.mobyproject.buildkit.worker.executor'];
+      const snapshotter = labels['org.mobyproject.buildkit.worker.snapshotter'];
+      const extra = [executor && `executor ${executor}`, snapshotter && `snapshotter ${snapshotter}`].filter(Boolean).join(', ');
+      log.info(`Worker ${w.ID ?? '?'}: ${platforms || 'no platforms'}${extra ? ` (${extra})` : ''}`);
+    }
+  } finally {
+    log.endGroup();
+  }
+}

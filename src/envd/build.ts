@@ -1,0 +1,187 @@
+// `envd build` against the job's private envd context.
+//
+// Flag semantics verified in envd's source (pkg/app/build.go,
+// pkg/app/build/build.go, pkg/builder/util.go):
+// - --from <file>:<func>: the file is joined to --path (filepath.Join), and
+//   only if that does not exist is it tried relative to the working
+//   directory; the value is split on ':' into exactly two parts.
+// - --output, --import-cache, --export-cache: one value each, parsed as ONE
+//   CSV record by Go's encoding/csv, `key=value` per field.
+// - --force: without it envd asks the local Docker daemon for an image with
+//   the same tag and cache-hash label and, if found, skips the build (and so
+//   the push) with only an info line.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import * as core from '@actions/core';
+import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
+import { envdEnv, type EnvdContextRecord } from './context.js';
+import { runCommand, describeExit } from './proc.js';
+
+/** What `envd build` needs from the action inputs. */
+export type EnvdBuildInputs = Pick<ActionInputs, 'context' | 'file' | 'envdFunction' | 'tags' | 'push' | 'cacheFrom' | 'cacheTo'> &
+  Partial<Pick<ActionInputs, 'registryInsecure' | 'platforms'>>;
+
+export interface RunEnvdBuildOptions {
+  /** Live output destination (default process.stdout, i.e. the job log). */
+  readonly out?: Writable;
+  readonly signal?: AbortSignal;
+  /** Lines of envd output quoted in the error on failure (default 50). */
+  readonly tailLines?: number;
+  /**
+   * Suspend workflow-command processing while envd's output streams, so a
+   * `::set-output::`-style line printed by a package script inside the build
+   * cannot drive the runner (default true).
+   */
+  readonly guardWorkflowCommands?: boolean;
+}
+
+/**
+ * envd's --tag is only a fallback image name (used when there is no
+ * --output), a log field and the key of the local-Docker "skip build" check
+ * that --force disables. Left out, envd derives `<context dir name>:dev` and
+ * fails outright on directory names that are no valid image reference (say
+ * `.github`), so we always pass this fixed, valid one.
+ */
+const PLACEHOLDER_TAG = 'envd-remote-build:envd';
+
+/**
+ * Quotes one field for Go's encoding/csv reader: a field with a comma, quote
+ * or line break must be wrapped in quotes with inner quotes doubled; a bare
+ * quote inside an unquoted field is a parse error there.
+ */
+export function csvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+}
+
+function csvRecord(fields: readonly string[]): string {
+  return fields.map(csvField).join(',');
+}
+
+/**
+ * `type=image,"name=a,b",push=true`: BuildKit's image exporter takes several
+ * names comma-separated in one `name` attribute, so that field must be quoted
+ * for envd's CSV parser, or `b` would become a field without `=` and envd
+ * would reject the whole --output.
+ */
+export function envdOutputValue(tags: readonly string[], push: boolean, registryInsecure = false): string {
+  if (push && tags.length === 0) {
+    throw new Error('push: true needs at least one tag to push to');
+  }
+  const fields = ['type=image'];
+  if (tags.length > 0) fields.push(`name=${tags.join(',')}`);
+  fields.push(`push=${push}`);
+  if (registryInsecure) fields.push('registry.insecure=true');
+  return csvRecord(fields);
+}
+
+/** A cache-from/cache-to entry as the CSV value of --import-cache/--export-cache. */
+export function cacheEntryCsv(entry: CacheEntry): string {
+  if (!entry.type) throw new Error('cache entry without type');
+  return csvRecord([`type=${entry.type}`, ...Object.entries(entry.attrs).map(([k, v]) => `${k}=${v}`)]);
+}
+
+/** `--from` value: the file relative to --path (that is how envd resolves it) and the function. */
+export function envdFromValue(context: string, file: string, fn: string): string {
+  const func = fn || 'build';
+  // envd evaluates the function by name in Starlark.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(func)) {
+    throw new Error(`envd function "${fn}" is not a valid Starlark function name`);
+  }
+  const rel = path.relative(path.resolve(context), path.resolve(file));
+  if (rel === '') throw new Error(`envd file ${file} is the build context directory itself`);
+  // envd splits the value on every ':' and wants exactly two parts.
+  if (rel.includes(':')) {
+    throw new Error(`envd cannot read a build file whose path contains ':' (${rel}); rename it or the directories above it`);
+  }
+  return `${rel}:${func}`;
+}
+
+/** argv for `envd build` (without the `envd` itself). Throws on inputs envd cannot express. */
+export function envdBuildArgs(inputs: EnvdBuildInputs): string[] {
+  if (inputs.cacheFrom.length > 1 || inputs.cacheTo.length > 1) {
+    throw new Error(
+      `envd accepts one cache-from and one cache-to entry (got ${inputs.cacheFrom.length} cache-from, ${inputs.cacheTo.length} cache-to)`,
+    );
+  }
+  const platforms = inputs.platforms ?? [];
+  if (platforms.length > 1) {
+    // envd would build each platform separately and push every one of them
+    // to the same --output name, each overwriting the last.
+    throw new Error(`envd builds one platform per run; got ${platforms.length} platforms (${platforms.join(', ')})`);
+  }
+  const args = [
+    'build',
+    '--from',
+    envdFromValue(inputs.context, inputs.file, inputs.envdFunction),
+    '--path',
+    path.resolve(inputs.context),
+    '--output',
+    envdOutputValue(inputs.tags, inputs.push, inputs.registryInsecure ?? false),
+    '--tag',
+    PLACEHOLDER_TAG,
+    // Always: see the header comment (silent skip of build and push).
+    '--force',
+  ];
+  const platform = platforms[0];
+  if (platform) {
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(platform)) {
+      throw new Error(`platform "${platform}" is not in envd's os/arch[/variant] form`);
+    }
+    args.push('--platform', platform);
+  }
+  const from = inputs.cacheFrom[0];
+  if (from) args.push('--import-cache', cacheEntryCsv(from));
+  const to = inputs.cacheTo[0];
+  if (to) args.push('--export-cache', cacheEntryCsv(to));
+  return args;
+}
+
+/**
+ * Runs `envd build` in the given context, streaming its output live. Throws
+ * one line saying what failed, followed by envd's last lines of output.
+ */
+export async function runEnvdBuild(
+  record: EnvdContextRecord,
+  inputs: EnvdBuildInputs & Pick<ActionInputs, 'connectTimeoutMs'>,
+  opts: RunEnvdBuildOptions = {},
+): Promise<void> {
+  const args = envdBuildArgs(inputs);
+  try {
+    if (!(await fs.stat(inputs.file)).isFile()) throw new Error('not a file');
+  } catch {
+    // envd would silently fall back to a path relative to its working
+    // directory; say plainly what is missing instead.
+    throw new Error(`envd file ${inputs.file} does not exist or is not a file`);
+  }
+
+  const out = opts.out ?? process.stdout;
+  core.info(`Running: ${displayCommand(record.envdPath, args)}`);
+  const guard = opts.guardWorkflowCommands !== false;
+  const token = randomBytes(16).toString('hex');
+  if (guard) out.write(`::stop-commands::${token}\n`);
+  const result = await runCommand(record.envdPath, args, {
+    env: envdEnv(record, inputs.connectTimeoutMs),
+    cwd: path.resolve(inputs.context),
+    out,
+    tailLines: opts.tailLines ?? 50,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  }).finally(() => {
+    if (guard) out.write(`\n::${token}::\n`);
+  });
+
+  if (result.code !== 0) {
+    const tail = [...result.tail];
+    while (tail.length > 0 && tail[tail.length - 1]?.trim() === '') tail.pop();
+    throw new Error(
+      `envd build failed (${describeExit(result)})` +
+        (tail.length ? `. Last ${tail.length} lines of envd output:\n${tail.join('\n')}` : ' without any output'),
+    );
+  }
+}
+
+/** For the log only: shell-style quoting so the line can be copied and rerun. */
+function displayCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
