@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PacketType, type Packet } from '../../../src/protocol/index.js';
+import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE } from '../../../src/session/filesync/diffcopy.js';
+import { Code, RpcError } from '../../../src/session/rpc.js';
+import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
+
+afterAll(removeTrees);
+
+const hex = (b: Buffer | undefined) => b?.toString('hex');
+const settle = () => new Promise<void>((r) => setTimeout(r, 30));
+
+function callFor(dirName: string, extra: Record<string, string[]> = {}): FakeCall {
+  return new FakeCall({ 'dir-name': [dirName], ...extra });
+}
+
+async function rejection(p: Promise<unknown>): Promise<RpcError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(RpcError);
+    return err as RpcError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Waits until the sender has written a packet matching `pred`. */
+async function until(call: FakeCall, pred: (p: Packet) => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !call.sent.some(pred); i++) await new Promise((r) => setTimeout(r, 2));
+  expect(call.sent.some(pred)).toBe(true);
+}
+
+const isEndMarker = (p: Packet) => (p.type ?? 0) === PacketType.STAT && !p.stat;
+
+describe('DiffCopy sender: full exchange', () => {
+  it('sends STATs in walk order, the end marker, requested files, then answers FIN', async () => {
+    const root = await makeTree({ 'a/b': 'hello', 'a-c': 'world!', empty: '', l: { link: 'a/b' } });
+    const call = callFor('context');
+    const rx = actAsReceiver(call, () => true, false);
+    const stats = createTransferStats();
+    await serveDiffCopy(call, new Map([['context', root]]), stats);
+
+    expect(rx.stats.map((s) => s.path)).toEqual(['a', 'a/b', 'a-c', 'empty', 'l']);
+    expect(rx.stats.every((s) => s.uid === undefined || s.uid === 0)).toBe(true);
+    // End of walk: a STAT packet without the stat field, exactly 08 00.
+    expect(rx.endMarkerIndex).toBe(5);
+    expect(hex(call.wire[rx.endMarkerIndex])).toBe('0800');
+    expect(rx.files).toEqual(new Map([['a/b', Buffer.from('hello')], ['a-c', Buffer.from('world!')], ['empty', Buffer.alloc(0)]]));
+    // IDs count every STAT: a=0, a/b=1, a-c=2, empty=3, l=4.
+    const dataIds = new Set(call.sent.filter((p) => p.type === PacketType.DATA).map((p) => p.ID ?? 0));
+    expect(dataIds).toEqual(new Set([1, 2, 3]));
+    // An empty file is just the terminator: DATA with ID 3 and no data.
+    expect(call.wire.filter((b) => hex(b)!.startsWith('08021803')).map(hex)).toEqual(['08021803']);
+    // Each requested file ends with exactly one empty DATA.
+    for (const id of [1, 2, 3]) expect(call.wire.filter((b) => hex(b) === `080218${id.toString(16).padStart(2, '0')}`)).toHaveLength(1);
+    // FIN is the last thing we send.
+    expect(hex(call.wire.at(-1))).toBe('0803');
+    expect(stats).toEqual({ entriesSent: 5, filesSent: 3, bytesSent: 11 });
+  });
+
+  it('does not finish before the receiver sends FIN', async () => {
+    const root = await makeTree({ f: 'x' });
+    const call = callFor('context');
+    let done = false;
+    const serving = serveDiffCopy(call, new Map([['context', root]])).then(() => (done = true));
+    await until(call, isEndMarker);
+    await settle();
+    expect(done).toBe(false);
+    expect(call.sent.some((p) => p.type === PacketType.FIN)).toBe(false);
+    call.send({ type: PacketType.FIN });
+    await serving;
+    expect(call.sent.at(-1)).toEqual({ type: PacketType.FIN });
+  });
+
+  it('serves requests that arrive while the walk is still running', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) tree[`f${String(i).padStart(3, '0')}`] = `content ${i}`;
+    const root = await makeTree(tree);
+    const call = callFor('context');
+    const rx = actAsReceiver(call, (s) => s.path === 'f000', true);
+    await serveDiffCopy(call, new Map([['context', root]]));
+    const firstData = call.sent.findIndex((p) => p.type === PacketType.DATA);
+    expect(firstData).toBeGreaterThan(-1);
+    expect(firstData).toBeLessThan(rx.endMarkerIndex);
+    expect(rx.files.get('f000')?.toString()).toBe('content 0');
+  });
+
+  it('streams a 1 MB file in chunks, byte-exact', async () => {
+    const content = randomBytes(1_000_003);
+    const root = await makeTree({ big: content });
+    const call = callFor('context');
+    const rx = actAsReceiver(call);
+    const stats = createTransferStats();
+    await serveDiffCopy(call, new Map([['context', root]]), stats);
+    expect(rx.files.get('big')!.equals(content)).toBe(true);
+    const chunks = rx.chunks.get('big')!;
+    expect(chunks.length).toBe(Math.ceil(content.length / DEFAULT_CHUNK_SIZE));
+    expect(Math.max(...chunks)).toBeLessThanOrEqual(DEFAULT_CHUNK_SIZE);
+    expect(stats.bytesSent).toBe(content.length);
+  });
+
+  it('keeps one write in flight (awaits backpressure) and at most `concurrency` files open', async () => {
+    const tree: Record<string, Buffer> = {};
+    for (let i = 0; i < 12; i++) tree[`f${i}`] = randomBytes(5000);
+    const root = await makeTree(tree);
+    const call = callFor('context');
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const write = call.write.bind(call);
+    call.write = async (p) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        await write(p);
+      } finally {
+        inFlight--;
+      }
+    };
+    const rx = actAsReceiver(call, () => true, false);
+    await serveDiffCopy(call, new Map([['context', root]]), undefined, { chunkSize: 1024, concurrency: 3 });
+    expect(maxInFlight).toBe(1);
+    // Files in progress at once, from the DATA stream: started, not yet terminated.
+    let open = 0;
+    let maxOpen = 0;
+    const started = new Set<number>();
+    for (const p of call.sent.filter((x) => x.type === PacketType.DATA)) {
+      const id = p.ID ?? 0;
+      if (p.data?.length && !started.has(id)) {
+        started.add(id);
+        maxOpen = Math.max(maxOpen, ++open);
+      } else if (!p.data?.length) open--;
+    }
+    expect(maxOpen).toBeLessThanOrEqual(3);
+    expect(maxOpen).toBeGreaterThan(1); // requests really are served in parallel
+    for (const [name, data] of Object.entries(tree)) expect(rx.files.get(name)!.equals(data)).toBe(true);
+  });
+
+  it('applies exclude-patterns and followpaths from metadata', async () => {
+    const root = await makeTree({ Dockerfile: { link: 'sub/real.Dockerfile' }, 'sub/real.Dockerfile': 'FROM x', 'sub/n': '', 'x.log': '', y: '' });
+    const call = callFor('dockerfile', { followpaths: ['Dockerfile', 'Dockerfile.dockerignore', 'dockerfile'] });
+    const rx = actAsReceiver(call);
+    await serveDiffCopy(call, new Map([['dockerfile', root]]));
+    expect(rx.stats.map((s) => s.path)).toEqual(['Dockerfile', 'sub', 'sub/real.Dockerfile']);
+    expect(rx.files.get('sub/real.Dockerfile')?.toString()).toBe('FROM x');
+
+    const ctx = callFor('context', { 'exclude-patterns': ['*.log', 'sub', '!sub/n'] });
+    const rx2 = actAsReceiver(ctx);
+    await serveDiffCopy(ctx, new Map([['context', root]]));
+    expect(rx2.stats.map((s) => s.path)).toEqual(['Dockerfile', 'sub', 'sub/n', 'y']);
+  });
+
+  it('adds to the same stats object across transfers', async () => {
+    const root = await makeTree({ a: '123', b: '45' });
+    const stats = createTransferStats();
+    for (let i = 0; i < 2; i++) {
+      const call = callFor('context');
+      actAsReceiver(call);
+      await serveDiffCopy(call, new Map([['context', root]]), stats);
+    }
+    expect(stats).toEqual({ entriesSent: 4, filesSent: 4, bytesSent: 10 });
+  });
+});
+
+describe('DiffCopy sender: errors', () => {
+  it.each([
+    ['an unknown name', { 'dir-name': ['nope'] }, 'no access allowed to dir "nope"'],
+    ['no dir-name at all', {}, 'no access allowed to dir ""'],
+  ])('NOT_FOUND for %s, before sending anything', async (_name, md, message) => {
+    const call = new FakeCall(md);
+    const err = await rejection(serveDiffCopy(call, new Map([['context', '/tmp']])));
+    expect(err.code).toBe(Code.NOT_FOUND);
+    expect(err.message).toBe(message);
+    expect(call.sent).toEqual([]);
+  });
+
+  it.each([
+    ['a directory ID', 0],
+    ['an ID never sent', 99],
+  ])('answers a REQ for %s with ERR and fails', async (_name, id) => {
+    const root = await makeTree({ 'd/f': 'x' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    call.send({ type: PacketType.REQ, ID: id });
+    const err = await rejection(serving);
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+    const last = call.sent.at(-1)!;
+    expect(last.type).toBe(PacketType.ERR);
+    expect(last.data?.toString()).toBe(`invalid file id ${id}`);
+    expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+  });
+
+  it('sends ERR when the walk fails', async () => {
+    const root = await makeTree({});
+    const call = callFor('context');
+    const err = await rejection(serveDiffCopy(call, new Map([['context', path.join(root, 'missing')]])));
+    expect(err.code).toBe(Code.UNKNOWN);
+    expect(call.sent).toEqual([{ type: PacketType.ERR, data: Buffer.from('failed to walk .: ENOENT') }]);
+  });
+
+  it('sends ERR for an invalid pattern', async () => {
+    const root = await makeTree({ a: '' });
+    const call = callFor('context', { 'exclude-patterns': ['['] });
+    await rejection(serveDiffCopy(call, new Map([['context', root]])));
+    expect(call.sent.at(-1)?.type).toBe(PacketType.ERR);
+    expect(call.sent.at(-1)?.data?.toString()).toMatch(/^invalid pattern "\["/);
+  });
+
+  it('fails without ERR when the receiver reports an error', async () => {
+    const root = await makeTree({ f: '' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    call.send({ type: PacketType.ERR, data: Buffer.from('disk full') });
+    const err = await rejection(serving);
+    expect(err.message).toBe('error from receiver: disk full');
+    expect(call.sent.some((p) => p.type === PacketType.ERR)).toBe(false);
+  });
+
+  it('fails when the receiver half-closes without FIN', async () => {
+    const root = await makeTree({ f: '' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    call.endInput();
+    expect((await rejection(serving)).message).toBe('receiver closed the stream without FIN');
+  });
+
+  it('fails with CANCELLED, sending nothing more, when the call is cancelled', async () => {
+    const root = await makeTree({ f: '' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    const before = call.sent.length;
+    call.cancel();
+    expect((await rejection(serving)).code).toBe(Code.CANCELLED);
+    expect(call.sent.length).toBe(before);
+  });
+});
+
+describe('DiffCopy sender: symlink safety', () => {
+  it('refuses a file swapped for a symlink after the walk', async () => {
+    const outside = await makeTree({ 'secret.txt': 'TOP SECRET' });
+    const root = await makeTree({ f: 'harmless' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    await fsp.rm(path.join(root, 'f'));
+    await fsp.symlink(path.join(outside, 'secret.txt'), path.join(root, 'f'));
+    call.send({ type: PacketType.REQ, ID: 0 });
+    await rejection(serving);
+    expect(call.sent.at(-1)?.type).toBe(PacketType.ERR);
+    expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read f: ELOOP');
+    expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+  });
+
+  it('refuses a file whose parent directory was swapped for a symlink', async () => {
+    const outside = await makeTree({ 'f': 'TOP SECRET' });
+    const root = await makeTree({ 'sub/f': 'harmless' });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    await fsp.rename(path.join(root, 'sub'), path.join(root, 'sub.orig'));
+    await fsp.symlink(outside, path.join(root, 'sub'));
+    call.send({ type: PacketType.REQ, ID: 1 });
+    await rejection(serving);
+    expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read sub/f: file was replaced during the transfer');
+    expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+  });
+});

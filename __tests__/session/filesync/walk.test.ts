@@ -1,0 +1,116 @@
+import { promises as fsp } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { GoMode } from '../../../src/session/filesync/mode.js';
+import { sortNames, walk, type WalkEntry } from '../../../src/session/filesync/walk.js';
+import { makeTree, removeTrees, walkPaths } from './helpers.js';
+
+afterAll(removeTrees);
+
+async function entries(root: string): Promise<WalkEntry[]> {
+  const out: WalkEntry[] = [];
+  for await (const e of walk(root)) out.push(e);
+  return out;
+}
+
+describe('walk order (Go WalkDir: pre-order DFS, siblings by UTF-8 bytes)', () => {
+  const cases: [string, Record<string, string | { dir: true }>, string[]][] = [
+    // A flat path sort gives a, a-c, a/b ('-' < '/'), which the daemon rejects.
+    ['directory before a sibling sharing its prefix', { 'a/b': 'x', 'a-c': 'y' }, ['a', 'a/b', 'a-c']],
+    ['deeper nesting', { 'a/b/c': '', 'a/b.txt': '', 'a.d/x': '', ab: '' }, ['a', 'a/b', 'a/b/c', 'a/b.txt', 'a.d', 'a.d/x', 'ab']],
+    ['upper case sorts before lower case', { b: '', B: '', a: '', Z: '' }, ['B', 'Z', 'a', 'b']],
+    // U+E000 is EE 80 80 in UTF-8, U+1F600 is F0 9F 98 80. UTF-16 order
+    // (D83D... < E000) would put the emoji first.
+    ['non-BMP after U+E000', { '\u{1F600}': '', '\uE000': '' }, ['\uE000', '\u{1F600}']],
+    ['empty directories are entries', { 'e/': { dir: true }, f: '' }, ['e', 'f']],
+  ];
+
+  it.each(cases)('%s', async (_name, tree, expected) => {
+    expect(await walkPaths(await makeTree(tree))).toEqual(expected);
+  });
+
+  it('sortNames compares UTF-8 bytes, unlike Array.prototype.sort', () => {
+    const names = ['\u{1F600}', '\uE000', 'a'];
+    expect([...names].sort()).toEqual(['a', '\u{1F600}', '\uE000']);
+    expect(sortNames(names)).toEqual(['a', '\uE000', '\u{1F600}']);
+  });
+});
+
+describe('walk entries', () => {
+  it('reports Go modes, sizes, nanosecond mtimes and uid/gid 0', async () => {
+    const root = await makeTree({ 'd/f.txt': 'hello', 'd/l': { link: 'f.txt' } });
+    await fsp.chmod(path.join(root, 'd/f.txt'), 0o640);
+    await fsp.chmod(path.join(root, 'd'), 0o750);
+    const got = await entries(root);
+    expect(got.map((e) => e.stat.path)).toEqual(['d', 'd/f.txt', 'd/l']);
+    const [dir, file, link] = got.map((e) => e.stat);
+    expect(dir).toMatchObject({ mode: GoMode.Dir + 0o750, uid: 0, gid: 0 });
+    expect(dir!.size).toBeUndefined();
+    expect(file).toMatchObject({ mode: 0o640, size: '5', uid: 0, gid: 0 });
+    expect(link).toMatchObject({ mode: GoMode.Symlink + 0o777, size: '5', linkname: 'f.txt' });
+    const st = await fsp.lstat(path.join(root, 'd/f.txt'), { bigint: true });
+    expect(file!.modTime).toBe(st.mtimeNs.toString());
+    expect(got[1]!.ino).toBe(st.ino);
+  });
+
+  it('keeps mtimes beyond 2^53 exact', async () => {
+    const root = await makeTree({ f: '' });
+    // 1700000000.123456 s: ns value exceeds Number.MAX_SAFE_INTEGER.
+    await fsp.utimes(path.join(root, 'f'), 1700000000.123456, 1700000000.123456);
+    const [e] = await entries(root);
+    expect(BigInt(e!.stat.modTime!)).toBe((await fsp.lstat(path.join(root, 'f'), { bigint: true })).mtimeNs);
+    expect(BigInt(e!.stat.modTime!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+  });
+
+  it('never follows symlinks and never leaves the root', async () => {
+    const outside = await makeTree({ 'secret.txt': 'top secret', 'sub/deep.txt': 'x' });
+    const root = await makeTree({
+      'in/file': 'a',
+      'link-out': { link: outside },
+      'link-up': { link: '../' },
+      'link-in': { link: 'in' },
+      'link-file': { link: path.join(outside, 'secret.txt') },
+    });
+    const got = await entries(root);
+    expect(got.map((e) => e.stat.path)).toEqual(['in', 'in/file', 'link-file', 'link-in', 'link-out', 'link-up']);
+    for (const e of got.filter((x) => x.stat.path.startsWith('link'))) {
+      expect(e.stat.mode & GoMode.Symlink).toBeTruthy();
+    }
+    expect(got.find((e) => e.stat.path === 'link-out')!.stat.linkname).toBe(outside);
+    expect(got.find((e) => e.stat.path === 'link-up')!.stat.linkname).toBe('../');
+  });
+
+  it('skips a root-level .fsutil-metadata but not a nested one', async () => {
+    const root = await makeTree({ '.fsutil-metadata': 'x', 'sub/.fsutil-metadata': 'y', z: '' });
+    expect(await walkPaths(root)).toEqual(['sub', 'sub/.fsutil-metadata', 'z']);
+  });
+
+  it('skips sockets and FIFOs', async () => {
+    const root = await makeTree({ a: '', c: '' });
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(path.join(root, 'b.sock'), resolve));
+    try {
+      const { execFile } = await import('node:child_process');
+      await new Promise<void>((resolve, reject) => execFile('mkfifo', [path.join(root, 'b.fifo')], (err) => (err ? reject(err) : resolve())));
+      expect(await walkPaths(root)).toEqual(['a', 'c']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('fails for a missing root without naming the absolute path', async () => {
+    const root = await makeTree({});
+    await expect(walkPaths(path.join(root, 'nope'))).rejects.toThrow('failed to walk .: ENOENT');
+  });
+
+  it('stops when the signal aborts', async () => {
+    const root = await makeTree({ a: '', b: '', c: '' });
+    const ac = new AbortController();
+    const seen: string[] = [];
+    for await (const e of walk(root, { signal: ac.signal })) {
+      seen.push(e.stat.path);
+      ac.abort();
+    }
+    expect(seen).toEqual(['a']);
+  });
+});

@@ -1,0 +1,292 @@
+// FileSync.DiffCopy, sender side: the daemon calls us and we stream a local
+// directory as fsutil packets (protocol reference §4). We send one STAT per
+// entry and an end marker; meanwhile the daemon requests the files it lacks
+// (REQ) and we answer each with DATA chunks and one empty DATA; the daemon
+// ends with FIN, which we echo before finishing the call.
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { PacketType, type Packet } from '../../protocol/index.js';
+import { Code, RpcError, type BidiCall, type CodeValue } from '../rpc.js';
+import { createFilter } from './filter.js';
+import { isRegularGoMode } from './mode.js';
+import { WorkQueue } from './queue.js';
+import { readDiffCopyRequest, type DiffCopyRequest } from './request.js';
+import { toAbsolute, walk } from './walk.js';
+
+/** Counters a caller can pass to several transfers to get totals (job summary). */
+export interface TransferStats {
+  /** STAT packets with an entry (directories, files, symlinks). */
+  entriesSent: number;
+  /** Files whose content was sent completely. */
+  filesSent: number;
+  /** File content bytes sent in DATA packets. */
+  bytesSent: number;
+}
+
+export function createTransferStats(): TransferStats {
+  return { entriesSent: 0, filesSent: 0, bytesSent: 0 };
+}
+
+export interface DiffCopyOptions {
+  /** Bytes per DATA packet; far below the daemon's 4 MiB (old) message limit. */
+  chunkSize?: number;
+  /** Files read at once; also the most files we hold open. */
+  concurrency?: number;
+}
+
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
+export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Serves one DiffCopy call. `dirs` maps the local names the build may read
+ * (`context`, `dockerfile`, ...) to absolute directories. Resolves after the
+ * FIN exchange; rejects with an RpcError (after sending ERR where the peer
+ * should learn why) on any failure.
+ */
+export async function serveDiffCopy(
+  call: BidiCall<Packet, Packet>,
+  dirs: ReadonlyMap<string, string>,
+  stats?: TransferStats,
+  options: DiffCopyOptions = {},
+): Promise<void> {
+  const request = readDiffCopyRequest(call.metadata);
+  const root = dirs.get(request.dirName);
+  if (root === undefined) throw new RpcError(Code.NOT_FOUND, `no access allowed to dir "${request.dirName}"`);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!(chunkSize > 0) || !(concurrency > 0)) throw new RangeError('chunkSize and concurrency must be positive');
+  await new Transfer(call, root, request, stats ?? createTransferStats(), chunkSize, concurrency).run();
+}
+
+/** A failure plus whether the receiver should be told with an ERR packet. */
+class TransferError extends Error {
+  constructor(
+    message: string,
+    readonly code: CodeValue,
+    readonly tellPeer: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'TransferError';
+  }
+
+  static from(err: unknown): TransferError {
+    if (err instanceof TransferError) return err;
+    if (err instanceof RpcError) return new TransferError(err.message, err.code, err.code !== Code.CANCELLED, { cause: err });
+    const message = err instanceof Error ? err.message : String(err);
+    return new TransferError(message, Code.UNKNOWN, true, { cause: err });
+  }
+}
+
+/** Rejection of writes after the last packet (FIN or ERR) was queued. */
+class WriterClosed extends Error {}
+
+/**
+ * Serialises writes from the walker and the file workers so packets are never
+ * interleaved mid-write, each writer still awaits its own backpressure, and
+ * nothing can follow the final FIN or ERR.
+ */
+class PacketWriter {
+  private tail: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly call: BidiCall<Packet, Packet>) {}
+
+  write(packet: Packet): Promise<void> {
+    if (this.closed) return Promise.reject(new WriterClosed('transfer finished'));
+    return this.enqueue(packet);
+  }
+
+  /** Queues the last packet; later writes are refused. */
+  finish(packet?: Packet): Promise<void> {
+    this.closed = true;
+    return packet ? this.enqueue(packet) : Promise.resolve();
+  }
+
+  private enqueue(packet: Packet): Promise<void> {
+    const done = this.tail.then(() => this.call.write(packet));
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+}
+
+/** A requestable file and the inode the walk saw, to detect swaps before reading. */
+interface FileRef {
+  readonly path: string;
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
+// O_NOFOLLOW does not exist on Windows; the inode check below still applies.
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0);
+
+class Transfer {
+  private readonly writer: PacketWriter;
+  /** File ID → file; only regular files are requestable. */
+  private readonly files = new Map<number, FileRef>();
+  private readonly requests = new WorkQueue<number>();
+  /** Stops the walker and the workers (FIN received, or failure). */
+  private readonly stop = new AbortController();
+
+  constructor(
+    private readonly call: BidiCall<Packet, Packet>,
+    private readonly root: string,
+    private readonly request: DiffCopyRequest,
+    private readonly stats: TransferStats,
+    private readonly chunkSize: number,
+    private readonly concurrency: number,
+  ) {
+    this.writer = new PacketWriter(call);
+  }
+
+  async run(): Promise<void> {
+    let failed = false;
+    let rejectFailure!: (err: TransferError) => void;
+    const failure = new Promise<never>((_, reject) => (rejectFailure = reject));
+    failure.catch(() => undefined); // observed through the race below
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      this.stopWork();
+      rejectFailure(TransferError.from(err));
+    };
+    const onCancel = (): void => fail(new RpcError(Code.CANCELLED, 'DiffCopy cancelled by the receiver'));
+    if (this.call.signal.aborted) onCancel();
+    else this.call.signal.addEventListener('abort', onCancel, { once: true });
+
+    // The daemon requests files while we are still walking, so reading,
+    // walking and serving all run at once.
+    const tasks = [this.sendStats().catch(fail)];
+    for (let i = 0; i < this.concurrency; i++) tasks.push(this.serveRequests().catch(fail));
+    const reading = this.readUntilFin();
+    reading.catch(fail);
+
+    try {
+      await Promise.race([reading, failure]);
+    } catch (err) {
+      const e = TransferError.from(err);
+      const last = this.writer.finish(e.tellPeer ? { type: PacketType.ERR, data: Buffer.from(e.message, 'utf8') } : undefined);
+      // Let open files close before returning, unless the call is gone and
+      // a blocked write would keep us here.
+      await Promise.race([Promise.allSettled([last, ...tasks]), whenAborted(this.call.signal)]);
+      throw new RpcError(e.code, e.message);
+    } finally {
+      this.call.signal.removeEventListener('abort', onCancel);
+    }
+
+    // FIN received: the receiver has everything it asked for.
+    failed = true;
+    this.stopWork();
+    await this.writer.finish({ type: PacketType.FIN });
+    await Promise.allSettled(tasks);
+  }
+
+  private stopWork(): void {
+    this.stop.abort();
+    this.requests.close();
+  }
+
+  /** Reads the receiver's packets; resolves on FIN. */
+  private async readUntilFin(): Promise<void> {
+    for await (const packet of this.call.messages) {
+      if (this.stop.signal.aborted) return;
+      // Absent fields are zero values: a missing type is STAT, a missing ID is 0.
+      switch (packet.type ?? PacketType.STAT) {
+        case PacketType.REQ: {
+          const id = packet.ID ?? 0;
+          // IDs count every STAT, so a directory or symlink ID is valid as an
+          // index but has no content: a receiver asking for it is broken.
+          if (!this.files.has(id)) throw new TransferError(`invalid file id ${id}`, Code.INVALID_ARGUMENT, true);
+          this.requests.push(id);
+          break;
+        }
+        case PacketType.FIN:
+          return;
+        case PacketType.ERR:
+          throw new TransferError(`error from receiver: ${packet.data?.toString('utf8') ?? ''}`, Code.UNKNOWN, false);
+        default:
+          break; // STAT/DATA carry nothing for a sender
+      }
+    }
+    if (this.stop.signal.aborted) return;
+    throw new TransferError('receiver closed the stream without FIN', Code.UNKNOWN, true);
+  }
+
+  private async sendStats(): Promise<void> {
+    const filter = await createFilter(this.root, this.request);
+    // The receiver numbers entries the same way without seeing IDs, so every
+    // sent STAT advances the counter, whatever its type.
+    let id = 0;
+    for await (const entry of walk(this.root, { filter, signal: this.stop.signal })) {
+      // Register before writing: a REQ can only follow the STAT it names.
+      if (isRegularGoMode(entry.stat.mode)) this.files.set(id, { path: entry.stat.path, dev: entry.dev, ino: entry.ino });
+      id++;
+      await this.writer.write({ type: PacketType.STAT, stat: entry.stat });
+      this.stats.entriesSent++;
+    }
+    if (this.stop.signal.aborted) return;
+    // End of walk: a STAT packet without a stat (an empty stat would be read as an entry).
+    await this.writer.write({ type: PacketType.STAT });
+  }
+
+  private async serveRequests(): Promise<void> {
+    for (;;) {
+      const id = await this.requests.take();
+      if (id === undefined || this.stop.signal.aborted) return;
+      await this.sendFile(id);
+    }
+  }
+
+  /** Streams one file: DATA chunks, then an empty DATA as end-of-file. */
+  private async sendFile(id: number): Promise<void> {
+    const file = this.files.get(id)!; // checked when the REQ arrived
+    let handle: fsp.FileHandle;
+    try {
+      // O_NOFOLLOW: if the file became a symlink since the walk, fail
+      // rather than send whatever it points to (maybe outside the root).
+      handle = await fsp.open(toAbsolute(this.root, file.path), OPEN_FLAGS);
+    } catch (err) {
+      throw readError(file.path, err);
+    }
+    try {
+      const st = await handle.stat({ bigint: true });
+      // O_NOFOLLOW only guards the last component; a parent directory
+      // swapped for a symlink leads to another inode, which this catches.
+      if (!st.isFile() || st.dev !== file.dev || st.ino !== file.ino) {
+        throw new TransferError(`failed to read ${file.path}: file was replaced during the transfer`, Code.UNKNOWN, true);
+      }
+      let position = 0;
+      for (;;) {
+        if (this.stop.signal.aborted) return;
+        // A fresh buffer per chunk: the packet may still reference the
+        // previous one while it is encoded and queued.
+        const buffer = Buffer.allocUnsafe(this.chunkSize);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+        } catch (err) {
+          throw readError(file.path, err);
+        }
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        await this.writer.write({ type: PacketType.DATA, ID: id, data: buffer.subarray(0, bytesRead) });
+        this.stats.bytesSent += bytesRead;
+      }
+      await this.writer.write({ type: PacketType.DATA, ID: id });
+      this.stats.filesSent++;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** The receiver shows this text; name the relative path and the errno only. */
+function readError(relPath: string, err: unknown): TransferError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code ?? (err instanceof Error ? err.message : String(err));
+  return new TransferError(`failed to read ${relPath}: ${reason}`, Code.UNKNOWN, true, { cause: err });
+}
+
+function whenAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
