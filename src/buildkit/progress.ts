@@ -38,8 +38,6 @@ export interface ProgressSummary {
   readonly cached: number;
   readonly failed?: FailedStep;
   readonly warnings: readonly StepWarning[];
-  /** Bytes the daemon reported as transferred for local contexts. */
-  readonly contextBytes: number;
 }
 
 function toMillis(t?: Timestamp): number | undefined {
@@ -67,8 +65,6 @@ export class ProgressPrinter {
   private readonly steps = new Map<string, StepState>();
   private nextNumber = 1;
   private readonly warnings: StepWarning[] = [];
-  private contextBytes = 0;
-  private readonly contextTransfers = new Map<string, number>();
 
   constructor(private readonly write: (line: string) => void) {}
 
@@ -97,7 +93,6 @@ export class ProgressPrinter {
       if (!s.vertex || !s.ID) continue;
       const step = this.step(s.vertex);
       const current = Number(s.current ?? 0);
-      if (/^transferring /.test(s.name ?? s.ID)) this.contextTransfers.set(`${s.vertex}/${s.ID}`, current);
       if (s.completed && !step.reported.has(`status:${s.ID}`)) {
         step.reported.add(`status:${s.ID}`);
         this.header(step);
@@ -106,7 +101,6 @@ export class ProgressPrinter {
         this.emit(step, `${s.name || s.ID} ${amount} done`.replace(/\s+/g, ' '));
       }
     }
-    this.contextBytes = [...this.contextTransfers.values()].reduce((a, b) => a + b, 0);
     for (const l of resp.logs ?? []) {
       if (!l.vertex || !l.msg) continue;
       const step = this.step(l.vertex);
@@ -127,7 +121,6 @@ export class ProgressPrinter {
       cached: all.filter((s) => s.cached).length,
       ...(failed ? { failed: { name: failed.name, error: failed.error!, logTail: [...failed.tail] } } : {}),
       warnings: [...this.warnings],
-      contextBytes: this.contextBytes,
     };
   }
 

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { LocalDaemonHandle } from '../../src/builder/local/daemon.js';
+import { addTmpDir, isPost, loadState, resetSavedState, savedState, saveState } from '../../src/action/state.js';
+import { captureStdout, makeTempDir, parseFileCommands } from './helpers.js';
+
+// Extending the schema the way other modules will (declaration merging).
+declare module '../../src/action/state.js' {
+  interface ActionState {
+    testExtra?: { buildRef: string; count: number };
+  }
+}
+
+const daemon: LocalDaemonHandle = {
+  pid: 4242,
+  pgid: 4242,
+  stateDir: '/tmp/erb-a/bk',
+  socket: 'unix:///tmp/erb-a/bk/buildkitd.sock',
+  mode: 'rootless',
+  startedAt: '2026-01-02T03:04:05.000Z',
+  logFile: '/tmp/erb-a/bk/buildkitd.log',
+  rootlesskit: '/opt/bk/bin/rootlesskit',
+};
+
+let dir: string;
+let stateFile: string;
+
+beforeEach(() => {
+  dir = makeTempDir('erb-state-');
+  stateFile = path.join(dir, 'state');
+  fs.writeFileSync(stateFile, '');
+  process.env['GITHUB_STATE'] = stateFile;
+  resetSavedState();
+});
+
+afterEach(() => {
+  delete process.env['GITHUB_STATE'];
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** What the runner does between main and post: each saved record becomes STATE_<name>. */
+function runnerEnvForPost(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of parseFileCommands(fs.readFileSync(stateFile, 'utf8'))) env[`STATE_${name}`] = value;
+  return env;
+}
+
+describe('state between main and post', () => {
+  it('round-trips through the GITHUB_STATE file', () => {
+    saveState({ isPost: true });
+    addTmpDir('/tmp/erb-a');
+    addTmpDir('/tmp/erb-b');
+    addTmpDir('/tmp/erb-a');
+    saveState({
+      localBuilder: daemon,
+      envdContext: { name: 'erb-1-2-3', home: '/tmp/erb-b/envd-home-x', envdPath: '/opt/envd/bin/envd' },
+      testExtra: { buildRef: 'line1\nline2 "quoted"', count: 3 },
+    });
+
+    const env = runnerEnvForPost();
+    expect(isPost(env)).toBe(true);
+    expect(loadState(env)).toEqual({
+      isPost: true,
+      tmpDirs: ['/tmp/erb-a', '/tmp/erb-b'],
+      localBuilder: daemon,
+      envdContext: { name: 'erb-1-2-3', home: '/tmp/erb-b/envd-home-x', envdPath: '/opt/envd/bin/envd' },
+      testExtra: { buildRef: 'line1\nline2 "quoted"', count: 3 },
+    });
+  });
+
+  it('writes each save to the file at once, so post cleans up after a crashed main', () => {
+    saveState({ localBuilder: daemon });
+    expect(loadState(runnerEnvForPost())).toEqual({ localBuilder: daemon });
+  });
+
+  it('clears a field saved as undefined (the last record wins, as in the runner)', () => {
+    saveState({ localBuilder: daemon, tmpDirs: ['/tmp/y'] });
+    saveState({ localBuilder: undefined });
+    expect(savedState()).toEqual({ tmpDirs: ['/tmp/y'] });
+    expect(loadState(runnerEnvForPost())).toEqual({ tmpDirs: ['/tmp/y'] });
+  });
+
+  it('is not post in main, and loads nothing without STATE_ variables', () => {
+    expect(isPost({})).toBe(false);
+    expect(loadState({ PATH: '/bin' })).toEqual({});
+  });
+
+  it('skips values that are not JSON instead of failing post', () => {
+    const { result } = captureStdout(() => loadState({ STATE_tmpDirs: '["/tmp/a"]', STATE_other: 'not json{' }));
+    expect(result).toEqual({ tmpDirs: ['/tmp/a'] });
+  });
+
+  it('rejects field names that cannot be environment variables', () => {
+    expect(() => saveState({ ['bad-name' as 'isPost']: true })).toThrow('state field "bad-name" must be an identifier');
+  });
+
+  it('falls back to the ::save-state:: command without GITHUB_STATE', () => {
+    delete process.env['GITHUB_STATE'];
+    const { out } = captureStdout(() => saveState({ tmpDirs: ['/tmp/z'] }));
+    expect(out).toContain('::save-state name=tmpDirs::["/tmp/z"]');
+  });
+});

@@ -1,0 +1,386 @@
+// The gateway in front of a real grpc-js builder behind mTLS, driven by a real
+// grpc-js client over h2c, as envd would drive it.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
+import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
+import { codec, Messages, Services, type BytesMessage, type InfoResponse, type SolveResponse, type StatusResponse } from '../../../src/protocol/index.js';
+import {
+  clientOptions,
+  errorBin,
+  errorDetails,
+  identity,
+  M,
+  makeCerts,
+  MiB,
+  sleep,
+  startBackend,
+  statusDetailsBin,
+  statusOf,
+  unary,
+  type Backend,
+  type Certs,
+} from './helpers.js';
+
+const bytesMessage = codec<BytesMessage>(Messages.BytesMessage);
+const statusResponse = codec<StatusResponse>(Messages.StatusResponse);
+const statusRequest = codec<{ Ref: string }>('moby.buildkit.v1.StatusRequest');
+const C = (m: string) => `/${Services.Control}/${m}`;
+
+let dir: string;
+let certs: Certs;
+let backend: Backend;
+let gateway: Gateway;
+let client: grpc.Client;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-forward-'));
+  certs = makeCerts(dir);
+  backend = await startBackend({ certs });
+  const endpoint = parseEndpoint(backend.target, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey });
+  gateway = await startGateway(endpoint, { log: (m) => logs.push(m) });
+  client = new grpc.Client(gateway.address, grpc.credentials.createInsecure(), clientOptions);
+});
+
+afterAll(async () => {
+  client?.close();
+  await gateway?.close();
+  await backend?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('envd gateway over mTLS', () => {
+  it('listens on loopback only', () => {
+    expect(gateway.address).toBe(`127.0.0.1:${gateway.port}`);
+    expect(gateway.url).toBe(`tcp://127.0.0.1:${gateway.port}`);
+    expect(gateway.port).toBeGreaterThan(0);
+  });
+
+  it('forwards a unary call with request metadata, response headers and trailers', async () => {
+    const md = new grpc.Metadata();
+    md.add('x-docker-expose-session-grpc-method', '/moby.filesync.v1.FileSync/DiffCopy');
+    md.add('x-docker-expose-session-grpc-method', '/grpc.health.v1.Health/Check');
+    md.add('x-token-bin', Buffer.from([0, 0xff, 0x2c, 0x10]));
+    md.add('x-token-bin', Buffer.from('second'));
+    md.add('buildkit-controlapi-buildid', 'ref123');
+    const r = await unary<Record<string, never>, InfoResponse>(client, ...M.Info, {}, md);
+    expect(r.error).toBeUndefined();
+    expect(r.response).toEqual({ buildkitVersion: { package: 'github.com/moby/buildkit', version: 'v0.24.0', revision: 'test' } });
+    expect(r.headers?.get('x-info-header')).toEqual(['h1']);
+    expect(r.status.metadata.get('x-info-trailer')).toEqual(['t1']);
+    expect(r.status.metadata.get('x-info-trailer-bin')).toEqual([Buffer.from([9, 8, 7])]);
+
+    const seen = backend.record.metadata.get(C('Info'))!;
+    // A grpc-js server joins repeated text fields with ", " (Node does); the
+    // raw backend test shows they travel as separate fields.
+    expect(seen.get('x-docker-expose-session-grpc-method').join(', ')).toBe('/moby.filesync.v1.FileSync/DiffCopy, /grpc.health.v1.Health/Check');
+    expect(seen.get('x-token-bin')).toEqual([Buffer.from([0, 0xff, 0x2c, 0x10]), Buffer.from('second')]);
+    expect(seen.get('buildkit-controlapi-buildid')).toEqual(['ref123']);
+    // Hop headers are the upstream channel's own, not copies of envd's.
+    expect(seen.get('user-agent')[0]).toMatch(/grpc-node-js/);
+    expect(seen.get('grpc-timeout')).toEqual([]);
+    expect(backend.record.deadlines.get(C('Info'))).toBe(Infinity);
+  });
+
+  it('forwards a server stream with its response header', async () => {
+    const call = client.makeServerStreamRequest<{ Ref: string }, StatusResponse>(
+      C('Status'),
+      (m) => statusRequest.encode(m),
+      (b) => statusResponse.decode(b),
+      { Ref: 'build-1' },
+      new grpc.Metadata(),
+      {},
+    );
+    const headers = new Promise<grpc.Metadata>((resolve) => call.on('metadata', resolve));
+    const got: StatusResponse[] = [];
+    call.on('data', (m: StatusResponse) => got.push(m));
+    const status = await statusOf(call);
+    expect(status.code).toBe(grpc.status.OK);
+    expect((await headers).get('buildkit-current-timestamp')).toEqual(['2026-01-02T03:04:05.123456789Z']);
+    expect(got.map((m) => m.vertexes?.[0]?.name)).toEqual(['[1/3] RUN step', '[2/3] RUN step', '[3/3] RUN step']);
+  });
+
+  it('echoes a multi-MB message and many small ones byte for byte on the Session bidi stream', async () => {
+    const md = new grpc.Metadata();
+    md.add('x-docker-expose-session-uuid', 'sess1');
+    const call = client.makeBidiStreamRequest<BytesMessage, BytesMessage>(
+      C('Session'),
+      (m) => bytesMessage.encode(m),
+      (b) => bytesMessage.decode(b),
+      md,
+      {},
+    );
+    const sent = [randomBytes(6 * MiB), ...Array.from({ length: 2000 }, (_, i) => randomBytes(i % 97)), randomBytes(3 * MiB + 7)];
+    const received: Buffer[] = [];
+    call.on('data', (m: BytesMessage) => received.push(m.data ?? Buffer.alloc(0)));
+    const done = statusOf(call);
+    for (const data of sent) {
+      if (!call.write({ data })) await new Promise((r) => call.once('drain', r));
+    }
+    call.end();
+    expect((await done).code).toBe(grpc.status.OK);
+    expect(received.length).toBe(sent.length);
+    for (let i = 0; i < sent.length; i++) {
+      if (!received[i]!.equals(sent[i]!)) throw new Error(`message ${i} differs`);
+    }
+    expect(backend.record.metadata.get(C('Session'))!.get('x-docker-expose-session-uuid')).toEqual(['sess1']);
+  });
+
+  it('forwards raw bytes unchanged (not even protobuf), including empty messages', async () => {
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>('/test.Raw/Echo', identity, identity, new grpc.Metadata(), {});
+    const sent = [Buffer.alloc(0), Buffer.from([0xff, 0, 0, 0, 0, 5]), randomBytes(4 * MiB), Buffer.alloc(0), randomBytes(1)];
+    const received: Buffer[] = [];
+    call.on('data', (m: Buffer) => received.push(m));
+    const done = statusOf(call);
+    for (const m of sent) call.write(m);
+    call.end();
+    expect((await done).code).toBe(grpc.status.OK);
+    // Buffer.equals: jest's deep equality crawls a 4 MiB buffer byte by byte.
+    expect(received.length).toBe(sent.length);
+    received.forEach((m, i) => expect(m.equals(sent[i]!)).toBe(true));
+  });
+
+  it('moves 48 MiB each way through pause/resume intact', async () => {
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>('/test.Raw/Echo', identity, identity, new grpc.Metadata(), {});
+    const inHash = createHash('sha256');
+    const outHash = createHash('sha256');
+    let receivedBytes = 0;
+    let n = 0;
+    call.on('data', (m: Buffer) => {
+      outHash.update(m);
+      receivedBytes += m.length;
+      // A slow reader now and then, so the gateway has to hold the builder back.
+      if (++n % 40 === 0) {
+        call.pause();
+        setTimeout(() => call.resume(), 5);
+      }
+    });
+    const done = statusOf(call);
+    const chunk = randomBytes(256 * 1024);
+    for (let i = 0; i < 192; i++) {
+      chunk[0] = i;
+      inHash.update(chunk);
+      if (!call.write(Buffer.from(chunk))) await new Promise((r) => call.once('drain', r));
+    }
+    call.end();
+    expect((await done).code).toBe(grpc.status.OK);
+    expect(receivedBytes).toBe(48 * MiB);
+    expect(outHash.digest('hex')).toBe(inHash.digest('hex'));
+  });
+
+  it('holds back a fast builder while envd does not read (flow control builder → envd)', async () => {
+    backend.record.downloaded = 0;
+    const cancelled = backend.record.expectCancel('/test.Raw/Download');
+    const call = client.makeServerStreamRequest<Buffer, Buffer>('/test.Raw/Download', identity, identity, Buffer.alloc(0), new grpc.Metadata(), {});
+    call.on('error', () => undefined);
+    try {
+      // Read one message, then stop reading. (A grpc-js client that never
+      // starts reading does not apply backpressure at all, so start first.)
+      let read = 0;
+      let holding = true;
+      const first = new Promise<void>((resolve) =>
+        call.on('data', (m: Buffer) => {
+          read += m.length;
+          if (holding) call.pause();
+          resolve();
+        }),
+      );
+      await first;
+      await sleep(1500);
+      // Without backpressure the builder would push the whole 512 MiB into the gateway.
+      const buffered = backend.record.downloaded;
+      expect(buffered).toBeLessThan(64 * MiB);
+      holding = false; // from now on read freely
+      call.resume();
+      await sleep(300);
+      expect(backend.record.downloaded).toBeGreaterThan(buffered); // it moves again
+      expect(read).toBeGreaterThan(0);
+    } finally {
+      call.cancel();
+    }
+    await cancelled;
+  });
+
+  it('holds back envd while the builder does not read (flow control envd → builder)', async () => {
+    backend.record.sunk = 0;
+    const call = client.makeClientStreamRequest<Buffer, Buffer>('/test.Raw/Sink', identity, identity, new grpc.Metadata(), {}, () => undefined);
+    const done = statusOf(call);
+    const chunk = Buffer.alloc(64 * 1024, 3);
+    let written = 0;
+    let blocked = false;
+    while (written < 256 * MiB) {
+      written += chunk.length;
+      if (!call.write(chunk)) {
+        const drained = await Promise.race([new Promise<boolean>((r) => call.once('drain', () => r(true))), sleep(500).then(() => false)]);
+        if (!drained) {
+          blocked = true;
+          break;
+        }
+      }
+    }
+    // Without backpressure the gateway would read all 256 MiB into memory.
+    expect(blocked).toBe(true);
+    expect(written).toBeLessThan(64 * MiB);
+    backend.record.releaseSink();
+    await new Promise((r) => call.once('drain', r));
+    call.end();
+    const status = await done;
+    expect(status.code).toBe(grpc.status.OK);
+    expect(backend.record.sunk).toBe(written);
+  });
+
+  it('captures the exporter response of Solve', async () => {
+    const before = gateway.solves().length;
+    const r = await unary<object, SolveResponse>(client, ...M.Solve, {
+      Ref: 'build-42',
+      Session: 'sess1',
+      Frontend: '',
+      Exporters: [{ Type: 'image', Attrs: { name: 'registry.test/x:latest', push: 'true' } }],
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.response?.ExporterResponse?.['containerimage.digest']).toBe(`sha256:${'d'.repeat(64)}`);
+    const solves = gateway.solves();
+    expect(solves.length).toBe(before + 1);
+    expect(solves.at(-1)).toEqual({
+      ref: 'build-42',
+      session: 'sess1',
+      frontend: '',
+      exporters: [{ type: 'image', attrs: { name: 'registry.test/x:latest', push: 'true' } }],
+      exporterResponse: {
+        'containerimage.digest': `sha256:${'d'.repeat(64)}`,
+        'containerimage.config.digest': `sha256:${'c'.repeat(64)}`,
+        'image.name': 'registry.test/build-42:latest',
+      },
+      status: { code: 0, details: 'OK' },
+    });
+    // A second build is appended, newest last.
+    await unary<object, SolveResponse>(client, ...M.Solve, { Ref: 'build-43', ExporterDeprecated: 'image', ExporterAttrsDeprecated: { name: 'a' } });
+    expect(gateway.solves().at(-1)).toMatchObject({ ref: 'build-43', exporters: [{ type: 'image', attrs: { name: 'a' } }] });
+    expect(gateway.solves().at(-2)?.ref).toBe('build-42');
+  });
+
+  it('forwards an error status with its message, trailing metadata and binary details', async () => {
+    const r = await unary<object, SolveResponse>(client, ...M.Solve, { Ref: 'fail-1' });
+    expect(r.error?.code).toBe(grpc.status.NOT_FOUND);
+    expect(r.error?.details).toBe(errorDetails);
+    const md = r.status.metadata;
+    expect(md.get('x-error-info').join(', ')).toBe('e1, e2');
+    expect(md.get('x-error-bin')).toEqual([errorBin]);
+    expect(md.get('grpc-status-details-bin')).toEqual([statusDetailsBin]);
+    expect(gateway.solves().at(-1)).toMatchObject({ ref: 'fail-1', exporterResponse: {}, status: { code: grpc.status.NOT_FOUND, details: errorDetails } });
+  });
+
+  it('passes UNIMPLEMENTED through for methods the builder lacks', async () => {
+    const r = await unary<object, object>(client, C('ListWorkers'), 'moby.buildkit.v1.ListWorkersRequest', 'moby.buildkit.v1.ListWorkersResponse', {});
+    expect(r.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+    const r2 = await unary<object, object>(client, '/moby.buildkit.v1.frontend.LLBBridge/Ping', 'moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoRequest', {});
+    expect(r2.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('cancels the builder call when envd cancels', async () => {
+    const cancelled = backend.record.expectCancel(C('Session'));
+    const md = new grpc.Metadata();
+    md.add('x-mode', 'hold');
+    const call = client.makeBidiStreamRequest<BytesMessage, BytesMessage>(C('Session'), (m) => bytesMessage.encode(m), (b) => bytesMessage.decode(b), md, {});
+    call.on('error', () => undefined);
+    const status = statusOf(call);
+    call.write({ data: Buffer.from('hello') });
+    await sleep(200);
+    call.cancel();
+    await cancelled; // resolves only if the builder saw the cancellation
+    expect((await status).code).toBe(grpc.status.CANCELLED);
+  });
+
+  it('delivers a cancellation from the builder, after the messages sent before it', async () => {
+    const call = client.makeServerStreamRequest<{ Ref: string }, StatusResponse>(
+      C('Status'),
+      (m) => statusRequest.encode(m),
+      (b) => statusResponse.decode(b),
+      { Ref: 'cancel-me' },
+      new grpc.Metadata(),
+      {},
+    );
+    const got: StatusResponse[] = [];
+    call.on('data', (m: StatusResponse) => got.push(m));
+    call.on('error', () => undefined);
+    const status = await statusOf(call);
+    expect(status.code).toBe(grpc.status.CANCELLED);
+    expect(status.details).toBe('stopped by the daemon');
+    expect(got.length).toBe(1);
+  });
+
+  it('turns grpc-timeout into an upstream deadline', async () => {
+    const cancelled = backend.record.expectCancel(C('Status'));
+    const call = client.makeServerStreamRequest<{ Ref: string }, StatusResponse>(
+      C('Status'),
+      (m) => statusRequest.encode(m),
+      (b) => statusResponse.decode(b),
+      { Ref: 'forever' },
+      new grpc.Metadata(),
+      { deadline: Date.now() + 400 },
+    );
+    call.on('error', () => undefined);
+    const status = await statusOf(call);
+    expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await cancelled;
+    const deadline = backend.record.deadlines.get(C('Status'));
+    expect(typeof deadline === 'number' || deadline instanceof Date).toBe(true);
+    expect(Number(deadline)).toBeLessThan(Date.now() + 1000);
+  });
+
+  it('answers UNAVAILABLE when the builder cannot be reached', async () => {
+    const unused = await new Promise<number>((resolve) => {
+      const s = net.createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const gw = await startGateway(parseEndpoint(`tcp://127.0.0.1:${unused}`, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }));
+    const c = new grpc.Client(gw.address, grpc.credentials.createInsecure());
+    try {
+      const r = await unary<Record<string, never>, InfoResponse>(c, ...M.Info, {});
+      expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      c.close();
+      await gw.close();
+    }
+  });
+
+  it('close() ends in-flight calls, cancels them upstream, refuses new connections and is idempotent', async () => {
+    const endpoint = parseEndpoint(backend.target, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey });
+    const gw = await startGateway(endpoint);
+    const c = new grpc.Client(gw.address, grpc.credentials.createInsecure());
+    const cancelled = backend.record.expectCancel(C('Session'));
+    const md = new grpc.Metadata();
+    md.add('x-mode', 'hold');
+    const call = c.makeBidiStreamRequest<BytesMessage, BytesMessage>(C('Session'), (m) => bytesMessage.encode(m), (b) => bytesMessage.decode(b), md, {});
+    call.on('error', () => undefined);
+    const status = statusOf(call);
+    call.write({ data: Buffer.from('x') });
+    await sleep(200);
+    await Promise.all([gw.close(), gw.close()]);
+    await cancelled;
+    expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await status).code);
+    await gw.close();
+    c.close();
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect(gw.port, '127.0.0.1');
+      s.on('connect', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it('logged no unexpected problems', () => {
+    expect(logs.filter((l) => /error|refused|could not/i.test(l) && !/Solve .* failed/.test(l))).toEqual([]);
+  });
+});

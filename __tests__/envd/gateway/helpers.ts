@@ -1,0 +1,410 @@
+// Test fixtures for the envd gateway: throwaway certificates, a real grpc-js
+// "builder" implementing parts of moby.buildkit.v1.Control plus raw-byte test
+// methods, a raw HTTP/2 TLS backend that reports the exact header fields it
+// received, and small promise wrappers for client calls.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  codec,
+  Messages,
+  serviceDefinition,
+  Services,
+  type BytesMessage,
+  type InfoResponse,
+  type SolveRequest,
+  type SolveResponse,
+  type StatusResponse,
+} from '../../../src/protocol/index.js';
+import { FrameDecoder, frameHeader } from '../../../src/envd/gateway/frames.js';
+
+export const MiB = 1024 * 1024;
+export const identity = (b: Buffer): Buffer => b;
+export const clientOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 16 * MiB,
+  'grpc.max_send_message_length': 16 * MiB,
+};
+
+// ---------------------------------------------------------------- certificates
+
+export interface Certs {
+  readonly ca: Buffer;
+  readonly serverCert: Buffer;
+  readonly serverKey: Buffer;
+  readonly clientCert: Buffer;
+  readonly clientKey: Buffer;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+/** A CA, a server cert for 127.0.0.1/localhost and a client cert, all EC P-256, valid 2 days. */
+export function makeCerts(dir: string): Certs {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  fs.writeFileSync(
+    path.join(dir, 'ca.cnf'),
+    [
+      '[req]',
+      'distinguished_name=dn',
+      'prompt=no',
+      'x509_extensions=v3_ca',
+      '[dn]',
+      'CN=envd-gateway-test-ca',
+      '[v3_ca]',
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      'subjectKeyIdentifier=hash',
+      '',
+    ].join('\n'),
+  );
+  openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-config', 'ca.cnf']);
+  const leaf = (name: string, cn: string, ext: string[]) => {
+    fs.writeFileSync(path.join(dir, `${name}.cnf`), ['[req]', 'distinguished_name=dn', 'prompt=no', '[dn]', `CN=${cn}`, ''].join('\n'));
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext.join('\n') + '\n');
+    openssl(dir, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-config', `${name}.cnf`]);
+    openssl(dir, [
+      'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`,
+    ]);
+  };
+  leaf('server', 'localhost', [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+  ]);
+  leaf('client', 'envd-gateway-test-client', ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth']);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f));
+  return {
+    ca: read('ca.pem'),
+    serverCert: read('server.pem'),
+    serverKey: read('server.key'),
+    clientCert: read('client.pem'),
+    clientKey: read('client.key'),
+  };
+}
+
+// ---------------------------------------------------------------- grpc-js builder
+
+/** What the test builder observed; tests assert on it. */
+export class BackendRecord {
+  /** Request metadata of each call, by method path (last call wins). */
+  readonly metadata = new Map<string, grpc.Metadata>();
+  readonly deadlines = new Map<string, grpc.Deadline>();
+  /** Resolvers fired when a call of that path is cancelled by the client side. */
+  readonly cancelled = new Map<string, Promise<void>>();
+  private readonly cancelResolvers = new Map<string, () => void>();
+  /** Client cert CN seen by the server for the last call (mTLS check). */
+  peers: string[] = [];
+  /** Bytes the Download handler has written / Sink handler has read so far. */
+  downloaded = 0;
+  sunk = 0;
+  /** Sink does not read until this is called. */
+  releaseSink: () => void = () => undefined;
+
+  expectCancel(p: string): Promise<void> {
+    const promise = new Promise<void>((resolve) => this.cancelResolvers.set(p, resolve));
+    this.cancelled.set(p, promise);
+    return promise;
+  }
+
+  noteCancel(p: string): void {
+    this.cancelResolvers.get(p)?.();
+  }
+
+  note(p: string, call: { metadata: grpc.Metadata; getDeadline(): grpc.Deadline; getPeer(): string }): void {
+    this.metadata.set(p, call.metadata);
+    this.deadlines.set(p, call.getDeadline());
+    this.peers.push(call.getPeer());
+  }
+}
+
+const C = (m: string) => `/${Services.Control}/${m}`;
+
+/** Trailing metadata of the NOT_FOUND error, including binary values. */
+export const errorBin = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x2c]);
+export const statusDetailsBin = Buffer.from('0805120e6e6f2073756368206275696c64', 'hex');
+export const errorDetails = 'no such build "fail-1": ü 100%\nsecond line';
+
+function rawServiceDefinition(): grpc.ServiceDefinition {
+  const m = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
+    path: `/test.Raw/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: name,
+  });
+  return { Echo: m('Echo', true, true), Download: m('Download', false, true), Sink: m('Sink', true, false) };
+}
+
+function controlImplementation(rec: BackendRecord): grpc.UntypedServiceImplementation {
+  return {
+    Info(call: grpc.ServerUnaryCall<unknown, InfoResponse>, cb: grpc.sendUnaryData<InfoResponse>) {
+      rec.note(C('Info'), call);
+      const headers = new grpc.Metadata();
+      headers.add('x-info-header', 'h1');
+      call.sendMetadata(headers);
+      const trailer = new grpc.Metadata();
+      trailer.add('x-info-trailer', 't1');
+      trailer.add('x-info-trailer-bin', Buffer.from([9, 8, 7]));
+      cb(null, { buildkitVersion: { package: 'github.com/moby/buildkit', version: 'v0.24.0', revision: 'test' } }, trailer);
+    },
+    Status(call: grpc.ServerWritableStream<{ Ref: string }, StatusResponse>) {
+      rec.note(C('Status'), call);
+      const headers = new grpc.Metadata();
+      headers.add('buildkit-current-timestamp', '2026-01-02T03:04:05.123456789Z');
+      call.sendMetadata(headers);
+      call.on('cancelled', () => rec.noteCancel(C('Status')));
+      const ref = call.request.Ref;
+      if (ref === 'forever') return; // until cancelled or the deadline passes
+      if (ref === 'cancel-me') {
+        call.write({ vertexes: [{ digest: 'sha256:aa', name: 'one' }] });
+        call.emit('error', { code: grpc.status.CANCELLED, details: 'stopped by the daemon' });
+        return;
+      }
+      for (let i = 0; i < 3; i++) call.write({ vertexes: [{ digest: `sha256:${i}`, name: `[${i + 1}/3] RUN step` }] });
+      call.end();
+    },
+    Session(call: grpc.ServerDuplexStream<BytesMessage, BytesMessage>) {
+      rec.note(C('Session'), call);
+      call.on('cancelled', () => rec.noteCancel(C('Session')));
+      if (call.metadata.get('x-mode')[0] === 'hold') return; // never answers
+      call.on('data', (m: BytesMessage) => call.write(m));
+      call.on('end', () => call.end());
+    },
+    Solve(call: grpc.ServerUnaryCall<SolveRequest, SolveResponse>, cb: grpc.sendUnaryData<SolveResponse>) {
+      rec.note(C('Solve'), call);
+      const ref = call.request.Ref;
+      if (ref.startsWith('fail')) {
+        const md = new grpc.Metadata();
+        md.add('x-error-info', 'e1');
+        md.add('x-error-info', 'e2');
+        md.add('x-error-bin', errorBin);
+        md.add('grpc-status-details-bin', statusDetailsBin);
+        cb({ code: grpc.status.NOT_FOUND, details: errorDetails.replace('fail-1', ref), metadata: md });
+        return;
+      }
+      cb(null, {
+        ExporterResponse: {
+          'containerimage.digest': `sha256:${'d'.repeat(64)}`,
+          'containerimage.config.digest': `sha256:${'c'.repeat(64)}`,
+          'image.name': `registry.test/${ref}:latest`,
+        },
+      });
+    },
+  };
+}
+
+function rawImplementation(rec: BackendRecord): grpc.UntypedServiceImplementation {
+  return {
+    Echo(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+      rec.note('/test.Raw/Echo', call);
+      call.on('cancelled', () => rec.noteCancel('/test.Raw/Echo'));
+      call.on('data', (m: Buffer) => {
+        if (!call.write(m)) {
+          call.pause();
+          call.once('drain', () => call.resume());
+        }
+      });
+      call.on('end', () => call.end());
+    },
+    Download(call: grpc.ServerWritableStream<Buffer, Buffer>) {
+      rec.note('/test.Raw/Download', call);
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let stopped = false;
+      call.on('cancelled', () => {
+        stopped = true;
+        rec.noteCancel('/test.Raw/Download');
+      });
+      const pump = () => {
+        while (!stopped && rec.downloaded < 512 * MiB) {
+          rec.downloaded += chunk.length;
+          if (!call.write(chunk)) {
+            call.once('drain', pump);
+            return;
+          }
+        }
+        if (!stopped) call.end();
+      };
+      pump();
+    },
+    Sink(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
+      rec.note('/test.Raw/Sink', call);
+      call.pause();
+      call.on('cancelled', () => rec.noteCancel('/test.Raw/Sink'));
+      rec.releaseSink = () => call.resume();
+      call.on('data', (m: Buffer) => {
+        rec.sunk += m.length;
+      });
+      call.on('end', () => {
+        const out = Buffer.alloc(8);
+        out.writeBigUInt64BE(BigInt(rec.sunk));
+        cb(null, out);
+      });
+    },
+  };
+}
+
+export interface Backend {
+  readonly server: grpc.Server;
+  readonly record: BackendRecord;
+  /** tcp port or unix socket address the server is bound to. */
+  readonly target: string;
+  stop(): Promise<void>;
+}
+
+/** A grpc-js builder stand-in, mTLS on tcp (client cert required) or plain on a unix socket. */
+export async function startBackend(bind: { certs: Certs } | { socketPath: string }): Promise<Backend> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 16 * MiB,
+    'grpc.max_send_message_length': 16 * MiB,
+  });
+  const record = new BackendRecord();
+  server.addService(serviceDefinition(Services.Control), controlImplementation(record));
+  server.addService(rawServiceDefinition(), rawImplementation(record));
+  let address: string;
+  let creds: grpc.ServerCredentials;
+  if ('certs' in bind) {
+    address = '127.0.0.1:0';
+    creds = grpc.ServerCredentials.createSsl(bind.certs.ca, [{ private_key: bind.certs.serverKey, cert_chain: bind.certs.serverCert }], true);
+  } else {
+    address = `unix://${bind.socketPath}`;
+    creds = grpc.ServerCredentials.createInsecure();
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    server,
+    record,
+    target: 'certs' in bind ? `tcp://127.0.0.1:${port}` : `unix://${bind.socketPath}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.forceShutdown();
+        resolve();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- raw HTTP/2 TLS backend
+
+export interface RawBackend {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * An mTLS HTTP/2 server that answers any gRPC call with one message: JSON of
+ * the exact header fields it received (rawHeaders keeps repeated fields apart,
+ * which a grpc-js server cannot show) and the request bytes.
+ */
+export async function startRawBackend(certs: Certs): Promise<RawBackend> {
+  const server = http2.createSecureServer({
+    key: certs.serverKey,
+    cert: certs.serverCert,
+    ca: certs.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    // Like grpc-go's 16 MiB header list limit; Node's default is 128 fields.
+    maxHeaderListPairs: 100_000,
+    settings: { maxHeaderListSize: 16 * MiB },
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s: http2.ServerHttp2Session) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
+    const decoder = new FrameDecoder(16 * MiB);
+    const messages: string[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      for (const m of decoder.push(chunk)) messages.push(m.toString('hex'));
+    });
+    stream.on('end', () => {
+      const body = Buffer.from(JSON.stringify({ rawHeaders, messages }));
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-raw-header': 'r1' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () =>
+        stream.sendTrailers({ 'grpc-status': '0', 'x-raw-trailer-bin': [Buffer.from([1, 2]).toString('base64'), Buffer.from([3]).toString('base64')] }),
+      );
+      stream.write(frameHeader(body.length));
+      stream.end(body);
+    });
+    stream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The gateway's channel keeps its connection open; close() would wait for it.
+        for (const s of sessions) s.destroy();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- client helpers
+
+export interface UnaryResult<T> {
+  readonly response?: T;
+  readonly error?: grpc.ServiceError;
+  readonly headers?: grpc.Metadata;
+  readonly status: grpc.StatusObject;
+}
+
+/** A unary call through a generic client, collecting headers, response/error and the final status. */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: string,
+  requestName: string,
+  responseName: string,
+  request: Req,
+  metadata = new grpc.Metadata(),
+  options: grpc.CallOptions = {},
+): Promise<UnaryResult<Res>> {
+  const req = codec<Req>(requestName);
+  const res = codec<Res>(responseName);
+  return new Promise((resolve) => {
+    let response: Res | undefined;
+    let error: grpc.ServiceError | undefined;
+    let headers: grpc.Metadata | undefined;
+    const call = client.makeUnaryRequest<Req, Res>(
+      method,
+      (m) => req.encode(m),
+      (b) => res.decode(b),
+      request,
+      metadata,
+      options,
+      (err, value) => {
+        if (err) error = err;
+        else response = value;
+      },
+    );
+    call.on('metadata', (md) => (headers = md));
+    call.on('status', (status) =>
+      // The callback runs before 'status'; resolve after both.
+      setImmediate(() => resolve({ status, ...(response !== undefined ? { response } : {}), ...(error ? { error } : {}), ...(headers ? { headers } : {}) })),
+    );
+  });
+}
+
+export const M = {
+  Info: [C('Info'), 'moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoResponse'],
+  Solve: [C('Solve'), Messages.SolveRequest, Messages.SolveResponse],
+} as const;
+
+/** Waits for a stream's final status. */
+export function statusOf(call: { on(event: 'status', cb: (s: grpc.StatusObject) => void): unknown }): Promise<grpc.StatusObject> {
+  return new Promise((resolve) => call.on('status', resolve));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

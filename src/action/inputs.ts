@@ -1,0 +1,644 @@
+// Reads and validates every `with:` value into the typed ActionInputs.
+//
+// All user mistakes surface here, before anything is downloaded, connected or
+// built, as one line that names the input: a wrong value in a shared workflow
+// should be obvious from the job log's last line, not from a stack trace ten
+// minutes into a build.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as core from '@actions/core';
+
+import { parseEndpoint } from '../buildkit/endpoint.js';
+import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
+import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
+import { parseImageReference } from './reference.js';
+
+/** Defaults shared with action.yml (a test keeps the two in step). */
+export const DEFAULTS = {
+  connectTimeout: '20s',
+  fallback: 'auto',
+  buildkitVersion: 'v0.24.0',
+  buildkitDownloadUrl: 'https://github.com/moby/buildkit/releases/download',
+  frontend: 'auto',
+  context: '.',
+  dockerfile: 'Dockerfile',
+  envdFile: 'build.envd',
+  envdFunction: 'build',
+  envdVersion: 'v1.3.4',
+} as const;
+
+/**
+ * `sbom: true` as a frontend attr value. BuildKit treats an empty `attest:sbom`
+ * as "on with defaults", but our contract reserves '' for "off", and a bare
+ * `true` would reach the scanner as a bogus BUILDKIT_SCAN_true parameter; so
+ * name BuildKit's own default generator explicitly.
+ */
+export const SBOM_DEFAULT_ATTRS = 'generator=docker/buildkit-syft-scanner:stable-1';
+
+/** Above this, Node's timers overflow (2^31 ms) and fire at once. */
+const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Lines of a multi-line secret shorter than this are not masked on their own:
+ * a line like `}` or `--` carries no secret, and masking it would star out that
+ * text everywhere in the job log.
+ */
+const MIN_MASKED_LINE = 4;
+
+/** An invalid `with:` value; the message is one line naming the input. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+function fail(input: string, rest: string): never {
+  // `rest` starts with a verb ("must be ...") or with ": ..." for details.
+  throw new InputError(input, `Input "${input}"${rest.startsWith(':') ? '' : ' '}${rest}`);
+}
+
+/**
+ * Reads all inputs through @actions/core (the runner's INPUT_* variables).
+ * `env` supplies the rest of the runner environment: GITHUB_WORKSPACE (base
+ * for relative paths, else the cwd), variables named by `secret-envs` and
+ * bare `build-args`, and the run URL used as the provenance builder id.
+ */
+export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
+  const workspace = env['GITHUB_WORKSPACE'] || process.cwd();
+
+  // Secret material first, so it is masked before any other input can fail
+  // and before main prints anything at all.
+  const secrets = readSecrets(workspace, env);
+  const tls = readTls(workspace);
+
+  const builders = readBuilders();
+  const connectTimeoutMs = readTimeout('connect-timeout');
+  const fallback = readChoice<Fallback>('fallback', ['auto', 'never', 'only'], DEFAULTS.fallback);
+  const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
+  const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
+  const buildkitdConfigInline = core.getInput('buildkitd-config-inline');
+
+  const context = readContext(workspace);
+  const { frontend, file } = readFrontendAndFile(context, workspace);
+  const envdFunction = readIdentifier('function', DEFAULTS.envdFunction);
+  const envdVersion = readVersion('envd-version', DEFAULTS.envdVersion, false);
+
+  const target = readToken('target');
+  const buildArgs = readBuildArgs(env);
+  const labels = readLabels();
+  const annotations = readAnnotations();
+  const tags = readTags();
+  const push = readBool('push', false);
+  const platforms = readPlatforms();
+  const noCache = readBool('no-cache', false);
+  const cacheFrom = readCacheEntries('cache-from');
+  const cacheTo = readCacheEntries('cache-to');
+  const provenance = readProvenance(env);
+  const sbom = readSbom();
+  const registryInsecure = readBool('registry-insecure', false);
+
+  // Cross-checks: each names the input the user most likely has to change.
+  if (push && tags.length === 0) {
+    fail('tags', 'is empty but "push" is true: pushing needs at least one tag, e.g. ghcr.io/org/app:latest');
+  }
+  if (frontend === 'envd' && platforms.length > 1) {
+    fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');
+  }
+  if (fallback === 'never' && builders.length === 0) {
+    fail('builder', 'is empty but "fallback" is never: give a builder endpoint, or set fallback to auto or only');
+  }
+  if (fallback === 'only' && builders.length > 0) {
+    core.warning(`Input "builder" is ignored because "fallback" is only (${builders.length} endpoint(s) given)`);
+  }
+
+  return {
+    builders,
+    ...(tls ? { tls } : {}),
+    connectTimeoutMs,
+    fallback,
+    buildkitVersion,
+    buildkitDownloadUrl,
+    buildkitdConfigInline,
+    frontend,
+    context,
+    file,
+    envdFunction,
+    envdVersion,
+    target,
+    buildArgs,
+    labels,
+    annotations,
+    tags,
+    push,
+    platforms,
+    noCache,
+    cacheFrom,
+    cacheTo,
+    secrets,
+    provenance,
+    sbom,
+    registryInsecure,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+
+function readList(name: string, opts: ListOptions = {}): string[] {
+  try {
+    return parseList(core.getInput(name, { trimWhitespace: !opts.keepWhitespace }), opts);
+  } catch (err) {
+    if (err instanceof ListSyntaxError) fail(name, `is not a valid list (${err.message}); check the "quotes"`);
+    throw err;
+  }
+}
+
+/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, but with a one-line error. */
+function parseBool(raw: string): boolean | undefined {
+  if (raw === 'true' || raw === 'True' || raw === 'TRUE') return true;
+  if (raw === 'false' || raw === 'False' || raw === 'FALSE') return false;
+  return undefined;
+}
+
+function readBool(name: string, fallbackValue: boolean): boolean {
+  const raw = core.getInput(name);
+  if (raw === '') return fallbackValue;
+  const value = parseBool(raw);
+  if (value === undefined) fail(name, `must be true or false, got "${raw}"`);
+  return value;
+}
+
+function readChoice<T extends string>(name: string, choices: readonly T[], fallbackValue: T): T {
+  const raw = core.getInput(name);
+  if (raw === '') return fallbackValue;
+  const lower = raw.toLowerCase();
+  const match = choices.find((c) => c === lower);
+  if (match === undefined) fail(name, `must be one of ${choices.join(', ')}; got "${raw}"`);
+  return match;
+}
+
+/** A single word such as a stage name: whitespace or commas are always a mistake. */
+function readToken(name: string): string {
+  const raw = core.getInput(name);
+  if (/[\s,]/.test(raw)) fail(name, `must be a single name without spaces or commas, got "${raw}"`);
+  return raw;
+}
+
+function readIdentifier(name: string, fallbackValue: string): string {
+  const raw = core.getInput(name) || fallbackValue;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) fail(name, `must be a function name (letters, digits and _), got "${raw}"`);
+  return raw;
+}
+
+function readVersion(name: string, fallbackValue: string, allowLatest: boolean): string {
+  const raw = core.getInput(name) || fallbackValue;
+  if (allowLatest && raw.toLowerCase() === 'latest') return 'latest';
+  const m = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(raw);
+  if (!m) fail(name, `must be a release version like ${fallbackValue}${allowLatest ? ' or latest' : ''}, got "${raw}"`);
+  // Release assets are tagged with a leading v; accept it either way.
+  return `v${m[1]}`;
+}
+
+function readUrl(name: string, fallbackValue: string): string {
+  const raw = core.getInput(name) || fallbackValue;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(name, `must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+
+/**
+ * Parses `90` (seconds), `20s`, `2m`, `1m30s`, `1.5h`, `500ms` into
+ * milliseconds; undefined when the text is not a duration.
+ */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (t === '') return undefined;
+  // A bare number is seconds: the unit people mean for a connect timeout.
+  if (/^\d+(?:\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  // Go-style sequence of number+unit; `ms` is tried before `m`.
+  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < t.length) {
+    part.lastIndex = pos;
+    const m = part.exec(t);
+    if (!m) return undefined;
+    total += Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+    pos = part.lastIndex;
+  }
+  return Math.round(total);
+}
+
+function readTimeout(name: string): number {
+  const raw = core.getInput(name) || DEFAULTS.connectTimeout;
+  const ms = parseDuration(raw);
+  if (ms === undefined) fail(name, `must be a duration like 90, 20s, 2m or 1m30s, got "${raw}"`);
+  if (ms <= 0) fail(name, `must be greater than zero, got "${raw}"`);
+  if (ms > MAX_TIMEOUT_MS) fail(name, `must be at most 24h, got "${raw}"`);
+  return ms;
+}
+
+// ---------------------------------------------------------------------------
+// Secrets and TLS material
+
+/** Registers a secret with the runner's log masker, and each line of it on its own. */
+function maskSecret(value: string): void {
+  if (value.trim() === '') return;
+  core.setSecret(value);
+  // The runner masks log lines one at a time, so a multi-line value only
+  // matched as a whole would leak line by line.
+  if (/[\r\n]/.test(value)) {
+    for (const line of value.split(/\r?\n|\r/)) {
+      const trimmed = line.trim();
+      if (trimmed.length >= MIN_MASKED_LINE) core.setSecret(trimmed);
+    }
+  }
+}
+
+const SECRET_ID = /^[A-Za-z0-9_.\-/]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type SecretInput = 'secrets' | 'secret-files' | 'secret-envs';
+/** What follows `id=` in each secret input, for messages. */
+const SECRET_RHS: Readonly<Record<SecretInput, string>> = { secrets: 'value', 'secret-files': 'path', 'secret-envs': 'ENV_NAME' };
+
+/** Splits `id=rest`; for `secrets` the value is masked before any check can fail. */
+function splitSecretEntry(input: SecretInput, entry: string, index: number): [string, string] {
+  const eq = entry.indexOf('=');
+  if (eq === -1) {
+    // Probably a value without its id: mask it before saying anything.
+    if (input === 'secrets') maskSecret(entry);
+    fail(input, `: entry ${index + 1} must be id=${SECRET_RHS[input]} (the entry is not shown)`);
+  }
+  const id = entry.slice(0, eq).trim();
+  const rest = entry.slice(eq + 1);
+  if (input === 'secrets') maskSecret(rest);
+  if (!SECRET_ID.test(id)) {
+    fail(input, `: entry ${index + 1} has an invalid secret id "${id}" (letters, digits, '_', '.', '-', '/')`);
+  }
+  if (rest.trim() === '') fail(input, `: secret "${id}" has an empty ${SECRET_RHS[input]}`);
+  return [id, rest];
+}
+
+function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] {
+  const out: SecretSource[] = [];
+  const seen = new Set<string>();
+  const add = (input: SecretInput, source: SecretSource): void => {
+    if (seen.has(source.id)) fail(input, `: secret id "${source.id}" is given more than once (across secrets, secret-files and secret-envs)`);
+    seen.add(source.id);
+    out.push(source);
+  };
+
+  // `secrets`: id=value entries, one a line; a value may contain commas and,
+  // when the entry is "quoted", newlines. Whitespace is kept as written.
+  const rawSecrets = core.getInput('secrets', { trimWhitespace: false });
+  let entries: string[];
+  try {
+    entries = parseList(rawSecrets, { ignoreComma: true, keepWhitespace: true });
+  } catch (err) {
+    if (!(err instanceof ListSyntaxError)) throw err;
+    // Unparseable: we cannot tell ids from values, so mask every line.
+    for (const line of rawSecrets.split(/\r?\n|\r/)) if (line.trim().length >= MIN_MASKED_LINE) core.setSecret(line.trim());
+    // Only the error code: csv-parse's message may quote secret text.
+    fail('secrets', `could not be parsed (${err.code}); quote a multi-line value as "id=line1\\nline2" with balanced quotes`);
+  }
+  entries.forEach((entry, i) => {
+    const [id, value] = splitSecretEntry('secrets', entry, i);
+    add('secrets', { id, kind: 'value', value });
+  });
+
+  readList('secret-files', { ignoreComma: true }).forEach((entry, i) => {
+    const [id, rawPath] = splitSecretEntry('secret-files', entry, i);
+    const file = path.resolve(workspace, rawPath.trim());
+    if (!isFile(file)) fail('secret-files', `: file "${file}" for secret "${id}" not found`);
+    add('secret-files', { id, kind: 'file', path: file });
+  });
+
+  readList('secret-envs').forEach((entry, i) => {
+    const [id, rawName] = splitSecretEntry('secret-envs', entry, i);
+    const name = rawName.trim();
+    if (!ENV_NAME.test(name)) fail('secret-envs', `: "${name}" for secret "${id}" is not an environment variable name`);
+    const value = env[name];
+    if (value === undefined) {
+      // Not an error: Dockerfile secret mounts are optional unless marked required.
+      core.warning(`Input "secret-envs": environment variable ${name} for secret "${id}" is not set`);
+    } else {
+      maskSecret(value);
+    }
+    add('secret-envs', { id, kind: 'env', name });
+  });
+  return out;
+}
+
+function readPem(name: string, workspace: string, secret: boolean): string | undefined {
+  const raw = core.getInput(name);
+  if (raw === '') return undefined;
+  if (raw.startsWith('-----BEGIN')) {
+    if (secret) maskSecret(raw);
+    return raw;
+  }
+  if (/[\r\n]/.test(raw)) {
+    // Multi-line but not PEM: probably mangled key material; never echo it.
+    if (secret) maskSecret(raw);
+    fail(name, 'must be PEM content starting with -----BEGIN, or the path of a PEM file');
+  }
+  const file = path.resolve(workspace, raw);
+  let content: string;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail(name, `: file "${file}" not found (give PEM content starting with -----BEGIN, or the path of a PEM file)`);
+    if (code === 'EISDIR') fail(name, `: "${file}" is a directory, not a PEM file`);
+    fail(name, `: file "${file}" could not be read (${code ?? String(err)})`);
+  }
+  if (secret) maskSecret(content);
+  if (!content.includes('-----BEGIN')) fail(name, `: file "${file}" does not contain a PEM block (-----BEGIN ...)`);
+  return content;
+}
+
+function readTls(workspace: string): TlsInputs | undefined {
+  // The key first: it is the one secret among them.
+  const key = readPem('tls-key', workspace, true);
+  const ca = readPem('tls-ca', workspace, false);
+  const cert = readPem('tls-cert', workspace, false);
+  const serverName = readToken('tls-server-name');
+  if ((cert === undefined) !== (key === undefined)) {
+    fail(cert === undefined ? 'tls-cert' : 'tls-key', `must be given together with "${cert === undefined ? 'tls-key' : 'tls-cert'}" (client certificate and its key)`);
+  }
+  if (ca === undefined && cert === undefined && key === undefined && serverName === '') return undefined;
+  return {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined ? { cert } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...(serverName !== '' ? { serverName } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Builder, context and file
+
+function readBuilders(): string[] {
+  const out: string[] = [];
+  for (const entry of readList('builder')) {
+    try {
+      parseEndpoint(entry);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // endpoint.ts words its errors as `builder "<addr>": ...`; keep the
+      // detail and put the input name in front.
+      fail('builder', `: "${entry}" ${message.replace(/^builder "[^"]*":\s*/, '')}`);
+    }
+    if (!out.includes(entry)) out.push(entry);
+  }
+  return out;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readContext(workspace: string): string {
+  const raw = core.getInput('context') || DEFAULTS.context;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) || raw.startsWith('git@')) {
+    fail('context', `must be a local directory; remote contexts like "${raw}" are not supported (check the repository out first)`);
+  }
+  const dir = path.resolve(workspace, raw);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    fail('context', `: directory "${dir}" does not exist`);
+  }
+  if (!stat.isDirectory()) fail('context', `: "${dir}" is not a directory`);
+  return dir;
+}
+
+function readFrontendAndFile(context: string, workspace: string): { frontend: Frontend; file: string } {
+  const choice = readChoice<'auto' | Frontend>('frontend', ['auto', 'dockerfile', 'envd'], DEFAULTS.frontend);
+  const rawFile = core.getInput('file');
+  let frontend: Frontend;
+  if (choice !== 'auto') {
+    frontend = choice;
+  } else if (rawFile !== '') {
+    frontend = rawFile.toLowerCase().endsWith('.envd') ? 'envd' : 'dockerfile';
+  } else {
+    // No file named: a context holding only build.envd is an envd project.
+    const hasDockerfile = isFile(path.join(context, DEFAULTS.dockerfile));
+    frontend = !hasDockerfile && isFile(path.join(context, DEFAULTS.envdFile)) ? 'envd' : 'dockerfile';
+  }
+
+  const wanted = rawFile || (frontend === 'envd' ? DEFAULTS.envdFile : DEFAULTS.dockerfile);
+  const inContext = path.resolve(context, wanted);
+  if (isFile(inContext)) return { frontend, file: inContext };
+  // `docker build -f` resolves against the working directory, so workflows
+  // migrating from build-push-action often write `context: app` with
+  // `file: app/Dockerfile`; accept that spelling when it is unambiguous.
+  const inWorkspace = path.resolve(workspace, wanted);
+  if (rawFile !== '' && inWorkspace !== inContext && isFile(inWorkspace)) return { frontend, file: inWorkspace };
+  if (fs.existsSync(inContext)) fail('file', `: "${inContext}" is not a file`);
+  fail('file', `: "${wanted}" not found in context "${context}"${rawFile === '' ? ` (the ${frontend} frontend's default)` : ''}`);
+}
+
+// ---------------------------------------------------------------------------
+// Build options
+
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function readBuildArgs(env: NodeJS.ProcessEnv): [string, string][] {
+  // A Map keeps first-seen order while letting a later line override an
+  // earlier one, as repeated --build-arg flags do.
+  const args = new Map<string, string>();
+  for (const entry of readList('build-args', { ignoreComma: true })) {
+    const eq = entry.indexOf('=');
+    const name = (eq === -1 ? entry : entry.slice(0, eq)).trim();
+    if (!BUILD_ARG_NAME.test(name)) {
+      fail('build-args', `: "${name}" is not a valid build-arg name (letters, digits and _, not starting with a digit); write NAME=value`);
+    }
+    // `NAME` alone takes the value from the environment, like `docker build --build-arg NAME`.
+    const value = eq === -1 ? env[name] : entry.slice(eq + 1);
+    if (value === undefined) {
+      core.debug(`build-arg ${name} has no value and is not set in the environment; skipped`);
+      continue;
+    }
+    args.set(name, value);
+  }
+  return [...args];
+}
+
+function readLabels(): [string, string][] {
+  const labels = new Map<string, string>();
+  for (const entry of readList('labels', { ignoreComma: true })) {
+    const eq = entry.indexOf('=');
+    const key = (eq === -1 ? entry : entry.slice(0, eq)).trim();
+    if (key === '' || /\s/.test(key)) fail('labels', `: "${entry}" must be key=value with a non-empty key without spaces`);
+    // `key` alone is an empty-valued label, as with `docker build --label key`.
+    labels.set(key, eq === -1 ? '' : entry.slice(eq + 1));
+  }
+  return [...labels];
+}
+
+function readAnnotations(): string[] {
+  const out: string[] = [];
+  for (const entry of readList('annotations', { ignoreComma: true })) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0 || entry.slice(0, eq).trim() === '') {
+      fail('annotations', `: "${entry}" must be [type:]key=value, e.g. index:org.opencontainers.image.description=My image`);
+    }
+    out.push(entry);
+  }
+  return out;
+}
+
+function readTags(): string[] {
+  const out: string[] = [];
+  for (const tag of readList('tags')) {
+    const parsed = parseImageReference(tag);
+    if (typeof parsed === 'string') fail('tags', `: "${tag}" is not a valid image reference: ${parsed}`);
+    if (!out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+const PLATFORM = /^[a-z0-9_-]+\/[a-z0-9_-]+(?:\/[a-z0-9_.-]+)?$/i;
+
+function readPlatforms(): string[] {
+  const out: string[] = [];
+  for (const platform of readList('platforms')) {
+    if (!PLATFORM.test(platform)) fail('platforms', `: "${platform}" is not a platform; use os/arch[/variant], e.g. linux/amd64 or linux/arm/v7`);
+    if (!out.includes(platform)) out.push(platform);
+  }
+  return out;
+}
+
+/**
+ * Parses one cache-from/cache-to line: `type=registry,ref=x,mode=max`, or a
+ * bare reference meaning `type=registry,ref=<it>`. Throws an InputError that
+ * names `input`.
+ */
+export function parseCacheEntry(entry: string, input: string): CacheEntry {
+  let pairs: [string, string | undefined][];
+  try {
+    pairs = parseKeyValueCsv(entry);
+  } catch (err) {
+    if (err instanceof ListSyntaxError) fail(input, `: "${entry}" is not a valid type=...,key=value entry (${err.message})`);
+    throw err;
+  }
+  if (pairs.length === 1 && pairs[0]![1] === undefined) {
+    const ref = pairs[0]![0];
+    if (/\s/.test(ref)) fail(input, `: "${entry}" is not a cache reference`);
+    return { type: 'registry', attrs: { ref } };
+  }
+  let type = '';
+  const attrs: Record<string, string> = {};
+  for (const [key, value] of pairs) {
+    if (value === undefined || key === '') {
+      fail(input, `: "${key}" in "${entry}" is not key=value; write one entry a line, e.g. type=registry,ref=user/app:cache,mode=max`);
+    }
+    if (key === 'type') {
+      type = value;
+      continue;
+    }
+    if (Object.hasOwn(attrs, key)) fail(input, `: "${entry}" sets ${key} twice`);
+    attrs[key] = value;
+  }
+  if (type === '') fail(input, `: "${entry}" has no type=; e.g. type=registry,ref=user/app:cache`);
+  if (type === 'registry' && !attrs['ref']) fail(input, `: "${entry}" needs ref=<image> for type=registry`);
+  return { type, attrs };
+}
+
+function readCacheEntries(name: string): CacheEntry[] {
+  // One entry a line: the commas belong to the entry's own k=v list.
+  return readList(name, { ignoreComma: true }).map((entry) => parseCacheEntry(entry, name));
+}
+
+/** Link to this workflow run, the builder id docker's actions put in provenance. */
+function workflowRunUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const server = env['GITHUB_SERVER_URL'];
+  const repo = env['GITHUB_REPOSITORY'];
+  const runId = env['GITHUB_RUN_ID'];
+  if (!server || !repo || !runId) return undefined;
+  const attempt = env['GITHUB_RUN_ATTEMPT'];
+  return `${server}/${repo}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * Parses an attestation input given as attrs (`mode=max,builder-id=...`). The
+ * buildx spellings `type=...` and `disabled=...` are accepted; returns
+ * undefined when the attrs disable the attestation.
+ */
+function parseAttestAttrs(name: string, raw: string): [string, string][] | undefined {
+  let pairs: [string, string | undefined][];
+  try {
+    pairs = parseKeyValueCsv(raw);
+  } catch (err) {
+    if (err instanceof ListSyntaxError) fail(name, `must be true, false or key=value attributes, got "${raw}"`);
+    throw err;
+  }
+  const out: [string, string][] = [];
+  for (const [key, value] of pairs) {
+    if (value === undefined || key === '') fail(name, `must be true, false or key=value attributes, got "${raw}"`);
+    if (key === 'type') continue;
+    if (key === 'disabled') {
+      const off = parseBool(value);
+      if (off === undefined) fail(name, `: disabled must be true or false, got "${value}"`);
+      if (off) return undefined;
+      continue;
+    }
+    out.push([key, value]);
+  }
+  return out;
+}
+
+function readProvenance(env: NodeJS.ProcessEnv): string {
+  const raw = core.getInput('provenance');
+  if (raw === '') return '';
+  const builderId = workflowRunUrl(env);
+  const asBool = parseBool(raw);
+  if (asBool === false) return '';
+  // `true` means docker's default: minimal provenance naming this run as builder.
+  let attrs: [string, string][] = [['mode', 'min']];
+  if (asBool === undefined) {
+    const parsed = parseAttestAttrs('provenance', raw);
+    if (parsed === undefined) return '';
+    attrs = parsed;
+  }
+  const mode = attrs.find(([k]) => k === 'mode')?.[1];
+  if (mode !== undefined && mode !== 'min' && mode !== 'max') fail('provenance', `: mode must be min or max, got "${mode}"`);
+  if (!attrs.some(([k]) => k === 'mode')) attrs.unshift(['mode', 'min']);
+  if (builderId && !attrs.some(([k]) => k === 'builder-id')) attrs.push(['builder-id', builderId]);
+  return attrs.map(([k, v]) => `${k}=${csvField(v)}`).join(',');
+}
+
+function readSbom(): string {
+  const raw = core.getInput('sbom');
+  if (raw === '') return '';
+  const asBool = parseBool(raw);
+  if (asBool === true) return SBOM_DEFAULT_ATTRS;
+  if (asBool === false) return '';
+  const attrs = parseAttestAttrs('sbom', raw);
+  if (attrs === undefined) return '';
+  // e.g. `disabled=false` alone: on, with the defaults.
+  if (attrs.length === 0) return SBOM_DEFAULT_ATTRS;
+  return attrs.map(([k, v]) => `${k}=${csvField(v)}`).join(',');
+}

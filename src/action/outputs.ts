@@ -1,0 +1,96 @@
+// Turns BuildKit's exporter response (SolveResponse.ExporterResponse, a flat
+// string map) into the action's outputs: the exact digest pushed and the
+// `name@digest` references later steps should deploy, instead of mutable tags.
+
+import * as core from '@actions/core';
+
+import { repositoryOf } from './reference.js';
+
+/** An OCI content descriptor, as BuildKit returns it in containerimage.descriptor. */
+export interface ImageDescriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface BuildResult {
+  /** Manifest (or index, for multi-platform) digest; '' when nothing was exported. */
+  readonly digest: string;
+  /** Image config digest (docker's "image ID"); absent for multi-platform indexes. */
+  readonly imageId?: string;
+  /** The exported manifest/index descriptor, when BuildKit reported it. */
+  readonly descriptor?: ImageDescriptor;
+  /** The whole exporter response; base64-encoded JSON objects decoded. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** One `repository@digest` per distinct repository among the tags. */
+  readonly images: readonly string[];
+}
+
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * BuildKit base64-encodes structured values (containerimage.descriptor,
+ * buildx/provenance blobs). Decode those that are a JSON object; anything
+ * else, including digests and plain words that happen to be valid base64,
+ * stays a string.
+ */
+function decodeValue(value: string): unknown {
+  if (value.length < 4 || !BASE64.test(value)) return value;
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  if (!text.trimStart().startsWith('{')) return value;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : value;
+  } catch {
+    return value;
+  }
+}
+
+function asDescriptor(value: unknown): ImageDescriptor | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v['mediaType'] !== 'string' || typeof v['digest'] !== 'string' || typeof v['size'] !== 'number') return undefined;
+  const annotations = v['annotations'];
+  return {
+    mediaType: v['mediaType'],
+    digest: v['digest'],
+    size: v['size'],
+    ...(typeof annotations === 'object' && annotations !== null ? { annotations: annotations as Record<string, string> } : {}),
+  };
+}
+
+export function parseExporterResponse(resp: Readonly<Record<string, string>>, tags: readonly string[]): BuildResult {
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(resp)) metadata[key] = decodeValue(value);
+
+  const rawDigest = resp['containerimage.digest'] ?? '';
+  const digest = DIGEST.test(rawDigest) ? rawDigest : '';
+  const rawConfig = resp['containerimage.config.digest'] ?? '';
+  const descriptor = asDescriptor(metadata['containerimage.descriptor']);
+
+  const images: string[] = [];
+  if (digest !== '') {
+    for (const tag of tags) {
+      const image = `${repositoryOf(tag)}@${digest}`;
+      // Two tags of one repository name the same image: list it once.
+      if (!images.includes(image)) images.push(image);
+    }
+  }
+  return {
+    digest,
+    ...(DIGEST.test(rawConfig) ? { imageId: rawConfig } : {}),
+    ...(descriptor ? { descriptor } : {}),
+    metadata,
+    images,
+  };
+}
+
+/** Sets the action outputs `digest`, `imageid`, `metadata` (JSON) and `images` (one a line). */
+export function setOutputs(result: BuildResult): void {
+  core.setOutput('digest', result.digest);
+  core.setOutput('imageid', result.imageId ?? '');
+  core.setOutput('metadata', JSON.stringify(result.metadata));
+  core.setOutput('images', result.images.join('\n'));
+}
