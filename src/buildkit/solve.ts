@@ -16,6 +16,8 @@ export interface SolveParams {
   /** Services the daemon may call back during the build. */
   readonly handlers: readonly MethodHandler[];
   readonly sharedKey: string;
+  /** The build ref; generated when absent. Client-driven builds need it up front (LLBBridge calls carry it). */
+  readonly ref?: string;
   readonly signal?: AbortSignal;
   readonly onStatus?: (status: StatusResponse) => void;
   readonly log?: (message: string) => void;
@@ -39,7 +41,7 @@ export class SolveError extends Error {
 
 export async function solve(params: SolveParams): Promise<SolveOutcome> {
   const { client, signal } = params;
-  const ref = randomId();
+  const ref = params.ref ?? randomId();
   const session = openSession(client, params.handlers, { sharedKey: params.sharedKey, ...(params.log ? { log: params.log } : {}) });
   const status = client.status(ref);
   const statusDone = followStatus(status, params.onStatus);

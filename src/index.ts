@@ -1,0 +1,31 @@
+// Entry point of both steps: the runner runs this file for `main` and again
+// for `post`; the state written by main tells them apart.
+import * as core from '@actions/core';
+import { main } from './action/main.js';
+import { post } from './action/post.js';
+import { isPost } from './action/state.js';
+
+async function run(): Promise<void> {
+  if (isPost()) {
+    await post();
+    return;
+  }
+  // A cancelled job gets SIGINT (then SIGTERM): cancel the build on the
+  // daemon and close the session, so the builder stops working for us.
+  const controller = new AbortController();
+  const cancel = (signal: NodeJS.Signals) => {
+    if (!controller.signal.aborted) core.warning(`received ${signal}: cancelling the build`);
+    controller.abort(new Error(`cancelled by ${signal}`));
+  };
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  try {
+    await main(controller.signal);
+  } catch (err) {
+    core.setFailed(err instanceof Error ? err.message : String(err));
+  }
+}
+
+await run();
+// Open handles (grpc channels being torn down) must not keep a finished step alive.
+process.exit(process.exitCode ?? 0);
