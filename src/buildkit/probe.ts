@@ -62,7 +62,9 @@ export function describeConnectError(err: unknown, timeoutMs: number): string {
   if (lower.includes('eacces')) return 'permission denied on the socket';
   if (lower.includes('enotfound') || lower.includes('name resolution') || lower.includes('dns resolution')) return 'host name not found';
   if (/certificate|ssl|tls|handshake|wrong version number|self.signed|alert/.test(lower)) {
-    return `TLS handshake failed (check tls-ca, tls-cert, tls-key and tls-server-name): ${firstLine(text)}`;
+    // OpenSSL's text is long; its reason ("sslv3 alert bad certificate") is what helps.
+    const reason = /SSL routines:[^:]*:([^:]+)/.exec(text)?.[1] ?? /(unable to verify[^,;]*|self.signed[^,;]*|certificate[^,;]*)/i.exec(text)?.[1];
+    return `TLS handshake failed (check tls-ca, tls-cert, tls-key and tls-server-name): ${reason ?? firstLine(text)}`;
   }
   if (lower.includes('deadline') || lower.includes('timeout') || lower.includes('timed out')) {
     return `no answer within ${Math.round(timeoutMs / 1000)}s (connect-timeout)`;
