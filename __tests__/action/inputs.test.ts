@@ -334,7 +334,7 @@ describe('choices and versions', () => {
     [{ fallback: 'sometimes' }, 'Input "fallback" must be one of auto, never, only; got "sometimes"'],
     [{ frontend: 'buildpacks' }, 'Input "frontend" must be one of auto, dockerfile, envd; got "buildpacks"'],
     [{ 'buildkit-version': '0.24' }, 'Input "buildkit-version" must be a release version like v0.24.0 or latest, got "0.24"'],
-    [{ 'envd-version': 'latest' }, 'Input "envd-version" must be a release version like v1.3.4, got "latest"'],
+    [{ 'envd-version': 'newest' }, 'Input "envd-version" must be a release version like v1.3.4 or latest, got "newest"'],
     [{ 'buildkit-download-url': 'ftp://mirror/buildkit' }, 'Input "buildkit-download-url" must be an http(s) URL, got "ftp://mirror/buildkit"'],
     [{ 'buildkit-download-url': 'mirror' }, 'Input "buildkit-download-url" must be an http(s) URL, got "mirror"'],
     [{ function: 'my-fn' }, 'Input "function" must be a function name (letters, digits and _), got "my-fn"'],
@@ -623,6 +623,16 @@ describe('cross-checks', () => {
       'Input "platforms": envd does not support multi-platform builds (every platform would push to the same name); pass one platform',
     ],
     ['fallback never without a builder', { fallback: 'never' }, 'Input "builder" is empty but "fallback" is never: give a builder endpoint, or set fallback to auto or only'],
+    [
+      'envd with a Dockerfile-only input',
+      { context: 'envd-only', 'build-args': 'A=1' },
+      'Input "build-args" is not supported with the envd frontend (envd reads its build configuration from build.envd); remove: build-args',
+    ],
+    [
+      'envd with several Dockerfile-only inputs',
+      { context: 'envd-only', target: 'prod', labels: 'a=b', 'no-cache': 'true' },
+      'Input "target" is not supported with the envd frontend (envd reads its build configuration from build.envd); remove: target, labels, no-cache',
+    ],
     ['a bad platform', { platforms: 'linux' }, 'Input "platforms": "linux" is not a platform; use os/arch[/variant], e.g. linux/amd64 or linux/arm/v7'],
   ])('%s', (_name, inputs, message) => {
     expect(errorOf(inputs)).toBe(message);

@@ -86,7 +86,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const context = readContext(workspace);
   const { frontend, file } = readFrontendAndFile(context, workspace);
   const envdFunction = readIdentifier('function', DEFAULTS.envdFunction);
-  const envdVersion = readVersion('envd-version', DEFAULTS.envdVersion, false);
+  const envdVersion = readVersion('envd-version', DEFAULTS.envdVersion, true);
 
   const target = readToken('target');
   const buildArgs = readBuildArgs(env);
@@ -108,6 +108,23 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   }
   if (frontend === 'envd' && platforms.length > 1) {
     fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');
+  }
+  if (frontend === 'envd') {
+    // envd takes its build configuration from build.envd; silently dropping these would build something else.
+    const unsupported: [string, boolean][] = [
+      ['target', !!target],
+      ['build-args', buildArgs.length > 0],
+      ['labels', labels.length > 0],
+      ['annotations', annotations.length > 0],
+      ['secrets', secrets.length > 0],
+      ['no-cache', noCache],
+      ['provenance', !!provenance],
+      ['sbom', !!sbom],
+    ];
+    const given = unsupported.filter(([, set]) => set).map(([name]) => name);
+    if (given.length) {
+      fail(given[0]!, `is not supported with the envd frontend (envd reads its build configuration from ${path.basename(file)}); remove: ${given.join(', ')}`);
+    }
   }
   if (fallback === 'never' && builders.length === 0) {
     fail('builder', 'is empty but "fallback" is never: give a builder endpoint, or set fallback to auto or only');
