@@ -23,7 +23,8 @@ test('numbers steps, reports cached, done with duration, logs and errors with th
     '#3 ERROR: process "make" did not complete successfully: exit code: 2',
   ]);
   const s = p.summary();
-  expect(s.steps).toBe(3);
+  // Only Dockerfile instructions count as steps; [internal] vertices run on every build.
+  expect(s.steps).toBe(2);
   expect(s.cached).toBe(1);
   expect(s.failed).toEqual({ name: '[2/2] RUN make', error: 'process "make" did not complete successfully: exit code: 2', logTail: ['compiling', 'linking part two'] });
 });
@@ -38,6 +39,22 @@ test('prints finished transfers and reports warnings', () => {
   expect(lines).toContain('#1 transferring context: 2.50MB done');
   expect(lines).toContain('#1 WARN: FromAsCasing: mismatch');
   expect(p.summary().warnings).toEqual([{ step: '[internal] load build context', message: 'FromAsCasing: mismatch', detail: 'use AS', url: 'https://docs', file: 'Dockerfile', line: 3 }]);
+});
+
+test('counts instruction steps of every shape, not loading, exporting or pushing', () => {
+  const p = new ProgressPrinter(() => {});
+  const names = [
+    '[internal] load build context',
+    '[stage-1 2/3] RUN make',
+    '[linux/arm64 1/1] COPY busybox /bin/busybox',
+    '[linux/amd64/v2 builder 3/4] RUN go build',
+    '[1/2] FROM docker.io/library/alpine:3.20',
+    'exporting to image',
+    'importing cache manifest from r.io/a:cache',
+    'exporting content cache',
+  ];
+  names.forEach((name, i) => p.update({ vertexes: [{ digest: `d${i}`, name, started: ts(0), completed: ts(1), cached: i === 4 }] }));
+  expect(p.summary()).toMatchObject({ steps: 4, cached: 1 });
 });
 
 test('a cancelled step is not reported as the failure', () => {

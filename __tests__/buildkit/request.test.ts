@@ -91,7 +91,38 @@ describe('dockerfile solve request', () => {
   });
 });
 
+describe('attestations', () => {
+  it('are off unless asked for: no attest:* attribute at all', () => {
+    const attrs = dockerfileRequest(base).FrontendAttrs!;
+    expect(Object.keys(attrs).filter((k) => k.startsWith('attest:'))).toEqual([]);
+  });
+
+  it('pass provenance and sbom through as attest:* attributes', () => {
+    const attrs = dockerfileRequest({ ...base, provenance: 'mode=min,builder-id=https://x/run/1', sbom: 'generator=docker/buildkit-syft-scanner:stable-1' }).FrontendAttrs!;
+    expect(attrs['attest:provenance']).toBe('mode=min,builder-id=https://x/run/1');
+    expect(attrs['attest:sbom']).toBe('generator=docker/buildkit-syft-scanner:stable-1');
+  });
+});
+
 describe('cache entries', () => {
+  it('sends imports both to the daemon and to the frontend, which resolves them itself', () => {
+    const req = dockerfileRequest({ ...base, cacheFrom: [{ type: 'registry', attrs: { ref: 'r.io/a:cache' } }, { type: 'gha', attrs: { scope: 'x' } }] }, { ACTIONS_RUNTIME_TOKEN: 't' });
+    expect(JSON.parse(req.FrontendAttrs!['cache-imports']!)).toEqual([
+      { Type: 'registry', Attrs: { ref: 'r.io/a:cache' } },
+      { Type: 'gha', Attrs: { scope: 'x', token: 't' } },
+    ]);
+    expect(req.Cache!.Imports).toEqual(JSON.parse(req.FrontendAttrs!['cache-imports']!));
+  });
+
+  it('exports registry (mode=max) and inline cache as given', () => {
+    const req = dockerfileRequest({ ...base, cacheTo: [{ type: 'registry', attrs: { ref: 'r.io/a:cache', mode: 'max' } }, { type: 'inline', attrs: {} }] });
+    expect(req.Cache!.Exports).toEqual([
+      { Type: 'registry', Attrs: { ref: 'r.io/a:cache', mode: 'max' } },
+      { Type: 'inline', Attrs: {} },
+    ]);
+    expect(req.FrontendAttrs!['cache-imports']).toBeUndefined();
+  });
+
   it('fills gha url, url_v2 and token from the runner', () => {
     const env = { ACTIONS_CACHE_URL: 'https://c/', ACTIONS_RESULTS_URL: 'https://r/', ACTIONS_RUNTIME_TOKEN: 'tok' };
     expect(cacheEntries([{ type: 'gha', attrs: { scope: 's' } }], 'to', env)).toEqual([

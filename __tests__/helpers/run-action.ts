@@ -1,7 +1,7 @@
 // Runs the bundled action (dist/index.js) the way the GitHub runner does:
 // inputs as INPUT_* variables, outputs and state through the files named by
 // GITHUB_OUTPUT and GITHUB_STATE, and the post step with STATE_* variables.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,8 @@ export interface ActionRun {
   readonly stderr: string;
   readonly outputs: Record<string, string>;
   readonly state: Record<string, string>;
+  /** What main appended to GITHUB_STEP_SUMMARY ('' when nothing). */
+  readonly summary: string;
 }
 
 /** Parses the runner's file-command format: `name=value` lines or `name<<DELIM` heredocs. */
@@ -40,9 +42,10 @@ function toInputEnv(inputs: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
 }
 
-function run(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(env: NodeJS.ProcessEnv, timeoutMs: number, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -61,6 +64,12 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Also run the post step afterwards (as the runner does, even after failure). */
   readonly post?: boolean;
+  /**
+   * Called with main's process right after it is spawned, e.g. to watch its
+   * stdout and send it SIGINT as the runner does when a job is cancelled.
+   * Post is not affected: it always runs to completion.
+   */
+  readonly onMain?: (child: ChildProcess) => void;
 }
 
 /** Runs main (and post) of the action; returns main's result plus post's output. */
@@ -82,13 +91,14 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     ...options.env,
     ...toInputEnv(inputs),
   };
-  const main = await run(base, options.timeoutMs ?? 300_000);
+  const main = await run(base, options.timeoutMs ?? 300_000, options.onMain);
   const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+  const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
   const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
   let post;
   if (options.post !== false) {
     const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
     post = await run({ ...base, ...stateEnv }, options.timeoutMs ?? 120_000);
   }
-  return { ...main, outputs, state, ...(post ? { post } : {}) };
+  return { ...main, outputs, state, summary, ...(post ? { post } : {}) };
 }

@@ -2,15 +2,17 @@
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as core from '@actions/core';
-import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, MAX_SECRET_BYTES, SecretError, explainBuildError, readSecretFile, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
+import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
 import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
 import { runEnvdBuild } from '../envd/build.js';
 import { createEnvdContext } from '../envd/context.js';
 import { startGateway } from '../envd/gateway.js';
 import { installEnvd } from '../envd/install.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
-import type { ActionInputs } from './inputs-types.js';
+import { failureAnnotation, warningAnnotation } from './annotations.js';
+import type { ActionInputs, SecretSource } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
 import { saveState } from './state.js';
@@ -26,6 +28,12 @@ export async function main(signal: AbortSignal): Promise<void> {
   saveState({ isPost: true });
   const started = Date.now();
   const inputs = readInputs();
+  // Before anything else prints: the runner masks a value only in lines after its ::add-mask::.
+  const masker = createSecretMasker();
+  await prepareSecrets(inputs.secrets, masker);
+  // Build the request now: a bad cache or annotation entry is a config error
+  // to report before spending time on connecting to (or starting) a builder.
+  const request = inputs.frontend === 'dockerfile' ? dockerfileRequest(inputs) : undefined;
 
   const builder = await resolveBuilder(inputs, {
     // Record a local daemon the moment it runs, before anything else can fail.
@@ -36,7 +44,10 @@ export async function main(signal: AbortSignal): Promise<void> {
     },
   });
 
-  const outcome = inputs.frontend === 'envd' ? await buildWithEnvd(inputs, builder, signal) : await buildDockerfile(inputs, builder, signal);
+  // A cancel while probing or starting a builder: do not start a build at all.
+  if (signal.aborted) throw new Error('build cancelled before it started');
+
+  const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
 
   const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   setOutputs(result);
@@ -59,26 +70,41 @@ export async function main(signal: AbortSignal): Promise<void> {
   });
 }
 
-async function buildDockerfile(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
+async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, builder: ResolvedBuilder, masker: SecretMasker, signal: AbortSignal): Promise<BuildOutcome> {
   const credentials = await createDockerCredentialProvider({ onSecret: (s) => core.setSecret(s) });
   const client = new ControlClient(builder.endpoint);
   let report: BuildReport;
   core.startGroup(`Building ${inputs.tags.join(', ') || 'image'} on ${builder.endpoint.address}`);
   try {
-    report = await runDockerfileBuild(client, inputs, credentials, (line) => core.info(line), signal);
+    report = await runDockerfileBuild({
+      client,
+      inputs,
+      request,
+      credentials,
+      write: (line) => core.info(line),
+      // Everything was masked up front; this only catches a secret file rewritten since.
+      onSecret: (source, value) => {
+        if (source.kind === 'file') masker(value.toString('utf8'));
+      },
+      signal,
+    });
   } catch (err) {
-    if (err instanceof BuildFailedError) reportFailure(err);
+    if (err instanceof BuildFailedError) {
+      if (!err.cancelled && err.progress.failed) {
+        const a = failureAnnotation(err.progress.failed);
+        core.error(a.message, { title: a.title });
+      }
+      throw new Error(explainBuildError(err.message, inputs));
+    }
     throw err;
   } finally {
     core.endGroup();
     client.close();
   }
+  const paths = { dockerfile: inputs.file, workspace: process.env['GITHUB_WORKSPACE'] || process.cwd() };
   for (const w of report.progress.warnings) {
-    core.warning(w.detail ? `${w.message}\n${w.detail}` : w.message, {
-      title: 'Dockerfile warning',
-      ...(w.file ? { file: w.file } : {}),
-      ...(w.line ? { startLine: w.line } : {}),
-    });
+    const a = warningAnnotation(w, paths);
+    core.warning(a.message, { title: a.title, ...(a.file ? { file: a.file } : {}), ...(a.startLine ? { startLine: a.startLine } : {}) });
   }
   return {
     exporterResponse: report.exporterResponse,
@@ -87,12 +113,59 @@ async function buildDockerfile(inputs: ActionInputs, builder: ResolvedBuilder, s
   };
 }
 
-/** The failing step, with its last lines, as an error annotation on the job. */
-function reportFailure(err: BuildFailedError): void {
-  const failed = err.progress.failed;
-  if (err.cancelled || !failed) return;
-  const tail = failed.logTail.length ? `\n${failed.logTail.join('\n')}` : '';
-  core.error(`${failed.error}${tail}`, { title: `Build step failed: ${failed.name}` });
+/** Registers a secret value with the runner's masker once, and each line of a multi-line value on its own. */
+type SecretMasker = (value: string) => void;
+
+/**
+ * Lines shorter than this are not masked on their own (as in inputs.ts): a
+ * `}` or `--` line carries no secret, and masking it would star out that
+ * text all over the job log.
+ */
+const MIN_MASKED_LINE = 4;
+
+function createSecretMasker(): SecretMasker {
+  const masked = new Set<string>();
+  const mask = (text: string): void => {
+    if (masked.has(text)) return;
+    masked.add(text);
+    core.setSecret(text);
+  };
+  return (value) => {
+    if (value.trim() === '') return;
+    mask(value);
+    // The runner matches masks line by line: a multi-line value only matched whole would leak.
+    if (/[\r\n]/.test(value)) {
+      for (const line of value.split(/\r?\n|\r/)) if (line.trim().length >= MIN_MASKED_LINE) mask(line.trim());
+    }
+  };
+}
+
+/**
+ * Checks every secret against BuildKit's size limit and masks the contents
+ * of secret files. `secrets` and `secret-envs` values were masked when the
+ * inputs were read; files are only named there, so their content is read
+ * (and masked) here, before any build output can show it.
+ */
+async function prepareSecrets(secrets: readonly SecretSource[], mask: SecretMasker): Promise<void> {
+  for (const s of secrets) {
+    if (s.kind === 'file') {
+      let data: Buffer;
+      try {
+        data = await readSecretFile(s);
+      } catch (err) {
+        if (err instanceof SecretError) throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        throw new SecretError(`Input "secret-files": file "${s.path}" for secret "${s.id}" could not be read (${code})`);
+      }
+      mask(data.toString('utf8'));
+      continue;
+    }
+    const value = s.kind === 'value' ? s.value : process.env[s.name];
+    if (value !== undefined && Buffer.byteLength(value) > MAX_SECRET_BYTES) {
+      const input = s.kind === 'value' ? 'secrets' : 'secret-envs';
+      throw new SecretError(`Input "${input}": secret "${s.id}" is ${Math.ceil(Buffer.byteLength(value) / 1024)} KiB; BuildKit accepts secrets up to ${MAX_SECRET_BYTES / 1024} KiB`);
+    }
+  }
 }
 
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {

@@ -5,6 +5,14 @@ import type { StatusResponse, Timestamp, VertexWarning } from '../protocol/index
 
 const LOG_TAIL_LINES = 20;
 
+/**
+ * A Dockerfile instruction's vertex: `[2/3] RUN make`, `[stage-1 1/2] COPY`,
+ * `[linux/arm64 1/1] COPY`. Loading the context, exporting and pushing run on
+ * every build, cached or not, so counting them would make a fully cached
+ * build look like it did work.
+ */
+const INSTRUCTION_STEP = /^\[[^\]]*?\b\d+\/\d+\] /;
+
 interface StepState {
   readonly digest: string;
   number?: number;
@@ -34,7 +42,9 @@ export interface StepWarning {
 }
 
 export interface ProgressSummary {
+  /** Build steps (Dockerfile instructions, `[2/3] RUN ...`); BuildKit's own vertices are not counted. */
   readonly steps: number;
+  /** How many of those steps were cache hits. */
   readonly cached: number;
   readonly failed?: FailedStep;
   readonly warnings: readonly StepWarning[];
@@ -116,9 +126,10 @@ export class ProgressPrinter {
   summary(): ProgressSummary {
     const all = [...this.steps.values()].filter((s) => s.number !== undefined);
     const failed = all.find((s) => s.error && !s.error.endsWith('context canceled'));
+    const steps = all.filter((s) => INSTRUCTION_STEP.test(s.name));
     return {
-      steps: all.length,
-      cached: all.filter((s) => s.cached).length,
+      steps: steps.length,
+      cached: steps.filter((s) => s.cached).length,
       ...(failed ? { failed: { name: failed.name, error: failed.error!, logTail: [...failed.tail] } } : {}),
       warnings: [...this.warnings],
     };

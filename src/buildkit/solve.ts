@@ -8,6 +8,12 @@ import { isGrpcError, type ControlClient } from './control.js';
 
 /** How long to wait for the Status stream to finish after Solve returned. */
 const STATUS_GRACE_MS = 3000;
+/**
+ * The same wait after a cancel: just long enough to print the CANCELED line.
+ * The runner sends SIGKILL a few seconds after SIGINT, and post still has
+ * to run, so a cancelled build must not idle.
+ */
+const CANCEL_GRACE_MS = 500;
 
 export interface SolveParams {
   readonly client: ControlClient;
@@ -54,7 +60,8 @@ export async function solve(params: SolveParams): Promise<SolveOutcome> {
     throw err;
   } finally {
     // Let the last progress (export, push) arrive, then stop listening.
-    await Promise.race([statusDone, new Promise((r) => setTimeout(r, STATUS_GRACE_MS).unref())]);
+    const grace = signal?.aborted ? CANCEL_GRACE_MS : STATUS_GRACE_MS;
+    await Promise.race([statusDone, new Promise((r) => setTimeout(r, grace).unref())]);
     status.cancel();
     await session.close();
   }
