@@ -1,6 +1,7 @@
 // Renders the daemon's Status stream as readable log lines, numbered per step
 // like BuildKit's plain output, and remembers what a summary and an error
 // message need: counts, durations, the failing step and its last lines.
+import { formatBytes } from '../common/format.js';
 import type { StatusResponse, Timestamp, VertexWarning } from '../protocol/index.js';
 
 const LOG_TAIL_LINES = 20;
@@ -57,18 +58,6 @@ function toMillis(t?: Timestamp): number | undefined {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n}B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
 }
 
 export class ProgressPrinter {

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import * as core from '@actions/core';
 import { runCommand, describeExit } from './proc.js';
+import { pathExists } from '../common/files.js';
 
 /** Serialisable (JSON) record of a created context; enough to clean up from the post step. */
 export interface EnvdContextRecord {
@@ -183,9 +184,9 @@ export async function removeEnvdContext(record: Partial<EnvdContextRecord> | und
     core.warning(`Not removing ${home}: it does not look like an envd home created by this action`);
     return;
   }
-  if (!(await exists(home))) return;
+  if (!(await pathExists(home))) return;
 
-  if (record.envdPath && (await exists(path.join(home, '.config', 'envd')))) {
+  if (record.envdPath && (await pathExists(path.join(home, '.config', 'envd')))) {
     const env = envdEnv({ home }, 0);
     for (const args of [
       ['context', 'use', '--name', 'default'],
@@ -218,11 +219,3 @@ function isOurHome(home: string): boolean {
   );
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

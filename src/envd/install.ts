@@ -6,8 +6,6 @@
 // the release's checksums.txt. Nothing is added to PATH: callers run the
 // returned absolute path, so another envd on PATH can never be picked up by
 // accident.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +14,7 @@ import * as core from '@actions/core';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
 import { runCommand, describeExit } from './proc.js';
+import { sha256File } from '../common/files.js';
 
 /** The envd release used when the `envd-version` input is empty. */
 export const DEFAULT_ENVD_VERSION = 'v1.3.4';
@@ -138,12 +137,6 @@ export function parseChecksums(text: string): Map<string, string> {
     if (m?.[1] && m[2]) sums.set(m[2], m[1].toLowerCase());
   }
   return sums;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** `envd version --short` prints `envd: v1.3.4` (envd pkg/app/formatter/table/version.go). */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parseEndpoint, type BuilderEndpoint } from '../../buildkit/endpoint.js';
 import type { BuilderInfo } from '../../buildkit/probe.js';
 import type { LocalDaemonMode } from './preflight.js';
+import { pathExists } from '../../common/files.js';
 
 export type { LocalDaemonMode } from './preflight.js';
 
@@ -260,7 +261,7 @@ async function waitUntilReady(p: {
     const remaining = p.deadline - Date.now();
     if (remaining <= 0) break;
     // Dialling a socket that does not exist yet only burns the probe's deadline.
-    if (await exists(p.socketPath)) {
+    if (await pathExists(p.socketPath)) {
       try {
         return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)));
       } catch (err) {
@@ -396,7 +397,7 @@ async function signalDaemon(handle: LocalDaemonHandle, signal: 'SIGTERM' | 'SIGK
 
 /** Unmounts leftovers below the directory, then deletes it with the rights its files need. */
 async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode' | 'rootlesskit'>): Promise<boolean> {
-  if (!(await exists(handle.stateDir))) return false;
+  if (!(await pathExists(handle.stateDir))) return false;
   const asRoot = handle.mode === 'sudo';
   if (handle.mode !== 'rootless') {
     // A daemon killed mid-build can leave overlay mounts; rm would fail with EBUSY.
@@ -422,7 +423,7 @@ async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode
       }
     }
   }
-  if (await exists(handle.stateDir)) throw new Error(`could not remove ${handle.stateDir}`);
+  if (await pathExists(handle.stateDir)) throw new Error(`could not remove ${handle.stateDir}`);
   return true;
 }
 
@@ -501,14 +502,6 @@ function run(cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv): Promise
   });
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -5,10 +5,10 @@ import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { findExecutable } from './preflight.js';
+import { sha256File } from '../../common/files.js';
 
 export const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
 export const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
@@ -309,16 +309,6 @@ function httpStatus(err: unknown): number | undefined {
   if (err instanceof tc.HTTPError) return err.httpStatusCode;
   const code = (err as { httpStatusCode?: unknown } | null)?.httpStatusCode;
   return typeof code === 'number' ? code : undefined;
-}
-
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 async function digestFromApi(asset: ReleaseAsset, release: ReleaseInfo | undefined, options: DownloadOptions): Promise<string | undefined> {
