@@ -13,6 +13,7 @@ import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
 import { parseImageReference } from './reference.js';
+import { MIN_MASKED_LINE, maskSecret } from './mask.js';
 
 /** Defaults shared with action.yml (a test keeps the two in step). */
 export const DEFAULTS = {
@@ -39,12 +40,6 @@ export const SBOM_DEFAULT_ATTRS = 'generator=docker/buildkit-syft-scanner:stable
 /** Above this, Node's timers overflow (2^31 ms) and fire at once. */
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-/**
- * Lines of a multi-line secret shorter than this are not masked on their own:
- * a line like `}` or `--` carries no secret, and masking it would star out that
- * text everywhere in the job log.
- */
-const MIN_MASKED_LINE = 4;
 
 /** An invalid `with:` value; the message is one line naming the input. */
 export class InputError extends Error {
@@ -269,20 +264,6 @@ function readTimeout(name: string): number {
 
 // ---------------------------------------------------------------------------
 // Secrets and TLS material
-
-/** Registers a secret with the runner's log masker, and each line of it on its own. */
-function maskSecret(value: string): void {
-  if (value.trim() === '') return;
-  core.setSecret(value);
-  // The runner masks log lines one at a time, so a multi-line value only
-  // matched as a whole would leak line by line.
-  if (/[\r\n]/.test(value)) {
-    for (const line of value.split(/\r?\n|\r/)) {
-      const trimmed = line.trim();
-      if (trimmed.length >= MIN_MASKED_LINE) core.setSecret(trimmed);
-    }
-  }
-}
 
 const SECRET_ID = /^[A-Za-z0-9_.\-/]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -17,6 +17,7 @@ import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
+import { maskSecret } from './mask.js';
 
 export interface BuildOutcome {
   readonly exporterResponse: Readonly<Record<string, string>>;
@@ -113,31 +114,12 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
   };
 }
 
-/** Registers a secret value with the runner's masker once, and each line of a multi-line value on its own. */
+/** Registers a secret value with the runner's masker (each value once). */
 type SecretMasker = (value: string) => void;
 
-/**
- * Lines shorter than this are not masked on their own (as in inputs.ts): a
- * `}` or `--` line carries no secret, and masking it would star out that
- * text all over the job log.
- */
-const MIN_MASKED_LINE = 4;
-
 function createSecretMasker(): SecretMasker {
-  const masked = new Set<string>();
-  const mask = (text: string): void => {
-    if (masked.has(text)) return;
-    masked.add(text);
-    core.setSecret(text);
-  };
-  return (value) => {
-    if (value.trim() === '') return;
-    mask(value);
-    // The runner matches masks line by line: a multi-line value only matched whole would leak.
-    if (/[\r\n]/.test(value)) {
-      for (const line of value.split(/\r?\n|\r/)) if (line.trim().length >= MIN_MASKED_LINE) mask(line.trim());
-    }
-  };
+  const seen = new Set<string>();
+  return (value) => maskSecret(value, seen);
 }
 
 /**
