@@ -1,6 +1,8 @@
 // The session's gRPC server, driven by a real grpc-js client over a real
 // socket: the same HTTP/2 + gRPC framing the daemon's Go client produces.
 import * as grpc from '@grpc/grpc-js';
+import { jest } from '@jest/globals';
+import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { serviceDefinition, Services, Messages, type Packet } from '../../src/protocol/index.js';
 import { SessionServer } from '../../src/session/server.js';
@@ -17,6 +19,14 @@ const seenMetadata: Map<string, readonly string[]>[] = [];
 beforeAll(async () => {
   const echo = bidiMethod<Packet, Packet>(Services.FileSync, 'DiffCopy', Messages.Packet, Messages.Packet, async (call: BidiCall<Packet, Packet>) => {
     seenMetadata.push(new Map(call.metadata));
+    const burst = Number(call.metadata.get('burst')?.[0] ?? 0);
+    if (burst) {
+      // Many writes without awaiting each: the stream fills up and every writer waits for 'drain'.
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < burst; i++) writes.push(call.write({ type: 2, ID: i, data: Buffer.alloc(20_000, i % 256) }));
+      await Promise.all(writes);
+      return;
+    }
     for await (const p of call.messages) {
       await call.write({ type: 2, ID: p.ID ?? 0, data: Buffer.concat([Buffer.from('echo:'), p.data ?? Buffer.alloc(0)]) });
     }
@@ -83,6 +93,36 @@ test('bidi stream echoes in order and keeps every repeated metadata value separa
   expect(md0.get('dir-name')).toEqual(['context']);
   expect(md0.get('exclude-patterns')).toEqual(patterns);
   c.close();
+});
+
+test('writes that are not awaited one by one all arrive, in order, sharing one drain wait', async () => {
+  // Most drain listeners seen at once on a server stream: one shared wait, not one per writer.
+  let maxDrainListeners = 0;
+  const once = EventEmitter.prototype.once;
+  const spy = jest.spyOn(EventEmitter.prototype, 'once').mockImplementation(function (this: EventEmitter, event, listener) {
+    const result = once.call(this, event, listener);
+    if (event === 'drain' && this.constructor.name === 'ServerHttp2Stream') maxDrainListeners = Math.max(maxDrainListeners, this.listenerCount('drain'));
+    return result;
+  });
+  try {
+    const c = client(Services.FileSync);
+    const md = new grpc.Metadata();
+    md.set('burst', '300');
+    const call = (c.DiffCopy as (m: grpc.Metadata) => grpc.ClientDuplexStream<Packet, Packet>).call(c, md);
+    const got: Packet[] = [];
+    await new Promise<void>((resolve, reject) => {
+      call.on('data', (p: Packet) => got.push(p));
+      call.on('end', resolve);
+      call.on('error', reject);
+      call.end();
+    });
+    expect(got.map((p) => p.ID ?? 0)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(got.every((p, i) => p.data!.equals(Buffer.alloc(20_000, i % 256)))).toBe(true);
+    c.close();
+  } finally {
+    spy.mockRestore();
+  }
+  expect(maxDrainListeners).toBe(1);
 });
 
 test('unknown methods are UNIMPLEMENTED', async () => {

@@ -9,6 +9,16 @@ import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type Meth
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 
+/**
+ * What the bidi calls of this server offer beyond BidiCall: writing a message
+ * that the handler encoded itself (as consecutive parts, so a big payload
+ * need not be copied into one buffer). The DiffCopy sender uses it when
+ * present and falls back to `write` otherwise.
+ */
+export interface EncodedWriter {
+  writeEncoded(parts: readonly Buffer[]): Promise<void>;
+}
+
 /** How many decoded messages a bidi handler may lag behind before we stop reading. */
 const READ_AHEAD = 16;
 
@@ -94,15 +104,21 @@ export class SessionServer {
         sendResponse(stream, [handler.encode(response)]);
       } else {
         let started = false;
-        const call: BidiCall<unknown, unknown> = {
+        const start = () => {
+          if (started) return;
+          started = true;
+          stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
+        };
+        const call: BidiCall<unknown, unknown> & EncodedWriter = {
           ...context,
           messages,
           write: (m) => {
-            if (!started) {
-              started = true;
-              stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
-            }
-            return writeFrame(stream, frame(handler.encode(m)));
+            start();
+            return writeMessage(stream, [handler.encode(m)]);
+          },
+          writeEncoded: (parts) => {
+            start();
+            return writeMessage(stream, parts);
           },
         };
         await handler.handle(call);
@@ -176,24 +192,73 @@ async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Ui
   }
 }
 
-function writeFrame(stream: http2.ServerHttp2Stream, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (stream.destroyed || stream.closed) return reject(new RpcError(Code.CANCELLED, 'stream closed'));
-    const onClose = () => reject(new RpcError(Code.CANCELLED, 'stream closed'));
-    stream.once('close', onClose);
-    const ok = stream.write(bytes, (err) => {
-      if (err) {
+/** Above this size a message part is written after the frame header instead of being copied behind it. */
+const COPY_LIMIT = 16 * 1024;
+
+const WRITTEN = Promise.resolve();
+
+/**
+ * Writes one message, given as consecutive parts (their concatenation is the
+ * message), behind its gRPC frame header. Resolves at once while the stream
+ * accepts more (no listeners, no new promise: a transfer writes hundreds of
+ * thousands of packets), otherwise on 'drain'; rejects when the stream
+ * closes first.
+ */
+function writeMessage(stream: http2.ServerHttp2Stream, parts: readonly Buffer[]): Promise<void> {
+  if (stream.destroyed || stream.closed) return Promise.reject(new RpcError(Code.CANCELLED, 'stream closed'));
+  // Everything written in this tick reaches HTTP/2 as one batch: one native
+  // write for a run of small packets (STATs, the DATA of small files).
+  if (!stream.writableCorked) {
+    stream.cork();
+    process.nextTick(uncork, stream);
+  }
+  let length = 0;
+  for (const part of parts) length += part.length;
+  // A small first part (a whole STAT, a packet header) goes behind the frame
+  // header in one buffer; big parts (file content) are written as they are.
+  const first = parts[0] ?? EMPTY;
+  const inline = first.length < COPY_LIMIT;
+  const head = Buffer.allocUnsafe(5 + (inline ? first.length : 0));
+  head[0] = 0; // not compressed
+  head.writeUInt32BE(length, 1);
+  if (inline) first.copy(head, 5);
+  let ok = stream.write(head);
+  for (let i = inline ? 1 : 0; i < parts.length; i++) ok = stream.write(parts[i]!);
+  return ok ? WRITTEN : whenDrained(stream);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function uncork(stream: http2.ServerHttp2Stream): void {
+  stream.uncork();
+}
+
+/** One pending 'drain' wait per stream, shared by every writer that found it full. */
+const drainWaits = new WeakMap<http2.ServerHttp2Stream, Promise<void>>();
+
+function whenDrained(stream: http2.ServerHttp2Stream): Promise<void> {
+  let wait = drainWaits.get(stream);
+  if (!wait) {
+    wait = new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        drainWaits.delete(stream);
+        stream.off('drain', onDrain);
         stream.off('close', onClose);
-        reject(err);
-      }
+      };
+      const onDrain = () => {
+        settle();
+        resolve();
+      };
+      const onClose = () => {
+        settle();
+        reject(new RpcError(Code.CANCELLED, 'stream closed'));
+      };
+      stream.once('drain', onDrain);
+      stream.once('close', onClose);
     });
-    const done = () => {
-      stream.off('close', onClose);
-      resolve();
-    };
-    if (ok) done();
-    else stream.once('drain', done);
-  });
+    drainWaits.set(stream, wait);
+  }
+  return wait;
 }
 
 function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[]): void {

@@ -25,14 +25,32 @@ export class TunnelSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    void this.send(chunk).then(() => done(), done);
+    void this.send([chunk]).then(() => done(), done);
   }
 
   /**
-   * Never half-close the call: the daemon would read EOF, its single HTTP/2
-   * connection would die and the session with it. Teardown cancels instead.
+   * Our HTTP/2 side hands over each write as many small buffers (a 9-byte
+   * frame header, then at most 16 KiB of payload, per frame). One
+   * BytesMessage per buffer would cost a whole gRPC message each; pack them
+   * into messages of up to MAX_CHUNK bytes instead.
+   */
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    void this.send(chunks.map((c) => c.chunk)).then(() => done(), done);
+  }
+
+  /**
+   * Our HTTP/2 side ends this socket only once it is finished with the
+   * session: after the GOAWAY of a graceful close, when no stream is left
+   * (or when the connection failed). Only then half-close the call, as the
+   * Go client closes its connection after Solve: the daemon reads EOF and
+   * ends the Session call with OK at once, so teardown neither waits nor
+   * has to cancel (a cancelled call surfaces as an error whose stack trace
+   * alone costs hundreds of milliseconds with source maps on). Half-closing
+   * while the session is still needed would kill it: the daemon allows one
+   * connection per session.
    */
   override _final(done: (err?: Error | null) => void): void {
+    if (!this.call.writableEnded && !this.call.destroyed) this.call.end();
     done();
   }
 
@@ -41,12 +59,29 @@ export class TunnelSocket extends Duplex {
     done(err);
   }
 
-  private async send(chunk: Buffer): Promise<void> {
-    for (let offset = 0; offset < chunk.length; offset += MAX_CHUNK) {
-      const piece = chunk.subarray(offset, offset + MAX_CHUNK);
-      if (!this.call.write({ data: piece })) {
-        await new Promise<void>((resolve) => this.call.once('drain', resolve));
+  private async send(chunks: Buffer[]): Promise<void> {
+    let parts: Buffer[] = [];
+    let size = 0;
+    for (const chunk of chunks) {
+      for (let offset = 0; offset < chunk.length; ) {
+        const piece = chunk.subarray(offset, offset + MAX_CHUNK - size);
+        offset += piece.length;
+        parts.push(piece);
+        size += piece.length;
+        if (size === MAX_CHUNK) {
+          await this.sendMessage(parts, size);
+          parts = [];
+          size = 0;
+        }
       }
+    }
+    if (size > 0) await this.sendMessage(parts, size);
+  }
+
+  private async sendMessage(parts: Buffer[], size: number): Promise<void> {
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    if (!this.call.write({ data })) {
+      await new Promise<void>((resolve) => this.call.once('drain', resolve));
     }
   }
 }

@@ -268,3 +268,49 @@ describe('DiffCopy sender: symlink safety', () => {
     expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
   });
 });
+
+describe('DiffCopy sender: files that change size after the walk', () => {
+  /** Walks, lets `change` run before the REQ for ID 0, and returns what the receiver got for it. */
+  async function sendAfter(initial: Buffer, change: (file: string) => Promise<void>, chunkSize = 1024): Promise<{ data: Buffer; chunks: number[] }> {
+    const root = await makeTree({ f: initial });
+    const call = callFor('context');
+    const serving = serveDiffCopy(call, new Map([['context', root]]), undefined, { chunkSize });
+    await until(call, isEndMarker);
+    await change(path.join(root, 'f'));
+    call.send({ type: PacketType.REQ, ID: 0 });
+    await until(call, (p) => p.type === PacketType.DATA && !p.data?.length);
+    call.send({ type: PacketType.FIN });
+    await serving;
+    const data = call.sent.filter((p) => p.type === PacketType.DATA && p.data?.length);
+    return { data: Buffer.concat(data.map((p) => p.data!)), chunks: data.map((p) => p.data!.length) };
+  }
+
+  it('sends a small file that grew past one chunk completely, in chunks', async () => {
+    const grown = randomBytes(5000);
+    const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.writeFile(f, grown));
+    expect(got.data.equals(grown)).toBe(true);
+    expect(Math.max(...got.chunks)).toBeLessThanOrEqual(1024);
+  });
+
+  it('sends a small file that grew a little as it is now', async () => {
+    const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.appendFile(f, ' and more'));
+    expect(got.data.toString()).toBe('tiny and more');
+  });
+
+  it('sends a file that shrank as it is now', async () => {
+    const got = await sendAfter(randomBytes(3000), (f) => fsp.writeFile(f, 'short'));
+    expect(got.data.toString()).toBe('short');
+  });
+
+  it('sends a file of exactly one chunk as one chunk', async () => {
+    const content = randomBytes(1024);
+    const got = await sendAfter(content, async () => undefined);
+    expect(got.data.equals(content)).toBe(true);
+    expect(got.chunks).toEqual([1024]);
+  });
+
+  it('sends a file that became empty as just the terminator', async () => {
+    const got = await sendAfter(Buffer.from('gone soon'), (f) => fsp.truncate(f, 0));
+    expect(got.chunks).toEqual([]);
+  });
+});

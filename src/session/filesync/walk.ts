@@ -1,8 +1,11 @@
 // Walks a served directory in the order the receiver validates: depth-first,
 // pre-order, siblings sorted by the bytes of their UTF-8 names (Go WalkDir).
-// Everything is async: a blocked event loop starves the session's health
-// checks and the daemon drops the whole session.
-import { promises as fsp } from 'node:fs';
+// The event loop must stay responsive (a blocked loop starves the session's
+// health checks and the daemon drops the whole session), so the walk hands
+// control back at least every MAX_BUSY_MS, between batches of at most
+// STAT_BATCH lstat calls; within a batch the calls are synchronous, which
+// costs a fraction of the CPU of the asynchronous API (see inspect).
+import fs, { promises as fsp } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
@@ -42,16 +45,41 @@ export interface WalkEntry {
  */
 const RESERVED_ROOT_NAME = '.fsutil-metadata';
 
-/** lstat calls in flight per directory: enough to hide latency, few fds. */
+/** lstat calls between two turns of the event loop (well under a millisecond). */
 const STAT_BATCH = 64;
 
+/** Entries handed over at once by walkBatches (at the latest). */
+const YIELD_BATCH = 256;
+
+/** The longest the walk keeps the event loop to itself. */
+const MAX_BUSY_MS = 10;
+
+/**
+ * The entries to send, one at a time. A thin view of walkBatches for callers
+ * that want single entries; stops between any two entries when aborted.
+ */
 export async function* walk(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+  for await (const batch of walkBatches(root, options)) {
+    for (const entry of batch) {
+      if (options.signal?.aborted) return;
+      yield entry;
+    }
+  }
+}
+
+/**
+ * The entries to send, in order, in batches: handing over arrays instead of
+ * single entries keeps the per-entry cost (a promise and a microtask per
+ * level of async generators) out of walks of many small files. A batch is
+ * handed over when it is full and after each lstat batch, so the receiver
+ * sees the first entries early; the event loop gets a turn at least every
+ * MAX_BUSY_MS.
+ */
+export async function* walkBatches(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry[]> {
   const ctx: WalkContext = {
-    root,
     filter: options.filter,
     signal: options.signal,
     platform: options.platform ?? process.platform,
-    pending: [],
   };
   // The root must exist; a missing subdirectory later is just a race.
   let names: string[];
@@ -60,79 +88,135 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
   } catch (err) {
     throw annotate(err, '.');
   }
-  yield* walkDir(ctx, '', names);
-}
-
-interface WalkContext {
-  readonly root: string;
-  readonly filter: WalkFilter | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly platform: NodeJS.Platform;
   /**
    * Ancestors walked into but not sent (filtered out themselves). They are
    * sent just before their first sent descendant, so the receiver always sees
    * a parent before its children.
    */
-  readonly pending: WalkEntry[];
+  const pending: WalkEntry[] = [];
+  // Paths are joined by hand below: path.join per entry costs more than the lstat.
+  const rootDir = path.resolve(root);
+  const stack: Frame[] = [newFrame('', rootDir.endsWith(path.sep) ? rootDir.slice(0, -1) : rootDir, names.filter((n) => n !== RESERVED_ROOT_NAME), undefined)];
+  let out: WalkEntry[] = [];
+  let lastTurn = performance.now();
+  while (stack.length > 0) {
+    if (ctx.signal?.aborted) return;
+    const frame = stack[stack.length - 1]!;
+    if (frame.pos >= frame.inspected.length) {
+      if (frame.next >= frame.names.length) {
+        stack.pop();
+        // Still pending means nothing below was sent: forget it.
+        if (frame.unsent !== undefined && pending[pending.length - 1] === frame.unsent) pending.pop();
+        continue;
+      }
+      const batch = frame.names.slice(frame.next, frame.next + STAT_BATCH);
+      frame.next += batch.length;
+      frame.inspected = batch.map((name) => inspect(ctx, name, frame.relDir === '' ? name : `${frame.relDir}/${name}`, frame.absDir + path.sep + name));
+      frame.pos = 0;
+      if (out.length > 0) {
+        yield out;
+        out = [];
+      }
+      // Writing the entries lets the event loop in whenever the stream is
+      // full; when little is written (a filter that drops most entries),
+      // make sure it still gets a turn now and then. Not after every batch:
+      // each turn flushes a small write through the whole tunnel.
+      if (performance.now() - lastTurn > MAX_BUSY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastTurn = performance.now();
+        if (ctx.signal?.aborted) return;
+      }
+      continue;
+    }
+    const entry = frame.inspected[frame.pos++];
+    if (!entry) continue;
+    const isDir = entry.isDir;
+    const decision = ctx.filter ? ctx.filter.decide(entry.walk.stat.path, isDir) : SEND_ALL;
+    if (decision.send) {
+      // Parents that were not sent themselves go just before their first sent descendant.
+      if (pending.length > 0) {
+        out.push(...pending);
+        pending.length = 0;
+      }
+      out.push(entry.walk);
+      if (out.length >= YIELD_BATCH) {
+        yield out;
+        out = [];
+      }
+    }
+    if (!isDir || !decision.descend) continue;
+    const absDir = frame.absDir + path.sep + entry.name;
+    const children = readChildren(absDir, entry.walk.stat.path);
+    if (!decision.send) pending.push(entry.walk);
+    stack.push(newFrame(entry.walk.stat.path, absDir, children, decision.send ? undefined : entry.walk));
+  }
+  if (out.length > 0) yield out;
+}
+
+const SEND_ALL: WalkDecision = { send: true, descend: true };
+
+interface WalkContext {
+  readonly filter: WalkFilter | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly platform: NodeJS.Platform;
+}
+
+/** A directory being walked: its sorted names and the inspected batch in progress. */
+interface Frame {
+  readonly relDir: string;
+  /** The same directory as an absolute path with the OS separator. */
+  readonly absDir: string;
+  readonly names: string[];
+  /** Index of the next name to inspect. */
+  next: number;
+  inspected: (Inspected | undefined)[];
+  /** Index of the next inspected entry to handle. */
+  pos: number;
+  /** This directory's own entry when it was walked into without being sent. */
+  readonly unsent: WalkEntry | undefined;
+}
+
+function newFrame(relDir: string, absDir: string, unsorted: string[], unsent: WalkEntry | undefined): Frame {
+  return { relDir, absDir, names: sortNames(unsorted), next: 0, inspected: [], pos: 0, unsent };
 }
 
 /** Go's WalkDir order: compare names as UTF-8 bytes, not UTF-16 units. */
 export function sortNames(names: readonly string[]): string[] {
+  // Without surrogates (characters beyond U+FFFF), UTF-16 unit order is code
+  // point order, which is UTF-8 byte order: plain string comparison will do.
+  if (!names.some((n) => SURROGATE.test(n))) return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return names
     .map((name) => ({ name, key: Buffer.from(name, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map((e) => e.name);
 }
 
-async function* walkDir(ctx: WalkContext, relDir: string, unsorted: string[]): AsyncGenerator<WalkEntry> {
-  const names = sortNames(relDir === '' ? unsorted.filter((n) => n !== RESERVED_ROOT_NAME) : unsorted);
-  for (let i = 0; i < names.length; i += STAT_BATCH) {
-    const batch = names.slice(i, i + STAT_BATCH);
-    const entries = await Promise.all(batch.map((name) => inspect(ctx, relDir === '' ? name : `${relDir}/${name}`)));
-    for (const entry of entries) {
-      if (ctx.signal?.aborted) return;
-      if (!entry) continue;
-      const isDir = entryKind(entry.posixMode) === 'dir';
-      const decision = ctx.filter ? ctx.filter.decide(entry.walk.stat.path, isDir) : { send: true, descend: true };
-      if (decision.send) {
-        yield* flushPending(ctx);
-        yield entry.walk;
-      }
-      if (!isDir || !decision.descend) continue;
-      const children = await readChildren(ctx, entry.walk.stat.path);
-      if (decision.send) {
-        yield* walkDir(ctx, entry.walk.stat.path, children);
-      } else {
-        ctx.pending.push(entry.walk);
-        yield* walkDir(ctx, entry.walk.stat.path, children);
-        // Still pending means nothing below was sent: forget it.
-        if (ctx.pending.at(-1) === entry.walk) ctx.pending.pop();
-      }
-    }
-  }
-}
-
-function* flushPending(ctx: WalkContext): Generator<WalkEntry> {
-  for (const parent of ctx.pending) yield parent;
-  ctx.pending.length = 0;
-}
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 interface Inspected {
   readonly walk: WalkEntry;
-  readonly posixMode: number;
+  readonly isDir: boolean;
+  /** The entry's own name (the last path component). */
+  readonly name: string;
 }
 
-/** lstat one entry (never following it); undefined if it vanished or is skipped. */
-async function inspect(ctx: WalkContext, relPath: string): Promise<Inspected | undefined> {
-  const abs = toAbsolute(ctx.root, relPath);
-  let st: BigIntStats;
+/**
+ * lstat one entry (never following it); undefined if it vanished or is
+ * skipped. Synchronous on purpose: a batch of lstat calls costs well under a
+ * millisecond, while the asynchronous API costs several times the CPU (a
+ * thread-pool round trip and a promise per entry), which on a small runner
+ * competes with everything else. The walk hands control back regularly.
+ */
+function inspect(ctx: WalkContext, name: string, relPath: string, abs: string): Inspected | undefined {
+  let st: BigIntStats | undefined;
   let linkname: string | undefined;
   try {
-    st = await fsp.lstat(abs, { bigint: true });
+    st = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+    if (!st) return undefined; // deleted while we walked: as if never there
     if (!isSendable(st.mode)) return undefined;
-    if (st.isSymbolicLink()) linkname = await fsp.readlink(abs);
+    if (st.isSymbolicLink()) linkname = fs.readlinkSync(abs);
   } catch (err) {
-    if (isGone(err)) return undefined; // deleted while we walked: as if never there
+    if (isGone(err)) return undefined;
     throw annotate(err, relPath);
   }
   const kind = entryKind(st.mode);
@@ -146,12 +230,12 @@ async function inspect(ctx: WalkContext, relPath: string): Promise<Inspected | u
   };
   if (kind !== 'dir') stat.size = st.size.toString();
   if (linkname !== undefined) stat.linkname = ctx.platform === 'win32' ? linkname.replace(/\\/g, '/') : linkname;
-  return { walk: { stat, dev: st.dev, ino: st.ino }, posixMode: Number(st.mode) };
+  return { walk: { stat, dev: st.dev, ino: st.ino }, isDir: kind === 'dir', name };
 }
 
-async function readChildren(ctx: WalkContext, relDir: string): Promise<string[]> {
+function readChildren(absDir: string, relDir: string): string[] {
   try {
-    return await fsp.readdir(toAbsolute(ctx.root, relDir));
+    return fs.readdirSync(absDir);
   } catch (err) {
     if (isGone(err)) return [];
     throw annotate(err, relDir);

@@ -1,0 +1,660 @@
+#!/usr/bin/env node
+// Benchmark: the bundled action (dist/index.js, our own BuildKit client) against
+// BuildKit's Go client (buildctl), on the same daemon, doing the same work.
+//
+//   BUILDKIT_HOST=tcp://127.0.0.1:1234 npm run bench
+//
+// Environment:
+//   BUILDKIT_HOST  daemon address (required)
+//   BUILDCTL       buildctl binary (default: `buildctl` from PATH)
+//   BENCH_ROUNDS   measured rounds (default 3); medians are reported
+//   BENCH_SCALE    0 < scale <= 1 shrinks the contexts for a quick run
+//   BENCH_KEEP     1 keeps the generated contexts (temp dir) afterwards
+//   BENCH_KEEP_CACHE 1 keeps the daemon's cache records of the benchmark
+//                  builds (by default they are pruned at the end: every
+//                  round leaves about 4 GB behind)
+//   BENCH_ACTION   another build of the action to run instead of dist/index.js
+//
+// What is measured, per round (the tools alternate; who goes first alternates
+// per round):
+//   * first transfer of a fresh copy of each context (A: 5,000 small files,
+//     B: 20 x 50 MiB). Transfer time is the daemon's own span of the
+//     "[internal] load build context" vertex, read back from the daemon's
+//     build history (`buildctl debug monitor` / `debug get` of the OTLP trace):
+//     the same clock and the same definition for both clients. The whole
+//     process wall time is recorded as well.
+//   * a fully cached rebuild (same directory, second build), as whole-process
+//     wall time, on a tiny context (T) and on A.
+//   * peak RSS (VmHWM, polled from /proc every 20 ms) of both processes while
+//     sending B (~1 GiB).
+// Both tools build the same Dockerfile (the context is copied in a throw-away
+// stage; the image is a single small file, so exporting stays cheap) and both
+// export an image without pushing it. Every first build gets a fresh copy of
+// its context (new path, new mtimes); our action then starts from an empty
+// daemon-side copy (its shared key derives from the path), and so does
+// buildctl: its shared copies are pruned before each of its first builds (see
+// resetBuildctlCopies). The cache records the run created are pruned at the end.
+//
+// Raw results: <os.tmpdir()>/envd-remote-build-bench/latest.json
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DIST = path.resolve(process.env.BENCH_ACTION || path.join(HERE, '../dist/index.js'));
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------- settings
+
+function die(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+const HOST = process.env.BUILDKIT_HOST?.trim();
+if (!HOST) {
+  die('BUILDKIT_HOST is not set. Point it at the buildkitd to benchmark against, e.g.\n  BUILDKIT_HOST=tcp://127.0.0.1:1234 npm run bench');
+}
+const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
+const SCALE = (() => {
+  const raw = process.env.BENCH_SCALE;
+  if (raw === undefined || raw === '') return 1;
+  const v = Number(raw);
+  if (!(v > 0 && v <= 1)) die(`BENCH_SCALE must be a number in (0, 1], got "${raw}"`);
+  return v;
+})();
+const BUILDCTL = findBuildctl();
+if (!existsSync(DIST)) die(`${DIST} does not exist: run \`npm run build\` first`);
+
+function positiveInt(name, def) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) die(`${name} must be a positive integer, got "${raw}"`);
+  return v;
+}
+
+function findBuildctl() {
+  const explicit = process.env.BUILDCTL?.trim();
+  if (explicit) {
+    if (!existsSync(explicit)) die(`BUILDCTL=${explicit} does not exist`);
+    return explicit;
+  }
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'buildctl');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return die('buildctl was not found in PATH: set BUILDCTL=/path/to/buildctl (the comparison needs it)');
+}
+
+// ---------------------------------------------------------------- contexts
+
+const SMALL_FILES = Math.max(10, Math.round(5000 * SCALE));
+const LARGE_FILES = 20;
+const LARGE_FILE_BYTES = Math.max(MiB, Math.round(50 * MiB * SCALE));
+
+/** Deterministic-enough filler: slices of one random pool, each block stamped. */
+const POOL = randomBytes(8 * MiB);
+
+async function generateSmall(dir) {
+  // 25 top directories x 10 subdirectories, files spread evenly: nested, like a source tree.
+  let bytes = 0;
+  for (let i = 0; i < SMALL_FILES; i++) {
+    const top = i % 25;
+    const sub = Math.floor(i / 25) % 10;
+    const d = path.join(dir, `pkg${String(top).padStart(2, '0')}`, `mod${sub}`);
+    if (i < 250) await mkdir(d, { recursive: true });
+    const size = 1024 + ((i * 2654435761) % 3073); // 1-4 KiB
+    const offset = (i * 40503) % (POOL.length - size);
+    await writeFile(path.join(d, `file${String(i).padStart(5, '0')}.txt`), POOL.subarray(offset, offset + size));
+    bytes += size;
+  }
+  return { files: SMALL_FILES, bytes };
+}
+
+async function generateLarge(dir) {
+  await mkdir(dir, { recursive: true });
+  const block = Buffer.allocUnsafe(MiB);
+  for (let f = 0; f < LARGE_FILES; f++) {
+    const fh = await open(path.join(dir, `blob${String(f).padStart(2, '0')}.bin`), 'w');
+    try {
+      for (let written = 0; written < LARGE_FILE_BYTES; ) {
+        const n = Math.min(MiB, LARGE_FILE_BYTES - written);
+        const offset = ((f * 1000003 + written / MiB * 7919) * 4099) % (POOL.length - MiB);
+        POOL.copy(block, 0, offset, offset + n);
+        block.writeUInt32LE(f, 0);
+        block.writeUInt32LE(written / MiB, 4);
+        await fh.write(block, 0, n);
+        written += n;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return { files: LARGE_FILES, bytes: LARGE_FILES * LARGE_FILE_BYTES };
+}
+
+async function generateTiny(dir) {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
+  return { files: 1, bytes: 6 };
+}
+
+/**
+ * Names the throw-away stage, so the daemon's cache records of its COPY
+ * (one full copy of the context per build) can be pruned afterwards.
+ */
+const STAGE = 'envd-bench-ctx';
+
+/** The same Dockerfile for both tools; `marker` names the final file so the build can be found in the daemon's history. */
+function dockerfile(marker) {
+  return `FROM scratch AS ${STAGE}\nCOPY . /ctx\nFROM scratch\nCOPY --from=${STAGE} /ctx/Dockerfile /${marker}\n`;
+}
+
+let copyCounter = 0;
+/** A fresh copy of a template (new path, new mtimes), with its own Dockerfile. */
+async function freshCopy(work, template, label) {
+  const marker = `bench-${label}-${++copyCounter}-${randomBytes(4).toString('hex')}`;
+  const dest = path.join(work, 'runs', marker);
+  await mkdir(path.dirname(dest), { recursive: true });
+  await execFileP('cp', ['-r', template, dest]); // no -p: every mtime is new
+  await writeFile(path.join(dest, 'Dockerfile'), dockerfile(marker));
+  return { dir: dest, marker };
+}
+
+// ---------------------------------------------------------------- running
+
+/** Spawns a process, polls its RSS, and resolves when it exits. */
+function measure(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout.length < 4 * MiB ? (stdout += d) : undefined));
+    child.stderr.on('data', (d) => (stderr.length < 4 * MiB ? (stderr += d) : undefined));
+    let peakKb = 0;
+    const sample = () => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        for (const key of ['VmHWM', 'VmRSS']) {
+          const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        }
+      } catch {
+        // exited between samples, or no /proc
+      }
+    };
+    const timer = setInterval(sample, 20);
+    let wallMs;
+    child.on('exit', () => {
+      wallMs = performance.now() - started;
+      clearInterval(timer);
+    });
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
+    child.on('close', (code) => resolve({ code, wallMs, peakRssMb: peakKb ? peakKb / 1024 : null, stdout, stderr }));
+    sample();
+  });
+}
+
+let runCounter = 0;
+async function runOurs(work, dir, tag) {
+  const files = path.join(work, 'gh', String(++runCounter));
+  await mkdir(files, { recursive: true });
+  const names = { GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state', GITHUB_STEP_SUMMARY: 'summary', GITHUB_ENV: 'env', GITHUB_PATH: 'path' };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNNER_TEMP: path.join(files, 'runner-temp'),
+    RUNNER_TOOL_CACHE: path.join(files, 'tool-cache'),
+    GITHUB_WORKSPACE: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_JOB: 'bench',
+    GITHUB_RUN_ID: String(process.pid),
+    GITHUB_RUN_ATTEMPT: '1',
+    INPUT_BUILDER: HOST,
+    INPUT_CONTEXT: dir,
+    INPUT_TAGS: tag,
+    INPUT_PUSH: 'false',
+    INPUT_FALLBACK: 'never',
+  };
+  for (const [key, name] of Object.entries(names)) {
+    env[key] = path.join(files, name);
+    await writeFile(env[key], '');
+  }
+  const r = await measure(process.execPath, [DIST], env);
+  const output = await readFile(env.GITHUB_OUTPUT, 'utf8');
+  // The runner's file-command format: `digest<<DELIM` heredoc (or `digest=...`).
+  if (r.code !== 0 || !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output)) {
+    throw new Error(`the action failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
+  }
+  return r;
+}
+
+async function runBuildctl(work, dir, tag) {
+  const refFile = path.join(work, 'gh', `ref-${++runCounter}`);
+  await mkdir(path.dirname(refFile), { recursive: true });
+  const args = ['--addr', HOST, 'build', '--frontend', 'dockerfile.v0', '--local', `context=${dir}`, '--local', `dockerfile=${dir}`];
+  args.push('--output', `type=image,name=${tag}`, '--progress', 'plain', '--ref-file', refFile);
+  const before = new Map((await localCopies()).map((c) => [c.id, c.lastUsed]));
+  const r = await measure(BUILDCTL, args, process.env);
+  // Its copies: the records of local directories that this build created or used.
+  buildctlCopies = (await localCopies()).filter((c) => before.get(c.id) !== c.lastUsed).map((c) => c.id);
+  if (r.code !== 0) throw new Error(`buildctl failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
+  return { ...r, ref: (await readFile(refFile, 'utf8')).trim() };
+}
+
+/** IDs of the daemon-side directory copies the latest buildctl build used. */
+let buildctlCopies = [];
+
+/** The daemon's copies of local directories ("local source for ..." records). */
+async function localCopies() {
+  return (await cacheRecords()).filter((r) => r.description.startsWith('local source for '));
+}
+
+function tail(text) {
+  return text.trim().split('\n').slice(-20).join('\n');
+}
+
+/** Largest "transferring ... <size>" figure in a progress log, in bytes (a sanity check that the context was sent). */
+function transferredBytes(log) {
+  const units = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  let max = 0;
+  for (const m of log.matchAll(/transferring (?:context: )?([\d.]+)\s*(B|kB|KB|MB|GB|TB)\b/g)) max = Math.max(max, Number(m[1]) * units[m[2]]);
+  return max;
+}
+
+/** Steps reported as cached ("#N CACHED"), both tools print them the same way. */
+function cachedSteps(log) {
+  return (log.match(/^#\d+ CACHED\s*$/gm) ?? []).length;
+}
+
+// ---------------------------------------------------------------- daemon history
+
+/** Completed builds in the daemon's history: ref and trace blob digest. */
+async function historyRecords() {
+  const out = await new Promise((resolve) => {
+    const child = spawn(BUILDCTL, ['--addr', HOST, 'debug', 'monitor', '--completed'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let text = '';
+    let quiet;
+    const stop = () => child.kill('SIGTERM');
+    const hard = setTimeout(stop, 5000);
+    const idle = setTimeout(stop, 1500); // nothing at all: empty history
+    child.stdout.on('data', (d) => {
+      text += d;
+      clearTimeout(idle);
+      clearTimeout(quiet);
+      quiet = setTimeout(stop, 300); // the completed list arrives at once, then it waits for new events
+    });
+    child.on('close', () => {
+      clearTimeout(hard);
+      clearTimeout(idle);
+      clearTimeout(quiet);
+      resolve(text);
+    });
+    child.on('error', () => resolve(text));
+  });
+  const records = [];
+  for (const block of out.split(/^event: /m).slice(1)) {
+    const ref = /ref:(\S+)/.exec(block)?.[1];
+    const trace = /trace: .*?digest:"(sha256:[0-9a-f]{64})"/.exec(block)?.[1];
+    if (ref) records.push({ ref, trace });
+  }
+  return records;
+}
+
+const spanCache = new Map();
+/** Spans of a build's OTLP trace (a stream of JSON objects): name, start and end in ms. */
+async function traceSpans(digest) {
+  if (spanCache.has(digest)) return spanCache.get(digest);
+  const { stdout } = await execFileP(BUILDCTL, ['--addr', HOST, 'debug', 'get', digest], { maxBuffer: 256 * MiB });
+  const spans = jsonObjects(stdout).map((s) => ({ name: s.Name, start: timeMs(s.StartTime), end: timeMs(s.EndTime) }));
+  spanCache.set(digest, spans);
+  return spans;
+}
+
+function jsonObjects(text) {
+  const out = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+  }
+  return out;
+}
+
+/** RFC 3339 with nanoseconds → milliseconds (fractional). */
+function timeMs(s) {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s ?? '');
+  if (!m) return NaN;
+  return Date.parse(`${m[1]}${m[3]}`) + (m[2] ? Number(`0.${m[2]}`) * 1000 : 0);
+}
+
+const seenRefs = new Set();
+/**
+ * The daemon's timings for one build, found by ref (buildctl) or by the
+ * Dockerfile marker in its step names (our action does not print its ref).
+ */
+async function daemonTimings({ ref, marker }) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const records = await historyRecords();
+    const candidates = ref ? records.filter((r) => r.ref === ref) : records.filter((r) => !seenRefs.has(r.ref));
+    for (const record of candidates) {
+      if (!record.trace) continue;
+      const spans = await traceSpans(record.trace);
+      if (!ref && !spans.some((s) => s.name?.includes(marker))) continue;
+      if (!ref) seenRefs.add(record.ref);
+      const duration = (name) => {
+        const matching = spans.filter((s) => s.name === name).map((s) => s.end - s.start);
+        return matching.length ? Math.max(...matching) : null;
+      };
+      return {
+        ref: record.ref,
+        contextMs: duration('[internal] load build context'),
+        diffCopyMs: duration('moby.filesync.v1.FileSync/DiffCopy'),
+        solveMs: duration('moby.buildkit.v1.Control/Solve'),
+      };
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return null;
+}
+
+/** The daemon's cache records, from `buildctl du --verbose`. */
+async function cacheRecords() {
+  const { stdout } = await execFileP(BUILDCTL, ['--addr', HOST, 'du', '--verbose'], { maxBuffer: 256 * MiB });
+  const time = (text) => Date.parse(text.replace(/^(\S+) (\S+) .*$/, '$1T$2Z'));
+  return stdout.split(/\n\s*\n/).map((block) => {
+    const field = (name) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim() ?? '';
+    return { id: field('ID'), description: field('Description'), size: sizeBytes(field('Size')), created: time(field('Created at')), lastUsed: time(field('Last used')) };
+  }).filter((r) => r.id);
+}
+
+async function pruneRecords(ids) {
+  // By ID: this daemon's prune ignores description filters.
+  for (let i = 0; i < ids.length; i += 50) {
+    const filters = ids.slice(i, i + 50).flatMap((id) => ['--filter', `id==${id}`]);
+    await execFileP(BUILDCTL, ['--addr', HOST, 'prune', ...filters], { maxBuffer: 64 * MiB });
+  }
+}
+
+/**
+ * buildctl keeps its received copy of each local directory in one cache
+ * record per local name ("context", "dockerfile"), shared by all its builds
+ * (its session has an empty shared key), while our action keys the copy on
+ * the directory path, so a fresh directory starts from an empty copy. On this
+ * daemon a long-used copy makes buildctl's transfers several times slower
+ * (5,000 files: ~3.5 s instead of ~0.9 s after a few hundred builds). For
+ * the same starting point, the copies buildctl's previous build used (the
+ * records it created or touched, seen by comparing `buildctl du` before and
+ * after it) are pruned before each of its first transfers. Returns how many.
+ */
+async function resetBuildctlCopies() {
+  const ids = buildctlCopies;
+  buildctlCopies = [];
+  await pruneRecords(ids);
+  return ids.length;
+}
+
+/**
+ * Removes the daemon's cache records this run created: the layers of the
+ * benchmark's Dockerfile (named after STAGE; the first holds a full copy of
+ * the context) and the big copies of our contexts (records of the local
+ * "context" created since the run began, 10 MB and up; other clients' build
+ * contexts on a shared daemon are small, and losing one only costs them a
+ * full transfer next time). Records in use are never pruned.
+ */
+async function pruneOwnCache(since) {
+  try {
+    const mine = (await cacheRecords()).filter(
+      (r) => r.description.includes(STAGE) || (r.description === 'local source for context' && r.created >= since && r.size >= 10e6),
+    );
+    await pruneRecords(mine.map((r) => r.id));
+    const gb = mine.reduce((sum, r) => sum + r.size, 0) / 1e9;
+    console.log(`pruned ${mine.length} cache records of this run on the daemon (${gb.toFixed(1)} GB)`);
+  } catch (err) {
+    console.log(`could not prune this run's cache records: ${err.message.split('\n')[0]}`);
+  }
+}
+
+function sizeBytes(text) {
+  const m = /^([\d.]+)\s*(B|kB|KB|MB|GB|TB)$/.exec(text ?? '');
+  return m ? Number(m[1]) * { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }[m[2]] : 0;
+}
+
+// ---------------------------------------------------------------- statistics and report
+
+function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function spread(values, digits = 0) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? `${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)}` : 'n/a';
+}
+
+function fmt(x, digits = 0) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+  return x.toFixed(digits);
+}
+
+function pad(s, n, left = false) {
+  s = String(s);
+  return left ? s.padStart(n) : s.padEnd(n);
+}
+
+// ---------------------------------------------------------------- main
+
+async function versions() {
+  const run = async (args) => {
+    try {
+      return (await execFileP(BUILDCTL, args, { timeout: 20_000 })).stdout.trim();
+    } catch (err) {
+      return `unknown (${err.message.split('\n')[0]})`;
+    }
+  };
+  return {
+    node: process.version,
+    buildctl: await run(['--version']),
+    daemon: (await run(['--addr', HOST, 'debug', 'info'])).replace(/^BuildKit:\s*/, ''),
+    host: HOST,
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: +(os.totalmem() / 1024 ** 3).toFixed(1),
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
+
+async function main() {
+  const env = await versions();
+  console.log(`envd-remote-build bench: ${ROUNDS} round(s), scale ${SCALE}`);
+  console.log(`  daemon   ${env.daemon} at ${HOST}`);
+  console.log(`  buildctl ${env.buildctl} (${BUILDCTL})`);
+  console.log(`  machine  ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, ${env.kernel}, node ${env.node}`);
+
+  const work = await mkdtemp(path.join(os.tmpdir(), 'envd-bench-'));
+  const benchStarted = Date.now();
+  const templates = { tiny: path.join(work, 'tpl', 'tiny'), small: path.join(work, 'tpl', 'small'), large: path.join(work, 'tpl', 'large') };
+  const t0 = performance.now();
+  const sizes = {
+    tiny: await generateTiny(templates.tiny),
+    small: await generateSmall(templates.small),
+    large: await generateLarge(templates.large),
+  };
+  console.log(
+    `  contexts A ${sizes.small.files} files / ${(sizes.small.bytes / 1e6).toFixed(1)} MB, B ${sizes.large.files} files / ${(sizes.large.bytes / 1e6).toFixed(0)} MB` +
+      ` (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s in ${work})`,
+  );
+
+  const tags = { ours: 'bench/envd-remote-build:ours', buildctl: 'bench/envd-remote-build:buildctl' };
+  const tools = {
+    ours: (dir) => runOurs(work, dir, tags.ours),
+    buildctl: (dir) => runBuildctl(work, dir, tags.buildctl),
+  };
+  const samples = [];
+  const record = async (sample) => {
+    samples.push(sample);
+    const t = sample.daemon?.contextMs;
+    console.log(
+      `  round ${sample.round} ${pad(sample.tool, 8)} ${pad(sample.kind, 15)} wall ${pad(fmt(sample.wallMs), 6, true)} ms` +
+        (t !== undefined ? `  transfer ${pad(fmt(t), 6, true)} ms` : '') +
+        `  rss ${fmt(sample.peakRssMb)} MB`,
+    );
+  };
+
+  try {
+    // Warm-up (not measured): page cache for both programs, frontend state on the daemon.
+    for (const tool of ['ours', 'buildctl']) {
+      const c = await freshCopy(work, templates.tiny, `warmup-${tool}`);
+      await tools[tool](c.dir);
+    }
+    for (const r of await historyRecords()) seenRefs.add(r.ref);
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 ? ['ours', 'buildctl'] : ['buildctl', 'ours'];
+      const copies = {};
+      // Not measured: both programs back in the page cache after the big
+      // transfers of the previous round.
+      for (const tool of order) {
+        const c = await freshCopy(work, templates.tiny, `warmup-${tool}`);
+        await tools[tool](c.dir);
+      }
+
+      // A first build of a fresh copy: buildctl starts from empty daemon-side
+      // copies too (see resetBuildctlCopies).
+      const first = async (tool, dir) => {
+        const reset = tool === 'buildctl' ? await resetBuildctlCopies() : undefined;
+        return { ...(await tools[tool](dir)), ...(reset === undefined ? {} : { buildctlCopiesReset: reset }) };
+      };
+
+      // Tiny context: first build, then the fully cached rebuild of the same directory.
+      for (const tool of order) copies[tool] = await freshCopy(work, templates.tiny, `tiny-${tool}`);
+      for (const tool of order) {
+        const r = await first(tool, copies[tool].dir);
+        await record({ round, tool, kind: 'tiny-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, buildctlCopiesReset: r.buildctlCopiesReset });
+      }
+      for (const tool of order) {
+        const r = await tools[tool](copies[tool].dir);
+        await record({ round, tool, kind: 'tiny-cached', wallMs: r.wallMs, peakRssMb: r.peakRssMb, cachedSteps: cachedSteps(r.stdout + r.stderr) });
+      }
+
+      // A: 5,000 small files; then the fully cached rebuild.
+      for (const tool of order) copies[tool] = await freshCopy(work, templates.small, `small-${tool}`);
+      for (const tool of order) {
+        const r = await first(tool, copies[tool].dir);
+        const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
+        const sentBytes = transferredBytes(r.stdout + r.stderr);
+        await record({ round, tool, kind: 'small-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
+      }
+      for (const tool of order) {
+        const r = await tools[tool](copies[tool].dir);
+        const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
+        await record({ round, tool, kind: 'small-cached', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, cachedSteps: cachedSteps(r.stdout + r.stderr) });
+      }
+      for (const tool of order) await rm(copies[tool].dir, { recursive: true, force: true });
+
+      // B: 20 x 50 MiB, with peak RSS.
+      for (const tool of order) copies[tool] = await freshCopy(work, templates.large, `large-${tool}`);
+      for (const tool of order) {
+        const r = await first(tool, copies[tool].dir);
+        const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
+        const sentBytes = transferredBytes(r.stdout + r.stderr);
+        await record({ round, tool, kind: 'large-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
+        // Start the next measurement without a gigabyte of dirty pages still being written back.
+        await execFileP('sync');
+      }
+      for (const tool of order) await rm(copies[tool].dir, { recursive: true, force: true });
+    }
+  } finally {
+    if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_CACHE !== '1') await pruneOwnCache(benchStarted);
+  }
+
+  // ------------------------------------------------------------ summary
+  const pick = (tool, kind, f) => samples.filter((s) => s.tool === tool && s.kind === kind).map(f);
+  const rows = [];
+  const row = (label, kind, f, unit, digits = 0) => {
+    const ours = pick('ours', kind, f);
+    const bk = pick('buildctl', kind, f);
+    const mo = median(ours);
+    const mb = median(bk);
+    rows.push({ label, unit, ours: mo, buildctl: mb, ratio: mo !== null && mb ? mo / mb : null, oursRange: spread(ours, digits), buildctlRange: spread(bk, digits), digits });
+  };
+  const mbps = (bytes) => (s) => (s.daemon?.contextMs ? bytes / 1e6 / (s.daemon.contextMs / 1000) : null);
+  row('A transfer (daemon span)', 'small-first', (s) => s.daemon?.contextMs, 'ms');
+  row('A transfer throughput', 'small-first', mbps(sizes.small.bytes), 'MB/s', 1);
+  row('A first build, process wall', 'small-first', (s) => s.wallMs, 'ms');
+  row('B transfer (daemon span)', 'large-first', (s) => s.daemon?.contextMs, 'ms');
+  row('B transfer throughput', 'large-first', mbps(sizes.large.bytes), 'MB/s', 1);
+  row('B first build, process wall', 'large-first', (s) => s.wallMs, 'ms');
+  row('cached rebuild, tiny ctx, wall', 'tiny-cached', (s) => s.wallMs, 'ms');
+  row('cached rebuild, A, wall', 'small-cached', (s) => s.wallMs, 'ms');
+  row('cached rebuild, A, ctx sync span', 'small-cached', (s) => s.daemon?.contextMs, 'ms');
+  row('peak RSS while sending B', 'large-first', (s) => s.peakRssMb, 'MB');
+
+  console.log('');
+  console.log(`${pad('metric (median of ' + ROUNDS + ')', 34)} ${pad('ours', 9, true)} ${pad('buildctl', 9, true)} ${pad('ours/bk', 8, true)}   range ours | buildctl`);
+  for (const r of rows) {
+    console.log(
+      `${pad(`${r.label} [${r.unit}]`, 34)} ${pad(fmt(r.ours, r.digits), 9, true)} ${pad(fmt(r.buildctl, r.digits), 9, true)} ${pad(fmt(r.ratio, 2), 8, true)}   ${r.oursRange} | ${r.buildctlRange}`,
+    );
+  }
+
+  const get = (label) => rows.find((r) => r.label === label);
+  const peakRss = Math.max(...pick('ours', 'large-first', (s) => s.peakRssMb ?? 0));
+  const targets = [
+    { target: 'A transfer <= 1.1x buildctl', holds: get('A transfer (daemon span)').ratio !== null && get('A transfer (daemon span)').ratio <= 1.1 },
+    { target: 'B transfer <= 1.1x buildctl', holds: get('B transfer (daemon span)').ratio !== null && get('B transfer (daemon span)').ratio <= 1.1 },
+    {
+      target: 'cached rebuild (tiny) <= buildctl + 300 ms',
+      holds: get('cached rebuild, tiny ctx, wall').ours !== null && get('cached rebuild, tiny ctx, wall').ours <= get('cached rebuild, tiny ctx, wall').buildctl + 300,
+    },
+    {
+      target: 'cached rebuild (A) <= buildctl + 300 ms',
+      holds: get('cached rebuild, A, wall').ours !== null && get('cached rebuild, A, wall').ours <= get('cached rebuild, A, wall').buildctl + 300,
+    },
+    { target: `peak RSS sending ~1 GB < 150 MB (worst round ${fmt(peakRss)} MB)`, holds: peakRss > 0 && peakRss < 150 },
+  ];
+  console.log('');
+  for (const t of targets) console.log(`  ${t.holds ? 'HOLDS' : 'MISSED'}  ${t.target}`);
+
+  const notCached = samples.filter((s) => s.kind.endsWith('-cached') && s.cachedSteps < 2);
+  if (notCached.length) console.log(`  warning: ${notCached.length} "cached" rebuild(s) did not report both steps CACHED`);
+  const notReset = samples.filter((s) => s.tool === 'buildctl' && s.kind.endsWith('-first') && s.buildctlCopiesReset === 0);
+  if (notReset.length) console.log(`  warning: buildctl's daemon-side copies were not found (so not reset) before ${notReset.length} first build(s)`);
+  const missing = samples.filter((s) => s.kind.endsWith('-first') && s.kind !== 'tiny-first' && !s.daemon);
+  if (missing.length) console.log(`  warning: no daemon timings for ${missing.length} build(s) (history or traces unavailable?)`);
+
+  const outDir = path.join(os.tmpdir(), 'envd-remote-build-bench');
+  mkdirSync(outDir, { recursive: true });
+  const outFile = path.join(outDir, 'latest.json');
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, rows, targets, samples }, null, 2));
+  console.log(`\nraw results: ${outFile}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
