@@ -220,7 +220,11 @@ function writeMessage(stream: http2.ServerHttp2Stream, parts: readonly Buffer[])
   const inline = first.length < COPY_LIMIT;
   const head = Buffer.allocUnsafe(5 + (inline ? first.length : 0));
   head[0] = 0; // not compressed
-  head.writeUInt32BE(length, 1);
+  // Big-endian length, by hand: writeUInt32BE's range checks show in profiles.
+  head[1] = length >>> 24;
+  head[2] = (length >>> 16) & 0xff;
+  head[3] = (length >>> 8) & 0xff;
+  head[4] = length & 0xff;
   if (inline) first.copy(head, 5);
   let ok = stream.write(head);
   for (let i = inline ? 1 : 0; i < parts.length; i++) ok = stream.write(parts[i]!);

@@ -12,7 +12,7 @@ import { isRegularGoMode } from './mode.js';
 import { WorkQueue } from './queue.js';
 import { encodePacket } from './packet.js';
 import { readDiffCopyRequest, type DiffCopyRequest } from './request.js';
-import { toAbsolute, walkBatches } from './walk.js';
+import { walkBatches } from './walk.js';
 
 /** Counters a caller can pass to several transfers to get totals (job summary). */
 export interface TransferStats {
@@ -132,6 +132,8 @@ class PacketWriter {
 /** A requestable file and the inode the walk saw, to detect swaps before reading. */
 interface FileRef {
   readonly path: string;
+  /** Absolute path, as the walk found it. */
+  readonly abs: string;
   readonly dev: bigint;
   readonly ino: bigint;
   /** Size at walk time: below one chunk, the file is read in one synchronous call. */
@@ -245,7 +247,7 @@ class Transfer {
       let last: Promise<void> | undefined;
       for (const entry of batch) {
         // Register before writing: a REQ can only follow the STAT it names.
-        if (isRegularGoMode(entry.stat.mode)) this.files.set(id, { path: entry.stat.path, dev: entry.dev, ino: entry.ino, size: Number(entry.stat.size ?? 0) });
+        if (isRegularGoMode(entry.stat.mode)) this.files.set(id, { path: entry.stat.path, abs: entry.abs, dev: entry.dev, ino: entry.ino, size: Number(entry.stat.size ?? 0) });
         id++;
         last?.catch(() => undefined); // a failed write also fails the last one, which is awaited
         last = this.writer.write({ type: PacketType.STAT, stat: entry.stat });
@@ -269,9 +271,9 @@ class Transfer {
   /** Streams one file: DATA chunks, then an empty DATA as end-of-file. */
   private async sendFile(id: number): Promise<void> {
     const file = this.files.get(id)!; // checked when the REQ arrived
-    const abs = toAbsolute(this.root, file.path);
+    const abs = file.abs;
     if (file.size < this.chunkSize) {
-      const content = readSmallFile(file, abs, this.chunkSize);
+      const content = await readSmallFile(file, this.chunkSize);
       if (content) {
         if (content.length > 0) {
           await this.writer.write({ type: PacketType.DATA, ID: id, data: content });
@@ -328,29 +330,23 @@ class Transfer {
 }
 
 /**
- * The whole content of a file the walk saw smaller than one chunk, read
- * synchronously; undefined when it has grown to a chunk or more since.
- *
- * Synchronous on purpose: open, fstat, read and close of a small file take
- * microseconds, while the asynchronous APIs spend several times that in
- * thread-pool round trips and promises, per file. Contexts of thousands of
- * small files are common, and on a small runner that overhead competes with
- * everything else. One file at a time, and the event loop still gets a turn
- * whenever the stream is full (every few files).
+ * Reads a file smaller than one chunk in one go (one DATA packet), or returns
+ * undefined if it grew past a chunk since the walk. Asynchronous, like all
+ * file I/O here, so the event loop keeps answering the session.
  */
-function readSmallFile(file: FileRef, abs: string, chunkSize: number): Buffer | undefined {
+async function readSmallFile(file: FileRef, chunkSize: number): Promise<Buffer | undefined> {
   let fd: number;
   try {
     // O_NOFOLLOW: if the file became a symlink since the walk, fail
     // rather than send whatever it points to (maybe outside the root).
-    fd = fs.openSync(abs, OPEN_FLAGS);
+    fd = await fsCall<number>((cb) => fs.open(file.abs, OPEN_FLAGS, cb));
   } catch (err) {
     throw readError(file.path, err);
   }
   try {
     let st: BigIntStats;
     try {
-      st = fs.fstatSync(fd, { bigint: true });
+      st = await fsCall<BigIntStats>((cb) => fs.fstat(fd, { bigint: true }, cb));
     } catch (err) {
       throw readError(file.path, err);
     }
@@ -360,18 +356,16 @@ function readSmallFile(file: FileRef, abs: string, chunkSize: number): Buffer | 
     const buffer = Buffer.allocUnsafe(Number(st.size) + 1);
     let bytesRead: number;
     try {
-      bytesRead = fs.readSync(fd, buffer, 0, buffer.length, 0);
+      bytesRead = await fsCall<number>((cb) => fs.read(fd, buffer, 0, buffer.length, 0, cb));
     } catch (err) {
       throw readError(file.path, err);
     }
     // A short read of a regular file is its end.
     return bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : undefined;
   } finally {
-    try {
-      fs.closeSync(fd);
-    } catch {
+    fs.close(fd, () => {
       // nothing was written; a failed close loses nothing
-    }
+    });
   }
 }
 

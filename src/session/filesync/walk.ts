@@ -3,9 +3,8 @@
 // The event loop must stay responsive (a blocked loop starves the session's
 // health checks and the daemon drops the whole session), so the walk hands
 // control back at least every MAX_BUSY_MS, between batches of at most
-// STAT_BATCH lstat calls; within a batch the calls are synchronous, which
-// costs a fraction of the CPU of the asynchronous API (see inspect).
-import fs, { promises as fsp } from 'node:fs';
+// STAT_BATCH lstat calls; the calls of a batch run concurrently (see inspect).
+import { promises as fsp } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
@@ -36,6 +35,8 @@ export interface WalkEntry {
   /** dev/ino at walk time, so a later read can prove it opened the same file. */
   readonly dev: bigint;
   readonly ino: bigint;
+  /** The entry's absolute path with the OS separator (saves joining it again per file). */
+  readonly abs: string;
 }
 
 /**
@@ -111,7 +112,7 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
       }
       const batch = frame.names.slice(frame.next, frame.next + STAT_BATCH);
       frame.next += batch.length;
-      frame.inspected = batch.map((name) => inspect(ctx, name, frame.relDir === '' ? name : `${frame.relDir}/${name}`, frame.absDir + path.sep + name));
+      frame.inspected = await Promise.all(batch.map((name) => inspect(ctx, name, frame.relDir === '' ? name : `${frame.relDir}/${name}`, frame.absDir + path.sep + name)));
       frame.pos = 0;
       if (out.length > 0) {
         yield out;
@@ -146,7 +147,7 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
     }
     if (!isDir || !decision.descend) continue;
     const absDir = frame.absDir + path.sep + entry.name;
-    const children = readChildren(absDir, entry.walk.stat.path);
+    const children = await readChildren(absDir, entry.walk.stat.path);
     if (!decision.send) pending.push(entry.walk);
     stack.push(newFrame(entry.walk.stat.path, absDir, children, decision.send ? undefined : entry.walk));
   }
@@ -202,19 +203,17 @@ interface Inspected {
 
 /**
  * lstat one entry (never following it); undefined if it vanished or is
- * skipped. Synchronous on purpose: a batch of lstat calls costs well under a
- * millisecond, while the asynchronous API costs several times the CPU (a
- * thread-pool round trip and a promise per entry), which on a small runner
- * competes with everything else. The walk hands control back regularly.
+ * skipped. Asynchronous: a slow or network file system must never block the
+ * event loop, or the daemon's health checks on the session time out. The
+ * entries of a batch are inspected concurrently.
  */
-function inspect(ctx: WalkContext, name: string, relPath: string, abs: string): Inspected | undefined {
+async function inspect(ctx: WalkContext, name: string, relPath: string, abs: string): Promise<Inspected | undefined> {
   let st: BigIntStats | undefined;
   let linkname: string | undefined;
   try {
-    st = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-    if (!st) return undefined; // deleted while we walked: as if never there
+    st = await fsp.lstat(abs, { bigint: true });
     if (!isSendable(st.mode)) return undefined;
-    if (st.isSymbolicLink()) linkname = fs.readlinkSync(abs);
+    if (st.isSymbolicLink()) linkname = await fsp.readlink(abs);
   } catch (err) {
     if (isGone(err)) return undefined;
     throw annotate(err, relPath);
@@ -230,12 +229,12 @@ function inspect(ctx: WalkContext, name: string, relPath: string, abs: string): 
   };
   if (kind !== 'dir') stat.size = st.size.toString();
   if (linkname !== undefined) stat.linkname = ctx.platform === 'win32' ? linkname.replace(/\\/g, '/') : linkname;
-  return { walk: { stat, dev: st.dev, ino: st.ino }, isDir: kind === 'dir', name };
+  return { walk: { stat, dev: st.dev, ino: st.ino, abs }, isDir: kind === 'dir', name };
 }
 
-function readChildren(absDir: string, relDir: string): string[] {
+async function readChildren(absDir: string, relDir: string): Promise<string[]> {
   try {
-    return fs.readdirSync(absDir);
+    return await fsp.readdir(absDir);
   } catch (err) {
     if (isGone(err)) return [];
     throw annotate(err, relDir);
