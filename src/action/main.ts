@@ -9,7 +9,6 @@ import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../bui
 import { runEnvdBuild } from '../envd/build.js';
 import { createEnvdContext } from '../envd/context.js';
 import { startGateway } from '../envd/gateway.js';
-import { installEnvd } from '../envd/install.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
 import type { ActionInputs, SecretSource } from './inputs-types.js';
@@ -151,6 +150,9 @@ async function prepareSecrets(secrets: readonly SecretSource[], mask: SecretMask
 }
 
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
+  // Loaded on demand, like the local builder: the installers are most of the
+  // bundle and Dockerfile builds never need them.
+  const { installEnvd } = await import('../envd/install.js');
   const envdPath = await installEnvd(inputs.envdVersion);
   const gateway = await startGateway(builder.endpoint, { log: (m) => core.debug(`gateway: ${m}`) });
   try {

@@ -6,7 +6,6 @@ import type { ActionInputs, TlsInputs } from '../action/inputs-types.js';
 import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit/endpoint.js';
 import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
-import { startLocalBuilder } from './local/start.js';
 
 export interface ResolvedBuilder {
   readonly endpoint: BuilderEndpoint;
@@ -35,8 +34,10 @@ export interface ResolveDeps {
 
 export const defaultResolveDeps: ResolveDeps = {
   probe: probeBuilder,
-  startLocal: (inputs) =>
-    startLocalBuilder({
+  // Loaded on demand: the installers (tool-cache, actions/cache and its Azure
+  // SDK) are most of the bundle, and a remote build never needs them.
+  startLocal: async (inputs) =>
+    (await import('./local/start.js')).startLocalBuilder({
       buildkitVersion: inputs.buildkitVersion,
       buildkitDownloadUrl: inputs.buildkitDownloadUrl,
       configToml: inputs.buildkitdConfigInline,

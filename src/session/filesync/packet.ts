@@ -18,12 +18,12 @@ const SEPARATE_PAYLOAD = 1024;
 export function encodePacket(p: Packet): Buffer[] | undefined {
   const stat = p.stat;
   if (stat && (stat.devmajor !== undefined || stat.devminor !== undefined)) return undefined;
-  const statLen = stat ? statLength(stat) : 0;
+  const fields = stat ? statFields(stat) : undefined;
   const data = p.data;
   const separate = data !== undefined && data.length >= SEPARATE_PAYLOAD;
   let headLen = 0;
   if (p.type !== undefined) headLen += 1 + varint32Length(p.type);
-  if (stat) headLen += 1 + varint32Length(statLen) + statLen;
+  if (fields) headLen += 1 + varint32Length(fields.length) + fields.length;
   if (p.ID !== undefined) headLen += 1 + varint32Length(p.ID);
   if (data !== undefined) headLen += 1 + varint32Length(data.length) + (separate ? 0 : data.length);
 
@@ -33,10 +33,10 @@ export function encodePacket(p: Packet): Buffer[] | undefined {
     out[pos++] = 0x08; // field 1, varint
     pos = writeVarint32(out, pos, p.type);
   }
-  if (stat) {
+  if (stat && fields) {
     out[pos++] = 0x12; // field 2, length-delimited
-    pos = writeVarint32(out, pos, statLen);
-    pos = writeStat(out, pos, stat);
+    pos = writeVarint32(out, pos, fields.length);
+    pos = writeStat(out, pos, stat, fields);
   }
   if (p.ID !== undefined) {
     out[pos++] = 0x18; // field 3, varint
@@ -51,25 +51,33 @@ export function encodePacket(p: Packet): Buffer[] | undefined {
   return [out];
 }
 
-function statLength(s: Stat): number {
-  let n = 0;
-  const pathBytes = Buffer.byteLength(s.path, 'utf8');
-  n += 1 + varint32Length(pathBytes) + pathBytes;
-  n += 1 + varint32Length(s.mode);
-  if (s.uid !== undefined) n += 1 + varint32Length(s.uid);
-  if (s.gid !== undefined) n += 1 + varint32Length(s.gid);
-  if (s.size !== undefined) n += 1 + varint64Length(s.size);
-  if (s.modTime !== undefined) n += 1 + varint64Length(s.modTime);
-  if (s.linkname !== undefined) {
-    const linkBytes = Buffer.byteLength(s.linkname, 'utf8');
-    n += 1 + varint32Length(linkBytes) + linkBytes;
-  }
-  return n;
+/** What a Stat's encoding needs more than once, computed one time. */
+interface StatFields {
+  readonly length: number;
+  readonly pathBytes: number;
+  readonly linkBytes: number;
+  readonly size: Int64Halves | undefined;
+  readonly modTime: Int64Halves | undefined;
 }
 
-function writeStat(out: Buffer, pos: number, s: Stat): number {
+function statFields(s: Stat): StatFields {
+  const pathBytes = Buffer.byteLength(s.path, 'utf8');
+  const linkBytes = s.linkname === undefined ? 0 : Buffer.byteLength(s.linkname, 'utf8');
+  const size = s.size === undefined ? undefined : halves(s.size);
+  const modTime = s.modTime === undefined ? undefined : halves(s.modTime);
+  let length = 1 + varint32Length(pathBytes) + pathBytes;
+  length += 1 + varint32Length(s.mode);
+  if (s.uid !== undefined) length += 1 + varint32Length(s.uid);
+  if (s.gid !== undefined) length += 1 + varint32Length(s.gid);
+  if (size) length += 1 + varint64Length(size);
+  if (modTime) length += 1 + varint64Length(modTime);
+  if (s.linkname !== undefined) length += 1 + varint32Length(linkBytes) + linkBytes;
+  return { length, pathBytes, linkBytes, size, modTime };
+}
+
+function writeStat(out: Buffer, pos: number, s: Stat, f: StatFields): number {
   out[pos++] = 0x0a; // field 1, length-delimited
-  pos = writeVarint32(out, pos, Buffer.byteLength(s.path, 'utf8'));
+  pos = writeVarint32(out, pos, f.pathBytes);
   pos += out.write(s.path, pos, 'utf8');
   out[pos++] = 0x10; // field 2, varint
   pos = writeVarint32(out, pos, s.mode);
@@ -81,17 +89,17 @@ function writeStat(out: Buffer, pos: number, s: Stat): number {
     out[pos++] = 0x20;
     pos = writeVarint32(out, pos, s.gid);
   }
-  if (s.size !== undefined) {
+  if (f.size) {
     out[pos++] = 0x28;
-    pos = writeVarint64(out, pos, s.size);
+    pos = writeVarint64(out, pos, f.size);
   }
-  if (s.modTime !== undefined) {
+  if (f.modTime) {
     out[pos++] = 0x30;
-    pos = writeVarint64(out, pos, s.modTime);
+    pos = writeVarint64(out, pos, f.modTime);
   }
   if (s.linkname !== undefined) {
     out[pos++] = 0x3a;
-    pos = writeVarint32(out, pos, Buffer.byteLength(s.linkname, 'utf8'));
+    pos = writeVarint32(out, pos, f.linkBytes);
     pos += out.write(s.linkname, pos, 'utf8');
   }
   return pos;
@@ -111,22 +119,27 @@ function writeVarint32(out: Buffer, pos: number, v: number): number {
   return pos;
 }
 
-/** int64 as a decimal string → its two's complement as two 32-bit halves. */
-function halves(decimal: string): [lo: number, hi: number] {
+/** An int64's two's complement as two unsigned 32-bit halves. */
+type Int64Halves = readonly [lo: number, hi: number];
+
+const TWO_32 = 2 ** 32;
+
+/** int64 as a decimal string → its halves; no BigInt for the common small values (sizes). */
+function halves(decimal: string): Int64Halves {
+  const n = Number(decimal);
+  if (Number.isSafeInteger(n) && n >= 0) return [n % TWO_32, Math.floor(n / TWO_32)];
   const v = BigInt.asUintN(64, BigInt(decimal));
   return [Number(v & 0xffffffffn), Number(v >> 32n)];
 }
 
-function varint64Length(decimal: string): number {
-  const [lo, hi] = halves(decimal);
+function varint64Length([lo, hi]: Int64Halves): number {
   if (hi === 0) return varint32Length(lo);
   // 32 bits of lo, the rest from hi: 7 bits per byte.
   const bits = 32 + (32 - Math.clz32(hi));
   return Math.ceil(bits / 7);
 }
 
-function writeVarint64(out: Buffer, pos: number, decimal: string): number {
-  let [lo, hi] = halves(decimal);
+function writeVarint64(out: Buffer, pos: number, [lo, hi]: Int64Halves): number {
   while (hi !== 0 || lo >= 0x80) {
     out[pos++] = (lo & 0x7f) | 0x80;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;

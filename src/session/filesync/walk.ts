@@ -1,10 +1,10 @@
 // Walks a served directory in the order the receiver validates: depth-first,
 // pre-order, siblings sorted by the bytes of their UTF-8 names (Go WalkDir).
-// The event loop must stay responsive (a blocked loop starves the session's
-// health checks and the daemon drops the whole session), so the walk hands
-// control back at least every MAX_BUSY_MS, between batches of at most
-// STAT_BATCH lstat calls; the calls of a batch run concurrently (see inspect).
-import { promises as fsp } from 'node:fs';
+// All file system calls are asynchronous: a blocked event loop (a slow or
+// network file system) starves the session's health checks and the daemon
+// drops the whole session. The lstat calls of a batch run concurrently, and
+// the next batch runs while the caller sends the previous one.
+import fs, { promises as fsp } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
@@ -46,14 +46,11 @@ export interface WalkEntry {
  */
 const RESERVED_ROOT_NAME = '.fsutil-metadata';
 
-/** lstat calls between two turns of the event loop (well under a millisecond). */
+/** lstat calls in flight per directory: enough to keep the thread pool busy, few at once. */
 const STAT_BATCH = 64;
 
 /** Entries handed over at once by walkBatches (at the latest). */
 const YIELD_BATCH = 256;
-
-/** The longest the walk keeps the event loop to itself. */
-const MAX_BUSY_MS = 10;
 
 /**
  * The entries to send, one at a time. A thin view of walkBatches for callers
@@ -72,9 +69,8 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
  * The entries to send, in order, in batches: handing over arrays instead of
  * single entries keeps the per-entry cost (a promise and a microtask per
  * level of async generators) out of walks of many small files. A batch is
- * handed over when it is full and after each lstat batch, so the receiver
- * sees the first entries early; the event loop gets a turn at least every
- * MAX_BUSY_MS.
+ * handed over when it is full and whenever the walk waits for the file
+ * system, so the receiver sees the first entries early.
  */
 export async function* walkBatches(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry[]> {
   const ctx: WalkContext = {
@@ -99,7 +95,6 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
   const rootDir = path.resolve(root);
   const stack: Frame[] = [newFrame('', rootDir.endsWith(path.sep) ? rootDir.slice(0, -1) : rootDir, names.filter((n) => n !== RESERVED_ROOT_NAME), undefined)];
   let out: WalkEntry[] = [];
-  let lastTurn = performance.now();
   while (stack.length > 0) {
     if (ctx.signal?.aborted) return;
     const frame = stack[stack.length - 1]!;
@@ -112,21 +107,16 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
       }
       const batch = frame.names.slice(frame.next, frame.next + STAT_BATCH);
       frame.next += batch.length;
-      frame.inspected = await Promise.all(batch.map((name) => inspect(ctx, name, frame.relDir === '' ? name : `${frame.relDir}/${name}`, frame.absDir + path.sep + name)));
-      frame.pos = 0;
+      const inspecting = Promise.all(batch.map((name) => inspect(ctx, name, frame.relDir === '' ? name : `${frame.relDir}/${name}`, frame.absDir + path.sep + name)));
       if (out.length > 0) {
+        // The caller sends these while the lstat calls run.
+        inspecting.catch(() => undefined); // awaited below, unless the caller stops here
         yield out;
         out = [];
-      }
-      // Writing the entries lets the event loop in whenever the stream is
-      // full; when little is written (a filter that drops most entries),
-      // make sure it still gets a turn now and then. Not after every batch:
-      // each turn flushes a small write through the whole tunnel.
-      if (performance.now() - lastTurn > MAX_BUSY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastTurn = performance.now();
         if (ctx.signal?.aborted) return;
       }
+      frame.inspected = await inspecting;
+      frame.pos = 0;
       continue;
     }
     const entry = frame.inspected[frame.pos++];
@@ -211,7 +201,7 @@ async function inspect(ctx: WalkContext, name: string, relPath: string, abs: str
   let st: BigIntStats | undefined;
   let linkname: string | undefined;
   try {
-    st = await fsp.lstat(abs, { bigint: true });
+    st = await lstat(abs);
     if (!isSendable(st.mode)) return undefined;
     if (st.isSymbolicLink()) linkname = await fsp.readlink(abs);
   } catch (err) {
@@ -232,9 +222,18 @@ async function inspect(ctx: WalkContext, name: string, relPath: string, abs: str
   return { walk: { stat, dev: st.dev, ino: st.ino, abs }, isDir: kind === 'dir', name };
 }
 
+/**
+ * lstat through the callback API: the promise API allocates a result holder
+ * per call and costs about twice the CPU, which shows over thousands of
+ * entries. Just as asynchronous (libuv's thread pool).
+ */
+function lstat(abs: string): Promise<BigIntStats> {
+  return new Promise((resolve, reject) => fs.lstat(abs, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
 async function readChildren(absDir: string, relDir: string): Promise<string[]> {
   try {
-    return await fsp.readdir(absDir);
+    return await new Promise<string[]>((resolve, reject) => fs.readdir(absDir, (err, names) => (err ? reject(err) : resolve(names))));
   } catch (err) {
     if (isGone(err)) return [];
     throw annotate(err, relDir);

@@ -1,0 +1,620 @@
+export const id = 606;
+export const ids = [606];
+export const modules = {
+
+/***/ 2606:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  startLocalBuilder: () => (/* binding */ startLocalBuilder)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __webpack_require__(3838);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: ./src/buildkit/probe.ts
+var probe = __webpack_require__(8718);
+// EXTERNAL MODULE: ./src/builder/local/daemon.ts
+var daemon = __webpack_require__(5019);
+// EXTERNAL MODULE: ./node_modules/@actions/cache/lib/cache.js + 340 modules
+var cache = __webpack_require__(1691);
+// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js + 2 modules
+var tool_cache = __webpack_require__(9805);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __webpack_require__(8161);
+;// CONCATENATED MODULE: ./src/builder/local/preflight.ts
+// Can this runner start a local buildkitd, and how? decideLocalMode() is a pure
+// function of the facts probeHostFacts() gathers, so every combination of
+// runner setup is a row in a unit-test table instead of a machine we need.
+
+
+
+
+const MIN_SUBIDS = 65536;
+/** Chooses how to run buildkitd. Pure: same facts, same answer. */
+function decideLocalMode(facts) {
+    // Without a runtime no mode can run a RUN step; say so before anything else.
+    const runtimeMissing = facts.ociRuntime ? [] : ['runc (neither buildkit-runc nor runc is on PATH)'];
+    if (facts.uid === 0) {
+        // Root gains nothing from a user namespace and rootlesskit only adds failure modes.
+        if (runtimeMissing.length)
+            return { mode: 'none', missing: runtimeMissing };
+        return { mode: 'rootful', reason: 'running as root' };
+    }
+    const blockers = rootlessBlockers(facts);
+    const onlyAppArmor = blockers.length === 1 && blockers[0] === APPARMOR_BLOCKER;
+    if (runtimeMissing.length) {
+        return { mode: 'none', missing: [...runtimeMissing, ...blockers] };
+    }
+    if (blockers.length === 0) {
+        return { mode: 'rootless', reason: 'user namespaces and subordinate IDs are available', installAppArmorProfile: false };
+    }
+    if (onlyAppArmor && facts.passwordlessSudo && facts.apparmorParser) {
+        // Narrower than going rootful: only rootlesskit may create user namespaces.
+        return {
+            mode: 'rootless',
+            reason: 'AppArmor restricts unprivileged user namespaces; allowing them for rootlesskit only via an AppArmor profile',
+            installAppArmorProfile: true,
+        };
+    }
+    if (facts.passwordlessSudo) {
+        return { mode: 'sudo', reason: `rootless is not possible (${blockers.join('; ')}); running buildkitd as root via sudo`, rootlessBlockedBy: blockers };
+    }
+    return { mode: 'none', missing: [...blockers, 'passwordless sudo for a rootful daemon (`sudo -n true` failed)'] };
+}
+const APPARMOR_BLOCKER = 'kernel.apparmor_restrict_unprivileged_userns is 1 (AppArmor blocks unprivileged user namespaces; Ubuntu 24.04 default)';
+function rootlessBlockers(f) {
+    const out = [];
+    if (!f.newuidmap)
+        out.push('newuidmap (install the uidmap package)');
+    if (!f.newgidmap)
+        out.push('newgidmap (install the uidmap package)');
+    if (!f.subuid)
+        out.push(`a range of at least ${MIN_SUBIDS} IDs for ${f.user} in /etc/subuid`);
+    if (!f.subgid)
+        out.push(`a range of at least ${MIN_SUBIDS} IDs for ${f.user} in /etc/subgid`);
+    if (f.maxUserNamespaces === undefined)
+        out.push('user namespaces (the kernel has no /proc/sys/user/max_user_namespaces)');
+    else if (f.maxUserNamespaces <= 0)
+        out.push('user namespaces (/proc/sys/user/max_user_namespaces is 0)');
+    if (f.unprivilegedUsernsClone !== undefined && f.unprivilegedUsernsClone === 0) {
+        out.push('kernel.unprivileged_userns_clone=1 (it is 0)');
+    }
+    if (f.apparmorRestrictUnprivilegedUserns !== undefined && f.apparmorRestrictUnprivilegedUserns !== 0) {
+        out.push(APPARMOR_BLOCKER);
+    }
+    return out;
+}
+/** One-line error for a `none` decision. */
+function preflightError(decision) {
+    return new Error(`cannot start a local BuildKit daemon on this runner; missing: ${decision.missing.join('; ')}`);
+}
+/** True when `content` (an /etc/subuid or /etc/subgid file) gives `user` or `uid` at least 65536 IDs. */
+function hasSubIdRange(content, user, uid) {
+    for (const raw of content.split('\n')) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const [owner, start, count] = line.split(':');
+        if (owner !== user && owner !== String(uid))
+            continue;
+        if (start === undefined || count === undefined || !/^\d+$/.test(start))
+            continue;
+        if (/^\d+$/.test(count) && Number(count) >= MIN_SUBIDS)
+            return true;
+    }
+    return false;
+}
+/** Parses the ID and VERSION_ID fields of /etc/os-release. */
+function parseOsRelease(content) {
+    const get = (key) => {
+        const m = new RegExp(`^${key}=(.*)$`, 'm').exec(content);
+        return m ? m[1].trim().replace(/^["']|["']$/g, '') : undefined;
+    };
+    return { id: get('ID'), versionId: get('VERSION_ID') };
+}
+/** Gathers HostFacts: reads /proc and /etc, looks for binaries, tries `sudo -n true`. Never throws. */
+async function probeHostFacts(options = {}) {
+    const root = options.root ?? '/';
+    const at = (p) => external_node_path_.join(root, p);
+    const uid = process.getuid?.() ?? -1;
+    const gid = process.getgid?.() ?? -1;
+    const user = userName();
+    // sbin directories are often missing from a non-root PATH but hold newuidmap and apparmor_parser.
+    const searchPath = [...(options.extraPath ?? []), ...(process.env['PATH'] ?? '').split(external_node_path_.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+    const onPath = (name) => findExecutable(name, searchPath);
+    const [newuidmap, newgidmap, subuidText, subgidText, maxNs, clone, apparmor, osText, sudo, parser, apparmorDir, bkRunc, runc] = await Promise.all([
+        onPath('newuidmap'),
+        onPath('newgidmap'),
+        readText(at('etc/subuid')),
+        readText(at('etc/subgid')),
+        readNumber(at('proc/sys/user/max_user_namespaces')),
+        readNumber(at('proc/sys/kernel/unprivileged_userns_clone')),
+        readNumber(at('proc/sys/kernel/apparmor_restrict_unprivileged_userns')),
+        readText(at('etc/os-release')),
+        uid === 0 ? Promise.resolve(false) : (options.sudoCheck ?? passwordlessSudo)(),
+        onPath('apparmor_parser'),
+        isDir(at('etc/apparmor.d')),
+        onPath('buildkit-runc'),
+        onPath('runc'),
+    ]);
+    return {
+        uid,
+        gid,
+        user,
+        newuidmap: !!newuidmap,
+        newgidmap: !!newgidmap,
+        subuid: hasSubIdRange(subuidText ?? '', user, uid),
+        subgid: hasSubIdRange(subgidText ?? '', user, uid),
+        maxUserNamespaces: maxNs,
+        unprivilegedUsernsClone: clone,
+        apparmorRestrictUnprivilegedUserns: apparmor,
+        passwordlessSudo: sudo,
+        apparmorParser: !!parser && apparmorDir,
+        ociRuntime: !!(bkRunc || runc),
+        ...(osText ? { os: parseOsRelease(osText) } : {}),
+    };
+}
+function userName() {
+    try {
+        return external_node_os_.userInfo().username;
+    }
+    catch {
+        return process.env['USER'] ?? String(process.getuid?.() ?? '');
+    }
+}
+/** First executable `name` in `dirs`, or undefined. */
+async function findExecutable(name, dirs) {
+    for (const dir of dirs) {
+        if (!dir)
+            continue;
+        const candidate = external_node_path_.join(dir, name);
+        try {
+            const st = await external_node_fs_.promises.stat(candidate);
+            if (!st.isFile())
+                continue;
+            await external_node_fs_.promises.access(candidate, external_node_fs_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+async function readText(file) {
+    try {
+        return await external_node_fs_.promises.readFile(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+}
+async function readNumber(file) {
+    const text = await readText(file);
+    if (text === undefined)
+        return undefined;
+    const n = Number.parseInt(text.trim(), 10);
+    return Number.isFinite(n) ? n : undefined;
+}
+async function isDir(p) {
+    try {
+        return (await external_node_fs_.promises.stat(p)).isDirectory();
+    }
+    catch {
+        return false;
+    }
+}
+/** `sudo -n true` within 10 s: never prompts, so a runner without NOPASSWD answers false quickly. */
+function passwordlessSudo() {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)('sudo', ['-n', 'true'], { timeout: 10_000 }, (err) => resolve(!err));
+    });
+}
+
+// EXTERNAL MODULE: ./src/common/files.ts
+var files = __webpack_require__(8994);
+;// CONCATENATED MODULE: ./src/builder/local/download.ts
+// Getting buildkitd (and rootlesskit) onto the runner: a matching buildkitd
+// already on PATH, else the runner's tool cache, else our @actions/cache entry,
+// else a download from the release page, checked against a sha256 before use.
+
+
+
+
+
+
+
+
+const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
+const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
+const DEFAULT_ROOTLESSKIT_VERSION = 'v2.3.5';
+const DEFAULT_ROOTLESSKIT_DOWNLOAD_URL = 'https://github.com/rootless-containers/rootlesskit/releases/download';
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/**
+ * Known-good sha256 of release assets, keyed `<tool>/<tag>/<asset>`. The only
+ * place digests live. The default versions must always have entries here, so the
+ * default path never depends on the releases API.
+ *
+ * Sources (we could not reach GitHub from the development machine):
+ * - buildkit v0.24.0: containerd/nerdctl Dockerfile.d/SHA256SUMS.d/buildkit-v0.24.0
+ *   (nerdctl's build checks downloads against it); amd64 also matches an independent script.
+ * - rootlesskit v2.3.5: identical in a Bazel http_archive (which enforces it) and a Homebrew formula.
+ * TODO(release): when bumping a default version, add its digests from the release's
+ * SHA256SUMS / the releases API `digest` field, and re-verify these on a machine with internet.
+ */
+const PINNED_SHA256 = {
+    'buildkit/v0.24.0/buildkit-v0.24.0.linux-amd64.tar.gz': 'af8064eca16077b4d6937745988ba2d2dfa439540874cdcd918318315f3ba1d3',
+    'buildkit/v0.24.0/buildkit-v0.24.0.linux-arm64.tar.gz': '38dc4433d220bb43c198df2070e49d5dde5ed44ee31fb80d6b13722eec21d4ea',
+    'rootlesskit/v2.3.5/rootlesskit-x86_64.tar.gz': '118208e25becd144ee7317c172fc9decce7b16174d5c1bbf80f1d1d0eacc6b5f',
+    'rootlesskit/v2.3.5/rootlesskit-aarch64.tar.gz': '478c14c3195bf989cd9a8e6bd129d227d5d88f1c11418967ffdc84a0072cc7a2',
+};
+const REPOS = {
+    buildkit: 'moby/buildkit',
+    rootlesskit: 'rootless-containers/rootlesskit',
+};
+function runnerArch(arch = process.arch) {
+    if (arch === 'x64')
+        return { node: 'x64', buildkit: 'amd64', rootlesskit: 'x86_64' };
+    if (arch === 'arm64')
+        return { node: 'arm64', buildkit: 'arm64', rootlesskit: 'aarch64' };
+    throw new Error(`a local BuildKit daemon needs an x64 or arm64 Linux runner; this one is ${process.platform}/${arch}`);
+}
+/** `0.24.0` and `v0.24.0` both mean the tag `v0.24.0`; `latest` stays as is. */
+function normalizeTag(version) {
+    const v = version.trim();
+    if (!v || v === 'latest')
+        return 'latest';
+    return v.startsWith('v') ? v : `v${v}`;
+}
+function joinUrl(base, ...parts) {
+    return [base.replace(/\/+$/, ''), ...parts.map((p) => encodeURIComponent(p))].join('/');
+}
+/** `<base>/<tag>/buildkit-<tag>.linux-<arch>.tar.gz` */
+function buildkitAsset(tag, baseUrl = DEFAULT_BUILDKIT_DOWNLOAD_URL, arch = runnerArch()) {
+    const name = `buildkit-${tag}.linux-${arch.buildkit}.tar.gz`;
+    return { tool: 'buildkit', tag, name, url: joinUrl(baseUrl || DEFAULT_BUILDKIT_DOWNLOAD_URL, tag, name) };
+}
+/** `<base>/<tag>/rootlesskit-<arch>.tar.gz` */
+function rootlesskitAsset(tag, baseUrl = DEFAULT_ROOTLESSKIT_DOWNLOAD_URL, arch = runnerArch()) {
+    const name = `rootlesskit-${arch.rootlesskit}.tar.gz`;
+    return { tool: 'rootlesskit', tag, name, url: joinUrl(baseUrl || DEFAULT_ROOTLESSKIT_DOWNLOAD_URL, tag, name) };
+}
+function pinnedSha256(asset) {
+    return PINNED_SHA256[`${asset.tool}/${asset.tag}/${asset.name}`];
+}
+/** Output of `buildkitd --version`: `buildkitd github.com/moby/buildkit v0.11.6 <rev>` → `v0.11.6`. */
+function parseBuildkitdVersion(output) {
+    const m = /^buildkitd\s+\S+\s+(v?\d+\.\d+\.\d+\S*)/m.exec(output.trim());
+    return m ? normalizeTag(m[1]) : undefined;
+}
+const defaultLog = { info: core.info, warning: (m) => core.warning(m), debug: core.debug };
+/** Finds or downloads buildkitd at the requested version. */
+async function installBuildkit(options = {}) {
+    const log = options.log ?? defaultLog;
+    let tag = normalizeTag(options.version ?? DEFAULT_BUILDKIT_VERSION);
+    let release;
+    if (tag === 'latest') {
+        release = await fetchRelease('buildkit', 'latest', options);
+        tag = release.tag;
+        log.info(`BuildKit latest is ${tag}`);
+    }
+    const onPath = await buildkitdOnPath(options.searchPath);
+    if (onPath && onPath.tag === tag) {
+        log.info(`Using ${onPath.path} (${tag}) from PATH`);
+        return { binDir: external_node_path_.dirname(onPath.path), tag, source: 'path' };
+    }
+    if (onPath)
+        log.debug(`${onPath.path} is ${onPath.tag ?? 'of unknown version'}, not ${tag}; not using it`);
+    const arch = options.arch ?? runnerArch();
+    const asset = buildkitAsset(tag, options.downloadUrl, arch);
+    return installTool(asset, arch, 'buildkitd', (dir) => external_node_path_.join(dir, 'bin'), release, options);
+}
+/** Finds or downloads rootlesskit (a rootlesskit already on PATH is used at any version). */
+async function installRootlesskit(options = {}) {
+    const log = options.log ?? defaultLog;
+    const existing = await findExecutable('rootlesskit', options.searchPath ?? pathDirs());
+    if (existing) {
+        log.info(`Using ${existing} from PATH`);
+        return { binDir: external_node_path_.dirname(existing), tag: 'unknown', source: 'path' };
+    }
+    let tag = normalizeTag(options.version ?? DEFAULT_ROOTLESSKIT_VERSION);
+    let release;
+    if (tag === 'latest') {
+        release = await fetchRelease('rootlesskit', 'latest', options);
+        tag = release.tag;
+    }
+    const arch = options.arch ?? runnerArch();
+    const asset = rootlesskitAsset(tag, options.downloadUrl, arch);
+    return installTool(asset, arch, 'rootlesskit', (dir) => dir, release, options);
+}
+async function installTool(asset, arch, mainBinary, binDirOf, release, options) {
+    const log = options.log ?? defaultLog;
+    requireRunnerDirs();
+    const cached = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
+    if (cached) {
+        log.info(`Using ${asset.tool} ${asset.tag} from the tool cache`);
+        return { binDir: cached, tag: asset.tag, source: 'tool-cache' };
+    }
+    const expected = pinnedSha256(asset) ?? (await digestFromApi(asset, release, options));
+    const cacheKey = `envd-remote-build-${asset.tool}-${asset.tag}-linux-${arch.node}-${(expected ?? 'unverified').slice(0, 16)}`;
+    const cachePaths = toolCachePaths(asset.tool, asset.tag, arch.node);
+    const actionsCache = options.actionsCache === undefined ? cache : options.actionsCache;
+    if (actionsCache && safeAvailable(actionsCache)) {
+        try {
+            if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
+                const restored = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
+                if (restored && (await exists(external_node_path_.join(restored, mainBinary)))) {
+                    log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache`);
+                    return { binDir: restored, tag: asset.tag, source: 'actions-cache' };
+                }
+            }
+        }
+        catch (err) {
+            log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
+        }
+    }
+    log.info(`Downloading ${asset.url}`);
+    const archive = await downloadVerified(asset, expected, log);
+    let extracted;
+    try {
+        extracted = await tool_cache/* extractTar */.nN(archive);
+    }
+    catch (err) {
+        throw new Error(`extracting ${asset.name} failed: ${errorText(err)}`);
+    }
+    finally {
+        await external_node_fs_.promises.rm(archive, { force: true });
+    }
+    const binDir = binDirOf(extracted);
+    if (!(await exists(external_node_path_.join(binDir, mainBinary)))) {
+        throw new Error(`${asset.name} from ${asset.url} has no ${external_node_path_.relative(extracted, external_node_path_.join(binDir, mainBinary))}; is it a ${asset.tool} release archive?`);
+    }
+    const toolDir = await tool_cache/* cacheDir */.e8(binDir, asset.tool, asset.tag, arch.node);
+    await external_node_fs_.promises.rm(extracted, { recursive: true, force: true });
+    if (actionsCache && safeAvailable(actionsCache)) {
+        try {
+            await actionsCache.saveCache([...cachePaths], cacheKey);
+        }
+        catch (err) {
+            // Another job saving the same key first is normal; nothing here should fail the build.
+            log.warning(`Could not save ${asset.tool} to the Actions cache: ${errorText(err)}`);
+        }
+    }
+    return { binDir: toolDir, tag: asset.tag, source: 'download' };
+}
+function safeAvailable(c) {
+    try {
+        return c.isFeatureAvailable();
+    }
+    catch {
+        return false;
+    }
+}
+/** The tool-cache directory and its `.complete` marker: tc.find needs both, so both are cached. */
+function toolCachePaths(tool, tag, nodeArch) {
+    const dir = external_node_path_.join(process.env['RUNNER_TOOL_CACHE'] ?? '', tool, tag.replace(/^v/, ''), nodeArch);
+    return [dir, `${dir}.complete`];
+}
+function requireRunnerDirs() {
+    for (const name of ['RUNNER_TEMP', 'RUNNER_TOOL_CACHE']) {
+        if (!process.env[name])
+            throw new Error(`${name} is not set; downloading BuildKit needs a GitHub Actions runner environment`);
+    }
+}
+/**
+ * Downloads with tool-cache (which retries 5xx, 408, 429 and network errors
+ * three times) and checks the sha256. A mismatching file is deleted before we throw.
+ */
+async function downloadVerified(asset, expectedSha256, log = defaultLog) {
+    let file;
+    try {
+        file = await tool_cache/* downloadTool */.bq(asset.url);
+    }
+    catch (err) {
+        const status = httpStatus(err);
+        if (status === 404) {
+            throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
+        }
+        throw new Error(`downloading ${asset.url} failed${status ? ` (HTTP ${status})` : ''}: ${errorText(err)}`);
+    }
+    if (!expectedSha256) {
+        log.warning(`No known sha256 for ${asset.name} ${asset.tag}; using it unverified. Pin a version with a published digest to verify downloads.`);
+        return file;
+    }
+    const actual = await (0,files/* sha256File */.Q)(file);
+    if (actual !== expectedSha256.toLowerCase()) {
+        await external_node_fs_.promises.rm(file, { force: true });
+        throw new Error(`sha256 mismatch for ${asset.name} from ${asset.url}: expected ${expectedSha256}, got ${actual}; the download was deleted`);
+    }
+    log.debug(`sha256 of ${asset.name} verified: ${actual}`);
+    return file;
+}
+function httpStatus(err) {
+    if (err instanceof tool_cache/* HTTPError */.Hl)
+        return err.httpStatusCode;
+    const code = err?.httpStatusCode;
+    return typeof code === 'number' ? code : undefined;
+}
+async function digestFromApi(asset, release, options) {
+    const log = options.log ?? defaultLog;
+    let info = release;
+    if (!info) {
+        try {
+            info = await fetchRelease(asset.tool, asset.tag, options);
+        }
+        catch (err) {
+            log.warning(`Could not look up the sha256 of ${asset.name} ${asset.tag} in the releases API: ${errorText(err)}`);
+            return undefined;
+        }
+    }
+    const digest = info.assets.find((a) => a.name === asset.name)?.digest;
+    const m = digest ? /^sha256:([0-9a-f]{64})$/i.exec(digest) : null;
+    return m ? m[1].toLowerCase() : undefined;
+}
+/** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
+async function fetchRelease(tool, tag, options = {}) {
+    const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    const repo = REPOS[tool];
+    const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
+    const headers = {
+        accept: 'application/vnd.github+json',
+        'x-github-api-version': '2022-11-28',
+        'user-agent': 'envd-remote-build',
+    };
+    if (options.githubToken)
+        headers['authorization'] = `Bearer ${options.githubToken}`;
+    const delays = options.apiRetryDelaysMs ?? [1000, 4000];
+    let lastError = '';
+    for (let attempt = 0; attempt <= delays.length; attempt++) {
+        if (attempt > 0)
+            await sleep(delays[attempt - 1]);
+        let res;
+        try {
+            res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+        }
+        catch (err) {
+            lastError = errorText(err);
+            continue;
+        }
+        if (res.status === 404) {
+            throw new Error(`${repo} has no release ${tag === 'latest' ? 'marked latest' : tag} (${url} answered 404)`);
+        }
+        if (res.status >= 500 || res.status === 429 || (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0')) {
+            lastError = `HTTP ${res.status}`;
+            continue;
+        }
+        if (!res.ok)
+            throw new Error(`${url} answered HTTP ${res.status}`);
+        return parseRelease(await res.json(), url);
+    }
+    throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
+}
+function parseRelease(body, url) {
+    const obj = body;
+    if (typeof obj?.tag_name !== 'string')
+        throw new Error(`${url} returned no tag_name`);
+    const assets = Array.isArray(obj.assets) ? obj.assets : [];
+    return {
+        tag: obj.tag_name,
+        assets: assets
+            .filter((a) => typeof a?.name === 'string')
+            .map((a) => (typeof a.digest === 'string' ? { name: a.name, digest: a.digest } : { name: a.name })),
+    };
+}
+/** A buildkitd on PATH and the version it reports, if any. */
+async function buildkitdOnPath(searchPath) {
+    const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
+    if (!found)
+        return undefined;
+    const output = await new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
+    });
+    const tag = parseBuildkitdVersion(output);
+    return tag ? { path: found, tag } : { path: found };
+}
+function pathDirs() {
+    return (process.env['PATH'] ?? '').split(external_node_path_.delimiter).filter(Boolean);
+}
+async function exists(p) {
+    try {
+        await external_node_fs_.promises.access(p);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+function errorText(err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return text.split('\n')[0].trim();
+}
+
+;// CONCATENATED MODULE: ./src/builder/local/start.ts
+// The local fallback end to end: get buildkitd, look at the runner, pick a
+// mode (rootless first), start the daemon. Each step is injectable so the
+// wiring is testable without downloads or sudo.
+
+
+
+
+
+
+const defaultDeps = {
+    installBuildkit: installBuildkit,
+    installRootlesskit: installRootlesskit,
+    probeHost: probeHostFacts,
+    startDaemon: daemon/* startLocalDaemon */.ex,
+    installAppArmorProfile: daemon/* installAppArmorProfile */.TK,
+    removeAppArmorProfile: daemon/* stopAppArmorProfile */.m,
+    probe: probe/* probeBuilder */.gH,
+    info: core.info,
+    warning: (m) => core.warning(m),
+};
+async function startLocalBuilder(options = {}, overrides = {}) {
+    const deps = { ...defaultDeps, ...overrides };
+    const token = options.githubToken ? { githubToken: options.githubToken } : {};
+    const buildkit = await deps.installBuildkit({
+        ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
+        ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
+        ...token,
+    });
+    const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
+    const decision = decideLocalMode(facts);
+    if (decision.mode === 'none')
+        throw preflightError(decision);
+    deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
+    const common = {
+        buildkitd: external_node_path_.join(buildkit.binDir, 'buildkitd'),
+        extraPath: [buildkit.binDir],
+        probe: deps.probe,
+        log: deps.info,
+        ...(options.configToml ? { configToml: options.configToml } : {}),
+        ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    };
+    if (decision.mode !== 'rootless')
+        return deps.startDaemon({ ...common, mode: decision.mode });
+    let profile;
+    try {
+        const rk = await deps.installRootlesskit({
+            ...(options.rootlesskitVersion ? { version: options.rootlesskitVersion } : {}),
+            ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
+            ...token,
+        });
+        const rootlesskit = external_node_path_.join(rk.binDir, 'rootlesskit');
+        if (decision.installAppArmorProfile)
+            profile = await deps.installAppArmorProfile(rootlesskit);
+        return await deps.startDaemon({ ...common, mode: 'rootless', rootlesskit, ...(profile ? { apparmorProfile: profile } : {}) });
+    }
+    catch (err) {
+        if (profile)
+            await deps.removeAppArmorProfile(profile).catch(() => undefined);
+        // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
+        if (!facts.passwordlessSudo)
+            throw err;
+        deps.warning(`Rootless buildkitd failed, falling back to a rootful daemon via sudo: ${firstLine(err)}`);
+        return deps.startDaemon({ ...common, mode: 'sudo' });
+    }
+}
+function firstLine(err) {
+    return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+
+/***/ })
+
+};
+
+//# sourceMappingURL=606.index.js.map
