@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { jest } from '@jest/globals';
 import { EventEmitter } from 'node:events';
+import * as http2 from 'node:http2';
 import { createServer, type Server } from 'node:net';
 import { serviceDefinition, Services, Messages, type Packet } from '../../src/protocol/index.js';
 import { SessionServer } from '../../src/session/server.js';
@@ -129,4 +130,43 @@ test('unknown methods are UNIMPLEMENTED', async () => {
   const c = client(Services.Auth);
   await expect(unary(c, 'Credentials', { Host: 'x' })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
   c.close();
+});
+
+/** One raw HTTP/2 request whose body is `chunks`, written as separate writes; resolves with the status it ends with. */
+function rawStatus(path: string, chunks: Buffer[]): Promise<{ code: number; message: string }> {
+  return new Promise((resolve, reject) => {
+    const h2 = http2.connect(`http://127.0.0.1:${port}`);
+    h2.on('error', reject);
+    const req = h2.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    let fields: http2.IncomingHttpHeaders = {};
+    req.on('response', (h) => (fields = h));
+    req.on('trailers', (t) => (fields = t));
+    req.on('data', () => undefined);
+    req.on('end', () => req.close(http2.constants.NGHTTP2_NO_ERROR));
+    req.on('error', () => undefined); // the server may reset once it has answered
+    req.on('close', () => {
+      h2.close();
+      resolve({ code: Number(fields['grpc-status']), message: decodeURIComponent(String(fields['grpc-message'] ?? '')) });
+    });
+    (async () => {
+      for (const c of chunks) {
+        if (req.closed) return;
+        req.write(c);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!req.closed) req.end();
+    })().catch(reject);
+  });
+}
+
+test('refused request frames end the call with INVALID_ARGUMENT and the usual wording', async () => {
+  const check = `/${Services.Health}/Check`;
+  const compressed = { code: grpc.status.INVALID_ARGUMENT, message: 'compressed gRPC messages are not supported' };
+  // The rest of the compressed message and a valid one after it change nothing.
+  await expect(rawStatus(check, [Buffer.from([1, 0, 0, 0, 3]), Buffer.from('zip'), Buffer.from([0, 0, 0, 0, 0])])).resolves.toEqual(compressed);
+  await expect(rawStatus(check, [Buffer.from([2, 0, 0, 0, 0])])).resolves.toEqual(compressed);
+  await expect(rawStatus(check, [Buffer.from([0, 1, 0, 0, 1])])).resolves.toEqual({
+    code: grpc.status.INVALID_ARGUMENT,
+    message: `gRPC message of ${16 * 1024 * 1024 + 1} bytes exceeds the limit`,
+  });
 });

@@ -12,8 +12,8 @@ import * as grpc from '@grpc/grpc-js';
 import { channelOptions, createGenericClient } from '../buildkit/channel.js';
 import type { BuilderEndpoint } from '../buildkit/endpoint.js';
 import { codec, Messages, type SolveRequest, type SolveResponse } from '../protocol/index.js';
-import { CallError, FrameDecoder, frameHeader } from './gateway/frames.js';
-import { isLoopback, metadataHeaders, requestMetadata, statusTrailers } from './gateway/wire.js';
+import { FrameDecoder, FrameError, frameHeader, frameMessage } from '../common/grpc-frames.js';
+import { CallError, frameCallError, isLoopback, metadataHeaders, requestMetadata, statusTrailers } from './gateway/wire.js';
 
 export interface GatewayOptions {
   /** Diagnostics (refused peers, undecodable Solve messages, captured results). */
@@ -314,7 +314,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
     if (!sendHeaders()) return;
     let ok: boolean;
     if (message.length < COALESCE_BYTES) {
-      ok = stream.write(Buffer.concat([frameHeader(message.length), message]));
+      ok = stream.write(frameMessage(message));
     } else {
       stream.write(frameHeader(message.length));
       ok = stream.write(message);
@@ -353,9 +353,9 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
     try {
       messages = decoder.push(chunk);
     } catch (err) {
-      const code = err instanceof CallError ? err.code : grpc.status.INTERNAL;
-      state.log(`envd gateway: ${path}: ${(err as Error).message}`);
-      finish(code, (err as Error).message);
+      const failure = err instanceof FrameError ? frameCallError(err) : new CallError(grpc.status.INTERNAL, (err as Error).message);
+      state.log(`envd gateway: ${path}: ${failure.message}`);
+      finish(failure.code, failure.message);
       return;
     }
     for (const message of messages) {

@@ -4,7 +4,7 @@
 // than 128 header fields (a long .dockerignore), both fatal for FileSync.
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { FrameDecoder, encodeGrpcMessage, frame } from './framing.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeGrpcMessage, frameMessage, writeFrameHeader } from '../common/grpc-frames.js';
 import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type MethodHandler } from './rpc.js';
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
@@ -21,6 +21,9 @@ export interface EncodedWriter {
 
 /** How many decoded messages a bidi handler may lag behind before we stop reading. */
 const READ_AHEAD = 16;
+
+/** Largest request message we buffer: a bound against a corrupt length prefix, far above what the daemon sends. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export class SessionServer {
   private readonly server: http2.Http2Server;
@@ -153,7 +156,7 @@ function readMetadata(rawHeaders: string[]): Metadata {
 
 /** The request messages as an async iterable, pausing the stream when the handler lags. */
 async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Uint8Array) => unknown): AsyncGenerator<unknown> {
-  const decoder = new FrameDecoder();
+  const decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
   const queue: unknown[] = [];
   let ended = false;
   let failure: Error | undefined;
@@ -166,7 +169,7 @@ async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Ui
     try {
       for (const m of decoder.push(chunk)) queue.push(decode(m));
     } catch (err) {
-      failure = err instanceof Error ? err : new Error(String(err));
+      failure = err instanceof FrameError ? new Error(frameErrorMessage(err)) : err instanceof Error ? err : new Error(String(err));
     }
     if (queue.length >= READ_AHEAD) stream.pause();
     notify();
@@ -190,6 +193,15 @@ async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Ui
     if (ended) return;
     await new Promise<void>((resolve) => (wake = resolve));
   }
+}
+
+/**
+ * This server's wording for a refused request stream, which ends the call
+ * with INVALID_ARGUMENT. A flag other than 0 or 1 gets the compression wording
+ * too, as it always has; the daemon's Go client sends neither.
+ */
+function frameErrorMessage(err: FrameError): string {
+  return err.kind === 'too-large' ? `gRPC message of ${err.length} bytes exceeds the limit` : 'compressed gRPC messages are not supported';
 }
 
 /** Above this size a message part is written after the frame header instead of being copied behind it. */
@@ -218,14 +230,9 @@ function writeMessage(stream: http2.ServerHttp2Stream, parts: readonly Buffer[])
   // header in one buffer; big parts (file content) are written as they are.
   const first = parts[0] ?? EMPTY;
   const inline = first.length < COPY_LIMIT;
-  const head = Buffer.allocUnsafe(5 + (inline ? first.length : 0));
-  head[0] = 0; // not compressed
-  // Big-endian length, by hand: writeUInt32BE's range checks show in profiles.
-  head[1] = length >>> 24;
-  head[2] = (length >>> 16) & 0xff;
-  head[3] = (length >>> 8) & 0xff;
-  head[4] = length & 0xff;
-  if (inline) first.copy(head, 5);
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + (inline ? first.length : 0));
+  writeFrameHeader(head, length);
+  if (inline) first.copy(head, FRAME_HEADER_BYTES);
   let ok = stream.write(head);
   for (let i = inline ? 1 : 0; i < parts.length; i++) ok = stream.write(parts[i]!);
   return ok ? WRITTEN : whenDrained(stream);
@@ -268,7 +275,7 @@ function whenDrained(stream: http2.ServerHttp2Stream): Promise<void> {
 function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[]): void {
   if (stream.destroyed || stream.closed) return;
   stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
-  for (const m of messages) stream.write(frame(m));
+  for (const m of messages) stream.write(frameMessage(m));
   endWithStatus(stream, Code.OK, '');
 }
 

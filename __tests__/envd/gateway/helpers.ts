@@ -18,7 +18,7 @@ import {
   type SolveResponse,
   type StatusResponse,
 } from '../../../src/protocol/index.js';
-import { FrameDecoder, frameHeader } from '../../../src/envd/gateway/frames.js';
+import { FrameDecoder, frameHeader } from '../../../src/common/grpc-frames.js';
 
 export const MiB = 1024 * 1024;
 export const identity = (b: Buffer): Buffer => b;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
-import { FrameDecoder, frameHeader } from '../../../src/envd/gateway/frames.js';
+import { FrameDecoder, frameHeader } from '../../../src/common/grpc-frames.js';
 import { identity, makeCerts, MiB, startBackend, startRawBackend, statusOf, type Backend, type Certs, type RawBackend } from './helpers.js';
 
 let dir: string;

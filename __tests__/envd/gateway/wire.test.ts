@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { CallError, FrameDecoder, frameHeader } from '../../../src/envd/gateway/frames.js';
+import { FrameDecoder, FrameError, frameHeader } from '../../../src/common/grpc-frames.js';
 import {
-  encodeGrpcMessage,
+  CallError,
+  frameCallError,
   isLoopback,
   metadataHeaders,
   parseGrpcTimeout,
@@ -9,63 +10,30 @@ import {
   statusTrailers,
 } from '../../../src/envd/gateway/wire.js';
 
-const frame = (m: Buffer) => Buffer.concat([frameHeader(m.length), m]);
-/** Buffer.equals per message; jest's deep equality walks big buffers byte by byte (slow). */
-const sameMessages = (a: Buffer[], b: Buffer[]) => a.length === b.length && a.every((m, i) => m.equals(b[i]!));
-
-describe('FrameDecoder', () => {
-  const messages = [Buffer.from('abc'), Buffer.alloc(0), Buffer.from([0, 1, 2, 3, 4, 5, 6]), Buffer.alloc(70_000, 0x5a)];
-  const stream = Buffer.concat(messages.map(frame));
-
-  it('reassembles messages split at every possible point', () => {
-    for (let cut = 0; cut <= stream.length; cut += cut < 40 ? 1 : 97) {
-      const d = new FrameDecoder(1 << 20);
-      const out = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
-      if (!sameMessages(out, messages)) throw new Error(`wrong messages when cut at ${cut}`);
-      expect(d.hasPartial()).toBe(false);
-    }
-  });
-
-  it('handles one byte at a time', () => {
-    const d = new FrameDecoder(1 << 20);
-    const out: Buffer[] = [];
-    for (let i = 0; i < stream.length; i++) out.push(...d.push(stream.subarray(i, i + 1)));
-    expect(sameMessages(out, messages)).toBe(true);
-  });
-
-  it('reports a partial message', () => {
-    const d = new FrameDecoder(1 << 20);
-    expect(d.push(stream.subarray(0, 6))).toEqual([]);
-    expect(d.hasPartial()).toBe(true);
-    const h = new FrameDecoder(1 << 20);
-    h.push(Buffer.from([0, 0]));
-    expect(h.hasPartial()).toBe(true);
-  });
-
-  it('rejects compressed, invalid and oversized messages', () => {
+describe('frameCallError', () => {
+  it("ends compressed, invalid and oversized request messages with the gateway's statuses", () => {
     const err = (bytes: Buffer, max = 100): CallError => {
       try {
         new FrameDecoder(max).push(bytes);
       } catch (e) {
-        return e as CallError;
+        if (e instanceof FrameError) return frameCallError(e);
+        throw e;
       }
       throw new Error('no error');
     };
     expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).code).toBe(grpc.status.UNIMPLEMENTED);
     expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).message).toMatch(/compress/);
+    expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).message).toBe(
+      'envd gateway: compressed gRPC request messages are not supported; disable compression in the client',
+    );
     expect(err(Buffer.from([2, 0, 0, 0, 0])).code).toBe(grpc.status.INTERNAL);
+    expect(err(Buffer.from([2, 0, 0, 0, 0])).message).toBe('envd gateway: invalid gRPC message flag 2');
     expect(err(frameHeader(101)).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err(frameHeader(101)).message).toBe('envd gateway: request message of 101 bytes exceeds the limit of 100 bytes');
   });
 });
 
 describe('header helpers', () => {
-  it('percent-encodes grpc-message like the spec says', () => {
-    expect(encodeGrpcMessage('plain text: ok')).toBe('plain text: ok');
-    expect(encodeGrpcMessage('100%\n')).toBe('100%25%0A');
-    expect(encodeGrpcMessage('ü')).toBe('%C3%BC');
-    expect(decodeURIComponent(encodeGrpcMessage('a ü 100% \t "x"'))).toBe('a ü 100% \t "x"');
-  });
-
   it('parses grpc-timeout', () => {
     expect(parseGrpcTimeout('5S')).toBe(5000);
     expect(parseGrpcTimeout('250m')).toBe(250);

@@ -1,8 +1,40 @@
 // Translating between HTTP/2 header blocks (the envd side) and grpc-js
-// Metadata (the builder side), plus the small gRPC header encodings.
+// Metadata (the builder side), plus the small gRPC header encodings and the
+// statuses the gateway ends refused calls with.
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { CallError } from './frames.js';
+import { encodeGrpcMessage, type FrameError } from '../../common/grpc-frames.js';
+
+/** A call the gateway cannot forward; it ends with `code` and the message. */
+export class CallError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CallError';
+  }
+}
+
+/** How the gateway ends a call whose request stream the frame decoder refused. */
+export function frameCallError(err: FrameError): CallError {
+  switch (err.kind) {
+    case 'compressed':
+      // grpc-js (our upstream side) only accepts messages to serialize, not
+      // pre-compressed bytes, so a compressed message cannot be passed on.
+      return new CallError(
+        grpc.status.UNIMPLEMENTED,
+        'envd gateway: compressed gRPC request messages are not supported; disable compression in the client',
+      );
+    case 'invalid-flag':
+      return new CallError(grpc.status.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
+    case 'too-large':
+      return new CallError(
+        grpc.status.RESOURCE_EXHAUSTED,
+        `envd gateway: request message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`,
+      );
+  }
+}
 
 /**
  * Request headers that belong to one hop: grpc-js sets its own te,
@@ -122,16 +154,6 @@ export function statusTrailers(code: number, details: string, metadata?: grpc.Me
   trailers['grpc-status'] = String(code);
   if (details) trailers['grpc-message'] = encodeGrpcMessage(details);
   return trailers;
-}
-
-/** grpc-message encoding: UTF-8, with bytes outside printable ASCII and '%' as %XX. */
-export function encodeGrpcMessage(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    if (byte >= 0x20 && byte <= 0x7e && byte !== 0x25) out += String.fromCharCode(byte);
-    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
 }
 
 /** Whether a socket's remote address is the local host (IPv4 127/8, ::1, or IPv4-mapped 127/8). */
