@@ -1,8 +1,8 @@
 // Entry point of both steps: the runner runs this file for `main` and again
 // for `post`; the state written by main tells them apart.
-import * as core from '@actions/core';
 import { main } from './action/main.js';
 import { post } from './action/post.js';
+import * as runner from './action/runner.js';
 import { isPost } from './action/state.js';
 
 async function run(): Promise<void> {
@@ -14,7 +14,7 @@ async function run(): Promise<void> {
   // daemon and close the session, so the builder stops working for us.
   const controller = new AbortController();
   const cancel = (signal: NodeJS.Signals) => {
-    if (!controller.signal.aborted) core.warning(`received ${signal}: cancelling the build`);
+    if (!controller.signal.aborted) runner.warning(`received ${signal}: cancelling the build`);
     controller.abort(new Error(`cancelled by ${signal}`));
   };
   process.once('SIGINT', cancel);
@@ -22,7 +22,7 @@ async function run(): Promise<void> {
   try {
     await main(controller.signal);
   } catch (err) {
-    core.setFailed(err instanceof Error ? err.message : String(err));
+    runner.setFailed(err instanceof Error ? err.message : String(err));
   }
 }
 

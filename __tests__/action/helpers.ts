@@ -1,6 +1,6 @@
 // Shared fixtures for the action tests: a throw-away workspace, INPUT_*
 // handling the way the runner does it, and capture of workflow commands
-// (::add-mask:: etc.) that @actions/core writes to stdout.
+// (::add-mask:: etc.) that src/action/runner.ts writes to stdout.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,7 +23,7 @@ export function writeTree(root: string, files: Record<string, string>): void {
 /** Replaces all INPUT_* variables with `inputs` (kebab-case names, as in action.yml). */
 export function setInputs(inputs: Record<string, string>): void {
   for (const key of Object.keys(process.env)) if (key.startsWith('INPUT_')) delete process.env[key];
-  // Same name mapping as the runner and core.getInput: spaces to _, upper case.
+  // Same name mapping as the runner and runner.getInput: spaces to _, upper case.
   for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
 }
 

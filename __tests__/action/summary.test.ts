@@ -25,7 +25,7 @@ describe('writeSummary', () => {
   let dir: string;
   let file: string;
 
-  // core.summary remembers the first file it wrote to, so one file for all tests.
+  // One file for all tests; each starts with it empty.
   beforeAll(() => {
     dir = makeTempDir('erb-summary-');
     file = path.join(dir, 'summary.md');
@@ -86,8 +86,7 @@ describe('writeSummary', () => {
 
   it('reports a write failure as a warning and returns false', async () => {
     process.env['GITHUB_STEP_SUMMARY'] = file;
-    // A directory where the file should be makes the append fail (EISDIR),
-    // whatever path core.summary has cached.
+    // A directory where the file should be makes the append fail (EISDIR).
     fs.rmSync(file);
     fs.mkdirSync(file);
     try {

@@ -1,7 +1,7 @@
 // What the build tells the job page, as workflow annotations: Dockerfile
 // warnings on the Dockerfile's line, the failing step with its last log
 // lines. Pure mappings, so the exact text is unit-tested; main only sends
-// them through @actions/core.
+// them through ./runner.ts.
 import * as path from 'node:path';
 import type { FailedStep, StepWarning } from '../buildkit/progress.js';
 

@@ -1,6 +1,6 @@
 // The validated, typed inputs of one run. readInputs() (inputs.ts) produces
 // this from the action's `with:` values; everything downstream consumes it and
-// never reads @actions/core inputs itself.
+// never reads the runner's inputs itself.
 
 export type Frontend = 'dockerfile' | 'envd';
 export type Fallback = 'auto' | 'never' | 'only';

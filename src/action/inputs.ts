@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
@@ -58,7 +58,7 @@ function fail(input: string, rest: string): never {
 }
 
 /**
- * Reads all inputs through @actions/core (the runner's INPUT_* variables).
+ * Reads all inputs (the runner's INPUT_* variables, see runner.getInput).
  * `env` supplies the rest of the runner environment: GITHUB_WORKSPACE (base
  * for relative paths, else the cwd), variables named by `secret-envs` and
  * bare `build-args`, and the run URL used as the provenance builder id.
@@ -76,7 +76,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const fallback = readChoice<Fallback>('fallback', ['auto', 'never', 'only'], DEFAULTS.fallback);
   const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
   const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
-  const buildkitdConfigInline = core.getInput('buildkitd-config-inline');
+  const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
 
   const context = readContext(workspace);
   const { frontend, file } = readFrontendAndFile(context, workspace);
@@ -125,7 +125,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     fail('builder', 'is empty but "fallback" is never: give a builder endpoint, or set fallback to auto or only');
   }
   if (fallback === 'only' && builders.length > 0) {
-    core.warning(`Input "builder" is ignored because "fallback" is only (${builders.length} endpoint(s) given)`);
+    runner.warning(`Input "builder" is ignored because "fallback" is only (${builders.length} endpoint(s) given)`);
   }
 
   return {
@@ -163,14 +163,14 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 
 function readList(name: string, opts: ListOptions = {}): string[] {
   try {
-    return parseList(core.getInput(name, { trimWhitespace: !opts.keepWhitespace }), opts);
+    return parseList(runner.getInput(name, { trimWhitespace: !opts.keepWhitespace }), opts);
   } catch (err) {
     if (err instanceof ListSyntaxError) fail(name, `is not a valid list (${err.message}); check the "quotes"`);
     throw err;
   }
 }
 
-/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, but with a one-line error. */
+/** YAML 1.2 core-schema booleans (what @actions/core's getBooleanInput accepts), with a one-line error. */
 function parseBool(raw: string): boolean | undefined {
   if (raw === 'true' || raw === 'True' || raw === 'TRUE') return true;
   if (raw === 'false' || raw === 'False' || raw === 'FALSE') return false;
@@ -178,7 +178,7 @@ function parseBool(raw: string): boolean | undefined {
 }
 
 function readBool(name: string, fallbackValue: boolean): boolean {
-  const raw = core.getInput(name);
+  const raw = runner.getInput(name);
   if (raw === '') return fallbackValue;
   const value = parseBool(raw);
   if (value === undefined) fail(name, `must be true or false, got "${raw}"`);
@@ -186,7 +186,7 @@ function readBool(name: string, fallbackValue: boolean): boolean {
 }
 
 function readChoice<T extends string>(name: string, choices: readonly T[], fallbackValue: T): T {
-  const raw = core.getInput(name);
+  const raw = runner.getInput(name);
   if (raw === '') return fallbackValue;
   const lower = raw.toLowerCase();
   const match = choices.find((c) => c === lower);
@@ -196,19 +196,19 @@ function readChoice<T extends string>(name: string, choices: readonly T[], fallb
 
 /** A single word such as a stage name: whitespace or commas are always a mistake. */
 function readToken(name: string): string {
-  const raw = core.getInput(name);
+  const raw = runner.getInput(name);
   if (/[\s,]/.test(raw)) fail(name, `must be a single name without spaces or commas, got "${raw}"`);
   return raw;
 }
 
 function readIdentifier(name: string, fallbackValue: string): string {
-  const raw = core.getInput(name) || fallbackValue;
+  const raw = runner.getInput(name) || fallbackValue;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) fail(name, `must be a function name (letters, digits and _), got "${raw}"`);
   return raw;
 }
 
 function readVersion(name: string, fallbackValue: string, allowLatest: boolean): string {
-  const raw = core.getInput(name) || fallbackValue;
+  const raw = runner.getInput(name) || fallbackValue;
   if (allowLatest && raw.toLowerCase() === 'latest') return 'latest';
   const m = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(raw);
   if (!m) fail(name, `must be a release version like ${fallbackValue}${allowLatest ? ' or latest' : ''}, got "${raw}"`);
@@ -217,7 +217,7 @@ function readVersion(name: string, fallbackValue: string, allowLatest: boolean):
 }
 
 function readUrl(name: string, fallbackValue: string): string {
-  const raw = core.getInput(name) || fallbackValue;
+  const raw = runner.getInput(name) || fallbackValue;
   let url: URL;
   try {
     url = new URL(raw);
@@ -254,7 +254,7 @@ export function parseDuration(text: string): number | undefined {
 }
 
 function readTimeout(name: string): number {
-  const raw = core.getInput(name) || DEFAULTS.connectTimeout;
+  const raw = runner.getInput(name) || DEFAULTS.connectTimeout;
   const ms = parseDuration(raw);
   if (ms === undefined) fail(name, `must be a duration like 90, 20s, 2m or 1m30s, got "${raw}"`);
   if (ms <= 0) fail(name, `must be greater than zero, got "${raw}"`);
@@ -301,14 +301,14 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
 
   // `secrets`: id=value entries, one a line; a value may contain commas and,
   // when the entry is "quoted", newlines. Whitespace is kept as written.
-  const rawSecrets = core.getInput('secrets', { trimWhitespace: false });
+  const rawSecrets = runner.getInput('secrets', { trimWhitespace: false });
   let entries: string[];
   try {
     entries = parseList(rawSecrets, { ignoreComma: true, keepWhitespace: true });
   } catch (err) {
     if (!(err instanceof ListSyntaxError)) throw err;
     // Unparseable: we cannot tell ids from values, so mask every line.
-    for (const line of rawSecrets.split(/\r?\n|\r/)) if (line.trim().length >= MIN_MASKED_LINE) core.setSecret(line.trim());
+    for (const line of rawSecrets.split(/\r?\n|\r/)) if (line.trim().length >= MIN_MASKED_LINE) runner.setSecret(line.trim());
     // Only the error code: csv-parse's message may quote secret text.
     fail('secrets', `could not be parsed (${err.code}); quote a multi-line value as "id=line1\\nline2" with balanced quotes`);
   }
@@ -331,7 +331,7 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
     const value = env[name];
     if (value === undefined) {
       // Not an error: Dockerfile secret mounts are optional unless marked required.
-      core.warning(`Input "secret-envs": environment variable ${name} for secret "${id}" is not set`);
+      runner.warning(`Input "secret-envs": environment variable ${name} for secret "${id}" is not set`);
     } else {
       maskSecret(value);
     }
@@ -341,7 +341,7 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
 }
 
 function readPem(name: string, workspace: string, secret: boolean): string | undefined {
-  const raw = core.getInput(name);
+  const raw = runner.getInput(name);
   if (raw === '') return undefined;
   if (raw.startsWith('-----BEGIN')) {
     if (secret) maskSecret(raw);
@@ -413,7 +413,7 @@ function isFile(p: string): boolean {
 }
 
 function readContext(workspace: string): string {
-  const raw = core.getInput('context') || DEFAULTS.context;
+  const raw = runner.getInput('context') || DEFAULTS.context;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) || raw.startsWith('git@')) {
     fail('context', `must be a local directory; remote contexts like "${raw}" are not supported (check the repository out first)`);
   }
@@ -430,7 +430,7 @@ function readContext(workspace: string): string {
 
 function readFrontendAndFile(context: string, workspace: string): { frontend: Frontend; file: string } {
   const choice = readChoice<'auto' | Frontend>('frontend', ['auto', 'dockerfile', 'envd'], DEFAULTS.frontend);
-  const rawFile = core.getInput('file');
+  const rawFile = runner.getInput('file');
   let frontend: Frontend;
   if (choice !== 'auto') {
     frontend = choice;
@@ -472,7 +472,7 @@ function readBuildArgs(env: NodeJS.ProcessEnv): [string, string][] {
     // `NAME` alone takes the value from the environment, like `docker build --build-arg NAME`.
     const value = eq === -1 ? env[name] : entry.slice(eq + 1);
     if (value === undefined) {
-      core.debug(`build-arg ${name} has no value and is not set in the environment; skipped`);
+      runner.debug(`build-arg ${name} has no value and is not set in the environment; skipped`);
       continue;
     }
     args.set(name, value);
@@ -609,7 +609,7 @@ function parseAttestAttrs(name: string, raw: string): [string, string][] | undef
 }
 
 function readProvenance(env: NodeJS.ProcessEnv): string {
-  const raw = core.getInput('provenance');
+  const raw = runner.getInput('provenance');
   if (raw === '') return '';
   const builderId = workflowRunUrl(env);
   const asBool = parseBool(raw);
@@ -629,7 +629,7 @@ function readProvenance(env: NodeJS.ProcessEnv): string {
 }
 
 function readSbom(): string {
-  const raw = core.getInput('sbom');
+  const raw = runner.getInput('sbom');
   if (raw === '') return '';
   const asBool = parseBool(raw);
   if (asBool === true) return SBOM_DEFAULT_ATTRS;

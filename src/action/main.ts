@@ -1,7 +1,7 @@
 // The main step: inputs → builder → build → outputs. Everything main starts
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 import { BuildFailedError, MAX_SECRET_BYTES, SecretError, explainBuildError, readSecretFile, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
@@ -51,8 +51,8 @@ export async function main(signal: AbortSignal): Promise<void> {
 
   const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   setOutputs(result);
-  if (result.digest) core.info(`digest: ${result.digest}`);
-  for (const image of result.images) core.info(`image: ${image}`);
+  if (result.digest) runner.info(`digest: ${result.digest}`);
+  for (const image of result.images) runner.info(`image: ${image}`);
 
   await writeSummary({
     builderEndpoint: builder.endpoint.address,
@@ -71,17 +71,17 @@ export async function main(signal: AbortSignal): Promise<void> {
 }
 
 async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, builder: ResolvedBuilder, masker: SecretMasker, signal: AbortSignal): Promise<BuildOutcome> {
-  const credentials = await createDockerCredentialProvider({ onSecret: (s) => core.setSecret(s) });
+  const credentials = await createDockerCredentialProvider({ onSecret: (s) => runner.setSecret(s) });
   const client = new ControlClient(builder.endpoint);
   let report: BuildReport;
-  core.startGroup(`Building ${inputs.tags.join(', ') || 'image'} on ${builder.endpoint.address}`);
+  runner.startGroup(`Building ${inputs.tags.join(', ') || 'image'} on ${builder.endpoint.address}`);
   try {
     report = await runDockerfileBuild({
       client,
       inputs,
       request,
       credentials,
-      write: (line) => core.info(line),
+      write: (line) => runner.info(line),
       // Everything was masked up front; this only catches a secret file rewritten since.
       onSecret: (source, value) => {
         if (source.kind === 'file') masker(value.toString('utf8'));
@@ -92,19 +92,19 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
     if (err instanceof BuildFailedError) {
       if (!err.cancelled && err.progress.failed) {
         const a = failureAnnotation(err.progress.failed);
-        core.error(a.message, { title: a.title });
+        runner.error(a.message, { title: a.title });
       }
       throw new Error(explainBuildError(err.message, inputs));
     }
     throw err;
   } finally {
-    core.endGroup();
+    runner.endGroup();
     client.close();
   }
   const paths = { dockerfile: inputs.file, workspace: process.env['GITHUB_WORKSPACE'] || process.cwd() };
   for (const w of report.progress.warnings) {
     const a = warningAnnotation(w, paths);
-    core.warning(a.message, { title: a.title, ...(a.file ? { file: a.file } : {}), ...(a.startLine ? { startLine: a.startLine } : {}) });
+    runner.warning(a.message, { title: a.title, ...(a.file ? { file: a.file } : {}), ...(a.startLine ? { startLine: a.startLine } : {}) });
   }
   return {
     exporterResponse: report.exporterResponse,
@@ -154,7 +154,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // bundle and Dockerfile builds never need them.
   const { installEnvd } = await import('../envd/install.js');
   const envdPath = await installEnvd(inputs.envdVersion);
-  const gateway = await startGateway(builder.endpoint, { log: (m) => core.debug(`gateway: ${m}`) });
+  const gateway = await startGateway(builder.endpoint, { log: (m) => runner.debug(`gateway: ${m}`) });
   try {
     const record = await createEnvdContext({
       envdPath,
@@ -162,11 +162,11 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
       connectTimeoutMs: inputs.connectTimeoutMs,
       onRecord: (r) => saveState({ envdContext: r }),
     });
-    core.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
+    runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
       await runEnvdBuild(record, inputs, { signal });
     } finally {
-      core.endGroup();
+      runner.endGroup();
     }
   } finally {
     await gateway.close();

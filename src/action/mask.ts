@@ -1,7 +1,7 @@
 // Registering secret values with the runner's log masker. The runner masks
 // log lines one at a time, so a multi-line value matched only as a whole
 // would leak line by line: each line is registered on its own as well.
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 /**
  * Lines shorter than this are not masked on their own: a line like `}` or
@@ -16,7 +16,7 @@ export function maskSecret(value: string, seen?: Set<string>): void {
   const mask = (text: string): void => {
     if (seen?.has(text)) return;
     seen?.add(text);
-    core.setSecret(text);
+    runner.setSecret(text);
   };
   mask(value);
   if (/[\r\n]/.test(value)) {

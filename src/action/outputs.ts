@@ -2,7 +2,7 @@
 // string map) into the action's outputs: the exact digest pushed and the
 // `name@digest` references later steps should deploy, instead of mutable tags.
 
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 import { repositoryOf } from './reference.js';
 
@@ -89,8 +89,8 @@ export function parseExporterResponse(resp: Readonly<Record<string, string>>, ta
 
 /** Sets the action outputs `digest`, `imageid`, `metadata` (JSON) and `images` (one a line). */
 export function setOutputs(result: BuildResult): void {
-  core.setOutput('digest', result.digest);
-  core.setOutput('imageid', result.imageId ?? '');
-  core.setOutput('metadata', JSON.stringify(result.metadata));
-  core.setOutput('images', result.images.join('\n'));
+  runner.setOutput('digest', result.digest);
+  runner.setOutput('imageid', result.imageId ?? '');
+  runner.setOutput('metadata', JSON.stringify(result.metadata));
+  runner.setOutput('images', result.images.join('\n'));
 }

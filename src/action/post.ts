@@ -1,7 +1,7 @@
 // The post step: undoes what main started, whatever state main ended in.
 // Each cleanup is independent, so one failing does not skip the others.
-import * as core from '@actions/core';
 import { rm } from 'node:fs/promises';
+import * as runner from './runner.js';
 import { readLogTail, stopLocalDaemon } from '../builder/local/daemon.js';
 import { removeEnvdContext } from '../envd/context.js';
 import { loadState } from './state.js';
@@ -18,12 +18,12 @@ export async function post(): Promise<void> {
         // The log lives in the state directory that stopping removes: show it first.
         const tail = await readLogTail(handle.logFile, 30).catch(() => '');
         if (tail) {
-          core.startGroup('Local buildkitd log (last lines)');
-          core.info(tail);
-          core.endGroup();
+          runner.startGroup('Local buildkitd log (last lines)');
+          runner.info(tail);
+          runner.endGroup();
         }
-        const result = await stopLocalDaemon(handle, { log: (m) => core.info(m) });
-        core.info(`local buildkitd: ${result.killed ? 'killed' : result.signalled ? 'stopped' : 'already stopped'}${result.removed ? ', state removed' : ''}`);
+        const result = await stopLocalDaemon(handle, { log: (m) => runner.info(m) });
+        runner.info(`local buildkitd: ${result.killed ? 'killed' : result.signalled ? 'stopped' : 'already stopped'}${result.removed ? ', state removed' : ''}`);
       },
     ]);
   }
@@ -33,7 +33,7 @@ export async function post(): Promise<void> {
     try {
       await task();
     } catch (err) {
-      core.warning(`post: could not ${what}: ${err instanceof Error ? err.message : String(err)}`);
+      runner.warning(`post: could not ${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }

@@ -1,13 +1,13 @@
 // State handed from the main step to the post step.
 //
 // Main and post are two processes (`runs.main` and `runs.post` both run
-// dist/index.js); the runner carries values between them: core.saveState
+// dist/index.js); the runner carries values between them: runner.saveState
 // appends `name<<delimiter` records to the file named by GITHUB_STATE, and in
 // post each arrives as the environment variable STATE_<name>. We store one
 // JSON value per top-level field, so post can clean up whatever main started
 // even if main died half-way (every save is on disk immediately).
 
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 // The records the owning modules already define as JSON-serialisable, so
 // post hands them back to the same modules' stop/remove functions unchanged.
@@ -50,8 +50,8 @@ export function saveState(partial: Partial<ActionState>): void {
   const next: Record<string, unknown> = { ...saved };
   for (const [name, value] of Object.entries(partial)) {
     if (!STATE_NAME.test(name)) throw new Error(`state field "${name}" must be an identifier (it becomes STATE_${name})`);
-    // '' reads back as "not set" in post (core.getState returns '' for both).
-    core.saveState(name, value === undefined ? '' : JSON.stringify(value));
+    // '' reads back as "not set" in post (runner.getState returns '' for both).
+    runner.saveState(name, value === undefined ? '' : JSON.stringify(value));
     if (value === undefined) delete next[name];
     else next[name] = value;
   }
@@ -82,7 +82,7 @@ export function loadState(env: NodeJS.ProcessEnv = process.env): ActionState {
     try {
       state[name] = JSON.parse(raw) as unknown;
     } catch {
-      core.debug(`ignoring state ${name}: not JSON`);
+      runner.debug(`ignoring state ${name}: not JSON`);
     }
   }
   return state as ActionState;

@@ -3,7 +3,7 @@
 // Only the typed fields below are rendered; inputs as a whole are never
 // dumped, so secrets (and secret ids' values) cannot end up here.
 
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 import type { Frontend } from './inputs-types.js';
 
@@ -28,12 +28,8 @@ export interface BuildSummary {
   readonly contextBytes?: number;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
 function code(text: string): string {
-  return `<code>${escapeHtml(text)}</code>`;
+  return `<code>${runner.escapeHtml(text)}</code>`;
 }
 
 /** Drops `user:pass@` and query strings: an address may carry a token. */
@@ -61,8 +57,8 @@ export function summaryRows(s: BuildSummary): [string, string][] {
   const rows: [string, string][] = [];
   const kind = s.builderKind === 'local' ? ' (local fallback)' : '';
   rows.push(['Builder', `${code(redactEndpoint(s.builderEndpoint))}${kind}`]);
-  if (s.builderVersion) rows.push(['BuildKit', escapeHtml(s.builderVersion)]);
-  rows.push(['Frontend', escapeHtml(s.frontend)]);
+  if (s.builderVersion) rows.push(['BuildKit', runner.escapeHtml(s.builderVersion)]);
+  rows.push(['Frontend', runner.escapeHtml(s.frontend)]);
   if (s.platforms && s.platforms.length > 0) rows.push(['Platforms', s.platforms.map(code).join(' ')]);
   rows.push(['Tags', s.tags.length > 0 ? s.tags.map(code).join('<br>') : '<em>none</em>']);
   if (s.pushed !== undefined) rows.push(['Pushed', s.pushed ? 'yes' : 'no']);
@@ -85,27 +81,26 @@ export function summaryRows(s: BuildSummary): [string, string][] {
  */
 export async function writeSummary(s: BuildSummary): Promise<boolean> {
   if (!process.env['GITHUB_STEP_SUMMARY']) {
-    core.debug('GITHUB_STEP_SUMMARY is not set; skipping the job summary');
+    runner.debug('GITHUB_STEP_SUMMARY is not set; skipping the job summary');
     return false;
   }
   try {
-    await core.summary
-      .emptyBuffer()
-      .addHeading('envd-remote-build', 3)
-      .addTable([
+    await runner.appendSummary(
+      runner.summaryHeading('envd-remote-build', 3),
+      runner.summaryTable([
         [
-          { data: 'Field', header: true },
-          { data: 'Value', header: true },
+          { content: 'Field', header: true },
+          { content: 'Value', header: true },
         ],
-        ...summaryRows(s).map(([label, value]) => [label, value]),
-      ])
-      .write();
+        // Labels are text; values are HTML that summaryRows escaped itself.
+        ...summaryRows(s).map(([label, value]) => [label, { html: value }]),
+      ]),
+    );
     return true;
   } catch (err) {
     // Not `instanceof Error`: errors from node:fs may come from another realm (jest's VM).
     const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
-    core.warning(`Could not write the job summary: ${message}`);
-    core.summary.emptyBuffer();
+    runner.warning(`Could not write the job summary: ${message}`);
     return false;
   }
 }

@@ -1,8 +1,8 @@
 // Which builder does this run use? The given endpoints in order, then (if the
 // `fallback` input allows) a buildkitd started on the runner. The decision
 // table lives here; probing and starting are injected so it is unit-testable.
-import * as core from '@actions/core';
 import type { ActionInputs, TlsInputs } from '../action/inputs-types.js';
+import * as runner from '../action/runner.js';
 import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit/endpoint.js';
 import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
@@ -42,7 +42,7 @@ export const defaultResolveDeps: ResolveDeps = {
       buildkitDownloadUrl: inputs.buildkitDownloadUrl,
       configToml: inputs.buildkitdConfigInline,
     }),
-  log: core,
+  log: runner,
 };
 
 interface Failure {

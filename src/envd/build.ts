@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
-import * as core from '@actions/core';
+import * as runner from '../action/runner.js';
 import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
 import { envdEnv, type EnvdContextRecord } from './context.js';
 import { runCommand, describeExit } from './proc.js';
@@ -157,7 +157,7 @@ export async function runEnvdBuild(
   }
 
   const out = opts.out ?? process.stdout;
-  core.info(`Running: ${displayCommand(record.envdPath, args)}`);
+  runner.info(`Running: ${displayCommand(record.envdPath, args)}`);
   const guard = opts.guardWorkflowCommands !== false;
   const token = randomBytes(16).toString('hex');
   if (guard) out.write(`::stop-commands::${token}\n`);

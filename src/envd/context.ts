@@ -12,7 +12,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
-import * as core from '@actions/core';
+import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
 
@@ -156,7 +156,7 @@ export async function createEnvdContext(opts: CreateEnvdContextOptions): Promise
           (r.tail.length ? `; envd said:\n${r.tail.join('\n')}` : ''),
       );
     }
-    core.info(`envd context ${record.name} uses the builder gateway at 127.0.0.1:${opts.gatewayPort}`);
+    runner.info(`envd context ${record.name} uses the builder gateway at 127.0.0.1:${opts.gatewayPort}`);
     return record;
   } catch (err) {
     await removeEnvdContext(record);
@@ -181,7 +181,7 @@ export async function removeEnvdContext(record: Partial<EnvdContextRecord> | und
   if (!record?.home || !record.name) return;
   const home = record.home;
   if (!isOurHome(home)) {
-    core.warning(`Not removing ${home}: it does not look like an envd home created by this action`);
+    runner.warning(`Not removing ${home}: it does not look like an envd home created by this action`);
     return;
   }
   if (!(await pathExists(home))) return;
@@ -194,7 +194,7 @@ export async function removeEnvdContext(record: Partial<EnvdContextRecord> | und
     ]) {
       const r = await runCommand(record.envdPath, args, { env, timeoutMs: CLEANUP_COMMAND_TIMEOUT_MS, tailLines: 5 });
       if (r.code !== 0) {
-        core.debug(`envd ${args.join(' ')}: ${describeExit(r, CLEANUP_COMMAND_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+        runner.debug(`envd ${args.join(' ')}: ${describeExit(r, CLEANUP_COMMAND_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
         break;
       }
     }
@@ -202,7 +202,7 @@ export async function removeEnvdContext(record: Partial<EnvdContextRecord> | und
   try {
     await fs.rm(home, { recursive: true, force: true, maxRetries: 3 });
   } catch (err) {
-    core.warning(`Could not remove envd's private home ${home}: ${err instanceof Error ? err.message : String(err)}`);
+    runner.warning(`Could not remove envd's private home ${home}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -10,9 +10,9 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as cache from '@actions/cache';
-import * as core from '@actions/core';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
+import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
 
@@ -169,7 +169,7 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
       if (res.ok) {
         const body = (await res.json()) as { tag_name?: unknown };
         const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
-        core.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+        runner.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
         return normalizeEnvdVersion(tag);
       }
       lastError = `HTTP ${res.status}`;
@@ -203,7 +203,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
     const dir = tc.find(TOOL_NAME, toolVersion, arch);
     const bin = dir ? path.join(dir, 'envd') : '';
     if (bin && (await isExecutableFile(bin))) {
-      core.info(`Using envd ${tag} from the tool cache: ${bin}`);
+      runner.info(`Using envd ${tag} from the tool cache: ${bin}`);
       return bin;
     }
   }
@@ -214,10 +214,10 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
     if (onPath) {
       const found = await probeEnvdVersion(onPath);
       if (found === tag) {
-        core.info(`Using envd ${tag} found on PATH: ${onPath}`);
+        runner.info(`Using envd ${tag} found on PATH: ${onPath}`);
         return onPath;
       }
-      core.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
+      runner.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
     }
   }
 
@@ -248,7 +248,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   }
 
   if (useCache && !restored) await saveToActionsCache(staging, key);
-  core.info(`Installed envd ${tag} at ${bin}`);
+  runner.info(`Installed envd ${tag} at ${bin}`);
   return bin;
 }
 
@@ -282,7 +282,7 @@ async function probeEnvdVersion(bin: string): Promise<string | undefined> {
       tailLines: 5,
     });
     if (r.code !== 0) {
-      core.debug(`${bin} version --short: ${describeExit(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+      runner.debug(`${bin} version --short: ${describeExit(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
       return undefined;
     }
     const reported = parseEnvdVersionOutput(r.stdout);
@@ -296,7 +296,7 @@ async function probeEnvdVersion(bin: string): Promise<string | undefined> {
 
 async function restoreFromActionsCache(staging: string, key: string, asset: string): Promise<boolean> {
   if (!cache.isFeatureAvailable()) {
-    core.debug('Actions cache service not available; not restoring envd from it');
+    runner.debug('Actions cache service not available; not restoring envd from it');
     return false;
   }
   try {
@@ -307,13 +307,13 @@ async function restoreFromActionsCache(staging: string, key: string, asset: stri
     const recorded = parseChecksums(await fs.readFile(path.join(staging, 'envd.sha256'), 'utf8')).get(asset);
     const actual = await sha256File(path.join(staging, 'envd'));
     if (!recorded || recorded !== actual) {
-      core.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
+      runner.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
       return false;
     }
-    core.info(`Restored envd from the Actions cache (${key})`);
+    runner.info(`Restored envd from the Actions cache (${key})`);
     return true;
   } catch (err) {
-    core.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
+    runner.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
     return false;
   }
 }
@@ -325,10 +325,10 @@ async function saveToActionsCache(staging: string, key: string): Promise<void> {
   } catch (err) {
     // Another job saving the same key at once is normal, not worth a warning.
     if (err instanceof cache.ReserveCacheError) {
-      core.info(`envd is already being cached by another job: ${errorText(err)}`);
+      runner.info(`envd is already being cached by another job: ${errorText(err)}`);
       return;
     }
-    core.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
+    runner.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
   }
 }
 

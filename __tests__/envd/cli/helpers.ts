@@ -1,5 +1,5 @@
 // Shared bits for the envd CLI tests: temp dirs, the stand-in envd, a local
-// HTTP server and a stdout capture (the @actions/core log goes to stdout).
+// HTTP server and a stdout capture (the action's log goes to stdout).
 import { jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -55,7 +55,7 @@ export function setEnv(vars: Record<string, string | undefined>): () => void {
   };
 }
 
-/** Swallows and records what @actions/core prints, so tests can assert on warnings. */
+/** Swallows and records what the action logs (src/action/runner.ts), so tests can assert on warnings. */
 export function captureStdout(): { text: () => string; restore: () => void } {
   let buf = '';
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {

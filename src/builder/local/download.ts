@@ -2,11 +2,11 @@
 // already on PATH, else the runner's tool cache, else our @actions/cache entry,
 // else a download from the release page, checked against a sha256 before use.
 import * as cache from '@actions/cache';
-import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import * as runner from '../../action/runner.js';
 import { findExecutable } from './preflight.js';
 import { sha256File } from '../../common/files.js';
 
@@ -150,7 +150,7 @@ export interface InstalledTool {
   readonly source: 'path' | 'tool-cache' | 'actions-cache' | 'download';
 }
 
-const defaultLog: Logger = { info: core.info, warning: (m) => core.warning(m), debug: core.debug };
+const defaultLog: Logger = { info: runner.info, warning: (m) => runner.warning(m), debug: runner.debug };
 
 /** Finds or downloads buildkitd at the requested version. */
 export async function installBuildkit(options: InstallBuildkitOptions = {}): Promise<InstalledTool> {

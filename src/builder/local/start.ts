@@ -1,8 +1,8 @@
 // The local fallback end to end: get buildkitd, look at the runner, pick a
 // mode (rootless first), start the daemon. Each step is injectable so the
 // wiring is testable without downloads or sudo.
-import * as core from '@actions/core';
 import * as path from 'node:path';
+import * as runner from '../../action/runner.js';
 import { probeBuilder } from '../../buildkit/probe.js';
 import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
 import { installBuildkit, installRootlesskit, type InstallBuildkitOptions, type InstallRootlesskitOptions, type InstalledTool } from './download.js';
@@ -42,8 +42,8 @@ const defaultDeps: StartLocalBuilderDeps = {
   installAppArmorProfile,
   removeAppArmorProfile: stopAppArmorProfile,
   probe: probeBuilder,
-  info: core.info,
-  warning: (m) => core.warning(m),
+  info: runner.info,
+  warning: (m) => runner.warning(m),
 };
 
 export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, overrides: Partial<StartLocalBuilderDeps> = {}): Promise<LocalDaemon> {

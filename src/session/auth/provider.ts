@@ -37,7 +37,7 @@ export interface DockerCredentialProviderOptions {
   /**
    * Called once for every distinct secret handed out, before the daemon gets
    * it, and also for the base64 `user:secret` form that ends up in Basic
-   * Authorization headers. The action wires this to `core.setSecret`.
+   * Authorization headers. The action wires this to `runner.setSecret`.
    */
   readonly onSecret?: (secret: string) => void;
 }

@@ -1,0 +1,273 @@
+// The runner protocol (src/action/runner.ts): the exact bytes the runner
+// parses. Formats follow @actions/core v3 and the runner's own parser
+// (actions/runner ActionCommandManager / FileCommandManager).
+import { jest } from '@jest/globals';
+import * as fs from 'node:fs';
+import { EOL } from 'node:os';
+import * as path from 'node:path';
+
+import { captureStdout, captureStdoutAsync, makeTempDir, maskedValues, parseFileCommands } from './helpers.js';
+
+// node:crypto's randomUUID, with the real one by default; a test can pin the
+// next delimiter to try to smuggle it into a name or value.
+const crypto = await import('node:crypto');
+const randomUUID = jest.fn(() => crypto.randomUUID());
+jest.unstable_mockModule('node:crypto', () => ({ ...crypto, randomUUID }));
+const runner = await import('../../src/action/runner.js');
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+/** stdout of fn, split into lines (the last, empty one after the final EOL dropped). */
+function lines(fn: () => void): string[] {
+  const { out, error } = captureStdout(fn);
+  if (error) throw error;
+  return out.split(EOL).slice(0, -1);
+}
+
+let dir: string;
+const saved: Record<string, string | undefined> = {};
+const VARS = ['GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'RUNNER_DEBUG'];
+
+beforeEach(() => {
+  dir = makeTempDir('erb-runner-');
+  for (const v of VARS) {
+    saved[v] = process.env[v];
+    delete process.env[v];
+  }
+});
+
+afterEach(() => {
+  for (const v of VARS) {
+    if (saved[v] === undefined) delete process.env[v];
+    else process.env[v] = saved[v];
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('escaping', () => {
+  it('escapes %, CR and LF in data, in that order (so %0A in the text survives)', () => {
+    expect(runner.escapeData('50% of a\r\nb: c, d %0A')).toBe('50%25 of a%0D%0Ab: c, d %250A');
+  });
+
+  it('also escapes : and , in property values', () => {
+    expect(runner.escapeProperty('50% of a\r\nb: c, d')).toBe('50%25 of a%0D%0Ab%3A c%2C d');
+  });
+});
+
+describe('log commands', () => {
+  it('writes annotations with properties in the runner’s names and order', () => {
+    const out = lines(() =>
+      runner.warning('line one\nline two: 100%', {
+        endColumn: 9,
+        startColumn: 2,
+        endLine: 4,
+        startLine: 3,
+        file: 'dir,x/Dockerfile',
+        title: 'Dockerfile warning: x',
+      }),
+    );
+    expect(out).toEqual(['::warning title=Dockerfile warning%3A x,file=dir%2Cx/Dockerfile,line=3,endLine=4,col=2,endColumn=9::line one%0Aline two: 100%25']);
+  });
+
+  it('leaves out properties that are undefined, empty or 0 (and the space when none is left)', () => {
+    expect(lines(() => runner.error('boom', { title: 'Build step failed: [2/3] RUN x' }))).toEqual(['::error title=Build step failed%3A [2/3] RUN x::boom']);
+    expect(lines(() => runner.error('boom', { title: '', startLine: 0 }))).toEqual(['::error::boom']);
+    expect(lines(() => runner.warning('careful'))).toEqual(['::warning::careful']);
+  });
+
+  it('writes debug lines escaped and info lines as they are', () => {
+    expect(lines(() => runner.debug('a\nb'))).toEqual(['::debug::a%0Ab']);
+    expect(lines(() => runner.info('::not-a-command:: 100%'))).toEqual(['::not-a-command:: 100%']);
+  });
+
+  it('groups', () => {
+    expect(
+      lines(() => {
+        runner.startGroup('Building a, b: c');
+        runner.info('inside');
+        runner.endGroup();
+      }),
+    ).toEqual(['::group::Building a, b: c', 'inside', '::endgroup::']);
+  });
+
+  it('registers secrets with add-mask, escaped so a multi-line value stays one command', () => {
+    const { out } = captureStdout(() => {
+      runner.setSecret('p%ss\nword');
+      runner.setSecret('plain');
+    });
+    expect(out).toBe(`::add-mask::p%25ss%0Aword${EOL}::add-mask::plain${EOL}`);
+    expect(maskedValues(out)).toEqual(['p%ss\nword', 'plain']);
+  });
+
+  it('setFailed sets exit code 1 and reports an error', () => {
+    const before = process.exitCode;
+    try {
+      expect(lines(() => runner.setFailed('it broke:\nbadly'))).toEqual(['::error::it broke:%0Abadly']);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = before;
+    }
+  });
+
+  it('isDebug is RUNNER_DEBUG=1', () => {
+    expect(runner.isDebug()).toBe(false);
+    process.env['RUNNER_DEBUG'] = 'true';
+    expect(runner.isDebug()).toBe(false);
+    process.env['RUNNER_DEBUG'] = '1';
+    expect(runner.isDebug()).toBe(true);
+  });
+});
+
+describe('getInput', () => {
+  const envName = 'INPUT_MY_INPUT-NAME';
+  afterEach(() => delete process.env[envName]);
+
+  it('maps the name like the runner (spaces to _, upper case, dashes kept) and trims by default', () => {
+    process.env[envName] = '  value\n';
+    expect(runner.getInput('my input-name')).toBe('value');
+    expect(runner.getInput('my input-name', { trimWhitespace: false })).toBe('  value\n');
+  });
+
+  it('reads unset as empty, and refuses it when required', () => {
+    expect(runner.getInput('my input-name')).toBe('');
+    expect(() => runner.getInput('my input-name', { required: true })).toThrow(new Error('Input required and not supplied: my input-name'));
+    process.env[envName] = 'x';
+    expect(runner.getInput('my input-name', { required: true })).toBe('x');
+  });
+
+  it('checks required before trimming, like @actions/core (whitespace counts as given)', () => {
+    process.env[envName] = '   ';
+    expect(runner.getInput('my input-name', { required: true })).toBe('');
+  });
+});
+
+describe('outputs and state files', () => {
+  function commandFile(variable: 'GITHUB_OUTPUT' | 'GITHUB_STATE'): string {
+    const file = path.join(dir, variable.toLowerCase());
+    fs.writeFileSync(file, '');
+    process.env[variable] = file;
+    return file;
+  }
+
+  it('appends heredoc records the runner parses back', () => {
+    const file = commandFile('GITHUB_OUTPUT');
+    const { out } = captureStdout(() => {
+      runner.setOutput('digest', 'sha256:abc');
+      runner.setOutput('images', 'a:1\nb:2');
+      runner.setOutput('imageid', '');
+      runner.setOutput('metadata', '{"k":"%0A<<EOF"}');
+    });
+    expect(out).toBe('');
+    const text = fs.readFileSync(file, 'utf8');
+    expect(parseFileCommands(text)).toEqual(
+      new Map([
+        ['digest', 'sha256:abc'],
+        ['images', 'a:1\nb:2'],
+        ['imageid', ''],
+        ['metadata', '{"k":"%0A<<EOF"}'],
+      ]),
+    );
+    const delimiters = [...text.matchAll(/^digest<<(.*)$|^images<<(.*)$/gm)].map((m) => m[1] ?? m[2]);
+    expect(delimiters).toHaveLength(2);
+    for (const d of delimiters) expect(d).toMatch(new RegExp(`^ghadelimiter_${UUID.source}$`));
+    expect(delimiters[0]).not.toBe(delimiters[1]);
+  });
+
+  it('writes exactly name<<delimiter EOL value EOL delimiter EOL', () => {
+    const file = commandFile('GITHUB_OUTPUT');
+    randomUUID.mockReturnValueOnce('00000000-0000-4000-8000-000000000000');
+    runner.setOutput('digest', 'sha256:abc');
+    const d = 'ghadelimiter_00000000-0000-4000-8000-000000000000';
+    expect(fs.readFileSync(file, 'utf8')).toBe(`digest<<${d}${EOL}sha256:abc${EOL}${d}${EOL}`);
+  });
+
+  it('refuses a name or value containing the delimiter, and writes nothing', () => {
+    const file = commandFile('GITHUB_OUTPUT');
+    const stateFile = commandFile('GITHUB_STATE');
+    const uuid = '11111111-2222-4333-8444-555555555555';
+    const d = `ghadelimiter_${uuid}`;
+    randomUUID.mockReturnValueOnce(uuid);
+    expect(() => runner.setOutput('x', `a${EOL}${d}${EOL}injected<<y`)).toThrow(`Unexpected input: value should not contain the delimiter "${d}"`);
+    randomUUID.mockReturnValueOnce(uuid);
+    expect(() => runner.setOutput(`x${d}`, 'v')).toThrow(`Unexpected input: name should not contain the delimiter "${d}"`);
+    randomUUID.mockReturnValueOnce(uuid);
+    expect(() => runner.saveState('x', d)).toThrow(/value should not contain the delimiter/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('');
+    expect(fs.readFileSync(stateFile, 'utf8')).toBe('');
+  });
+
+  it('refuses a GITHUB_OUTPUT that names a missing file', () => {
+    process.env['GITHUB_OUTPUT'] = path.join(dir, 'nope');
+    expect(() => runner.setOutput('a', 'b')).toThrow(`Missing file at path: ${path.join(dir, 'nope')}`);
+    expect(fs.existsSync(path.join(dir, 'nope'))).toBe(false);
+  });
+
+  it('falls back to ::set-output on a fresh line without GITHUB_OUTPUT', () => {
+    const { out } = captureStdout(() => runner.setOutput('images', 'a, b:1\nc'));
+    expect(out).toBe(`${EOL}::set-output name=images::a, b:1%0Ac${EOL}`);
+  });
+
+  it('round-trips state: GITHUB_STATE in main, STATE_<name> in post', () => {
+    const file = commandFile('GITHUB_STATE');
+    runner.saveState('isPost', 'true');
+    runner.saveState('localBuilder', '{"pid":1,\n"x":"y"}');
+    runner.saveState('tmpDirs', '');
+    const records = parseFileCommands(fs.readFileSync(file, 'utf8'));
+    expect([...records.keys()]).toEqual(['isPost', 'localBuilder', 'tmpDirs']);
+    // The runner hands each record to post as STATE_<name>.
+    const names = [...records.keys()].map((name) => `STATE_${name}`);
+    try {
+      for (const [name, value] of records) process.env[`STATE_${name}`] = value;
+      expect(runner.getState('isPost')).toBe('true');
+      expect(runner.getState('localBuilder')).toBe('{"pid":1,\n"x":"y"}');
+      expect(runner.getState('tmpDirs')).toBe('');
+      expect(runner.getState('neverSaved')).toBe('');
+    } finally {
+      for (const n of names) delete process.env[n];
+    }
+  });
+
+  it('falls back to ::save-state without GITHUB_STATE', () => {
+    expect(lines(() => runner.saveState('a,b', 'x:y'))).toEqual(['::save-state name=a%2Cb::x:y']);
+  });
+});
+
+describe('job summary', () => {
+  it('renders a heading and a table, escaping text cells but not html ones', () => {
+    expect(runner.summaryHeading('envd <remote> & "build"', 3)).toBe(`<h3>envd &lt;remote&gt; &amp; &quot;build&quot;</h3>${EOL}`);
+    expect(runner.summaryHeading({ html: '<em>x</em>' }, 2)).toBe(`<h2><em>x</em></h2>${EOL}`);
+    const table = runner.summaryTable([
+      [
+        { content: 'Field', header: true },
+        { content: '<Value>', header: true },
+      ],
+      ['Tags', { html: '<code>a&amp;b</code><br><code>c</code>' }],
+      ['<script>alert(1)</script>', { content: 'a & b' }],
+      ['', { content: { html: '' } }],
+    ]);
+    expect(table).toBe(
+      '<table>' +
+        '<tr><th>Field</th><th>&lt;Value&gt;</th></tr>' +
+        '<tr><td>Tags</td><td><code>a&amp;b</code><br><code>c</code></td></tr>' +
+        '<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>a &amp; b</td></tr>' +
+        '<tr><td></td><td></td></tr>' +
+        `</table>${EOL}`,
+    );
+  });
+
+  it('appends to GITHUB_STEP_SUMMARY, keeping what was there', async () => {
+    const file = path.join(dir, 'summary');
+    fs.writeFileSync(file, 'earlier step\n');
+    process.env['GITHUB_STEP_SUMMARY'] = file;
+    await runner.appendSummary(runner.summaryHeading('one', 3), runner.summaryTable([['a', 'b']]));
+    await runner.appendSummary(runner.summaryHeading('two', 3));
+    expect(fs.readFileSync(file, 'utf8')).toBe(`earlier step\n<h3>one</h3>${EOL}<table><tr><td>a</td><td>b</td></tr></table>${EOL}<h3>two</h3>${EOL}`);
+  });
+
+  it('fails without GITHUB_STEP_SUMMARY or when the file cannot be written', async () => {
+    await expect(runner.appendSummary('x')).rejects.toThrow(/GITHUB_STEP_SUMMARY/);
+    process.env['GITHUB_STEP_SUMMARY'] = dir; // a directory: EISDIR
+    const { out } = await captureStdoutAsync(() => expect(runner.appendSummary('x')).rejects.toThrow(/EISDIR/));
+    expect(out).toBe('');
+  });
+});

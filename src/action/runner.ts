@@ -1,0 +1,230 @@
+// Talking to the GitHub Actions runner: inputs from INPUT_* variables, outputs
+// and state through the files the runner names (GITHUB_OUTPUT, GITHUB_STATE,
+// GITHUB_STEP_SUMMARY), everything else as `::command::` lines on stdout.
+//
+// This replaces @actions/core, whose formats it follows (v3.0.1: command.js,
+// file-command.js, utils.js, core.js, summary.js). We do not import that
+// package because it statically loads @actions/http-client and undici for
+// its OIDC client, which we never use, and that costs ~60 ms at every start.
+// Only what the action uses is here; node:fs, node:os and node:crypto are all
+// it needs.
+
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { EOL } from 'node:os';
+
+// ---------------------------------------------------------------------------
+// Inputs and state
+// ---------------------------------------------------------------------------
+
+export interface InputOptions {
+  /** Throw when the input is empty or not set. */
+  readonly required?: boolean;
+  /** Trim leading and trailing whitespace; the default (true), as in @actions/core. */
+  readonly trimWhitespace?: boolean;
+}
+
+/**
+ * An input of action.yml, from INPUT_<NAME>: the runner upper-cases the name
+ * and turns spaces (not dashes) into underscores. Unset and '' are the same.
+ */
+export function getInput(name: string, options: InputOptions = {}): string {
+  const value = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '';
+  // Checked before trimming, as @actions/core does: whitespace counts as given.
+  if (options.required && value === '') throw new Error(`Input required and not supplied: ${name}`);
+  return options.trimWhitespace === false ? value : value.trim();
+}
+
+/** A step output. */
+export function setOutput(name: string, value: string): void {
+  if (process.env['GITHUB_OUTPUT']) {
+    appendFileCommand('GITHUB_OUTPUT', keyValueRecord(name, value));
+    return;
+  }
+  // Old runners (and `act` setups) without the file: the deprecated stdout
+  // command. The leading EOL makes sure it starts a line of its own, since
+  // whatever was written before may not have ended with one.
+  process.stdout.write(EOL);
+  issueCommand('set-output', { name }, value);
+}
+
+/** A value for the post step, where it arrives as STATE_<name> (see getState). */
+export function saveState(name: string, value: string): void {
+  if (process.env['GITHUB_STATE']) {
+    appendFileCommand('GITHUB_STATE', keyValueRecord(name, value));
+    return;
+  }
+  issueCommand('save-state', { name }, value);
+}
+
+/** What main saved with saveState; '' when nothing (or '') was saved. */
+export function getState(name: string): string {
+  return process.env[`STATE_${name}`] ?? '';
+}
+
+/**
+ * A `name<<delimiter` heredoc record, the format of GITHUB_OUTPUT and
+ * GITHUB_STATE. The delimiter is random per record, so a value cannot end
+ * the record early and smuggle in other names; a name or value that contains
+ * it anyway is refused rather than written.
+ */
+function keyValueRecord(name: string, value: string): string {
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  if (name.includes(delimiter)) throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+  if (value.includes(delimiter)) throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+  return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}`;
+}
+
+/**
+ * Appends one record to the file the runner named in `variable`. The file
+ * must exist (the runner creates it): writing to a path the runner will not
+ * read would lose the value silently, so that is an error.
+ */
+function appendFileCommand(variable: 'GITHUB_OUTPUT' | 'GITHUB_STATE', record: string): void {
+  const file = process.env[variable];
+  if (!file) throw new Error(`Unable to find environment variable for file command ${variable.slice('GITHUB_'.length)}`);
+  if (!existsSync(file)) throw new Error(`Missing file at path: ${file}`);
+  // Synchronous: state must be on disk before anything can kill this process.
+  appendFileSync(file, `${record}${EOL}`, { encoding: 'utf8' });
+}
+
+// ---------------------------------------------------------------------------
+// Log
+// ---------------------------------------------------------------------------
+
+/** Where an annotation points on the job page. */
+export interface AnnotationProperties {
+  readonly title?: string;
+  /** Path from the repository root, `/`-separated. */
+  readonly file?: string;
+  readonly startLine?: number;
+  readonly endLine?: number;
+  readonly startColumn?: number;
+  readonly endColumn?: number;
+}
+
+/** Asks the runner to replace this value with *** in all later log lines. */
+export function setSecret(secret: string): void {
+  issueCommand('add-mask', {}, secret);
+}
+
+/** True when the run has step debug logging on (re-run with debug logging). */
+export function isDebug(): boolean {
+  return process.env['RUNNER_DEBUG'] === '1';
+}
+
+/** Shown only with debug logging on. */
+export function debug(message: string): void {
+  issueCommand('debug', {}, message);
+}
+
+/** A plain log line: not a command, so nothing is escaped. */
+export function info(message: string): void {
+  process.stdout.write(message + EOL);
+}
+
+export function warning(message: string, properties: AnnotationProperties = {}): void {
+  issueCommand('warning', annotationProperties(properties), message);
+}
+
+export function error(message: string, properties: AnnotationProperties = {}): void {
+  issueCommand('error', annotationProperties(properties), message);
+}
+
+/** Folds the following log lines under `name` until endGroup. */
+export function startGroup(name: string): void {
+  issueCommand('group', {}, name);
+}
+
+export function endGroup(): void {
+  issueCommand('endgroup', {}, '');
+}
+
+/** Fails the step (exit code 1 once the process ends) with an error annotation. */
+export function setFailed(message: string): void {
+  process.exitCode = 1;
+  error(message);
+}
+
+type CommandProperties = Readonly<Record<string, string | number | undefined>>;
+
+/** The runner's property names, in the order @actions/core sends them. */
+function annotationProperties(p: AnnotationProperties): CommandProperties {
+  return { title: p.title, file: p.file, line: p.startLine, endLine: p.endLine, col: p.startColumn, endColumn: p.endColumn };
+}
+
+/**
+ * Writes `::command key=value,key=value::message` as one stdout line.
+ * Properties that are undefined, '' or 0 are left out, as @actions/core does
+ * (lines and columns count from 1, so 0 means "none").
+ */
+function issueCommand(command: string, properties: CommandProperties, message: string): void {
+  const props = Object.entries(properties)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== '' && entry[1] !== 0)
+    .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
+    .join(',');
+  process.stdout.write(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`);
+}
+
+/**
+ * The message part of a command: a command is one line, so line breaks are
+ * percent-encoded (the runner decodes them back), and so is % itself, so a
+ * literal "%0A" in a message survives the round trip.
+ */
+export function escapeData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A property value: also `:` and `,`, which end the property list and a property. */
+export function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+// ---------------------------------------------------------------------------
+// Job summary
+// ---------------------------------------------------------------------------
+
+/** Text, escaped when rendered, or HTML the caller built (and escaped) itself. */
+export type SummaryContent = string | { readonly html: string };
+
+export interface SummaryCell {
+  readonly content: SummaryContent;
+  /** A <th> instead of a <td>. */
+  readonly header?: boolean;
+}
+
+/** For text that goes into the job summary's HTML. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function render(content: SummaryContent): string {
+  return typeof content === 'string' ? escapeHtml(content) : content.html;
+}
+
+/** `<hN>text</hN>`, a line of its own. */
+export function summaryHeading(text: SummaryContent, level: 1 | 2 | 3 | 4 | 5 | 6): string {
+  return `<h${level}>${render(text)}</h${level}>${EOL}`;
+}
+
+/** `<table><tr><td>…</td>…</tr>…</table>`, one line, as @actions/core writes it; cells are escaped unless given as `{ html }`. */
+export function summaryTable(rows: readonly (readonly (SummaryContent | SummaryCell)[])[]): string {
+  const cell = (c: SummaryContent | SummaryCell): string => {
+    const { content, header } = typeof c === 'object' && 'content' in c ? c : { content: c, header: false };
+    const tag = header ? 'th' : 'td';
+    return `<${tag}>${render(content)}</${tag}>`;
+  };
+  return `<table>${rows.map((row) => `<tr>${row.map(cell).join('')}</tr>`).join('')}</table>${EOL}`;
+}
+
+/**
+ * Appends blocks (from summaryHeading, summaryTable) to the job summary in
+ * one write, so a failure leaves no half table behind. Throws when the
+ * runner provides no summary file or it cannot be written.
+ */
+export async function appendSummary(...blocks: readonly string[]): Promise<void> {
+  const file = process.env['GITHUB_STEP_SUMMARY'];
+  if (!file) throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries.');
+  await appendFile(file, blocks.join(''), { encoding: 'utf8' });
+}
