@@ -16,9 +16,9 @@ export const modules = {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _actions_cache__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1691);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3838);
-/* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8701);
-/* harmony import */ var _actions_tool_cache__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9805);
+/* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8701);
+/* harmony import */ var _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9805);
+/* harmony import */ var _action_runner_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5242);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9909);
 /* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8994);
 // Puts a verified envd binary on the runner and returns its path.
@@ -166,7 +166,7 @@ async function resolveEnvdVersion(version, opts = {}) {
             if (res.ok) {
                 const body = (await res.json());
                 const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
-                _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+                _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
                 return normalizeEnvdVersion(tag);
             }
             lastError = `HTTP ${res.status}`;
@@ -197,23 +197,23 @@ async function installEnvd(version, opts = {}) {
     const toolVersion = tag.slice(1);
     // 1. This runner already has it (earlier step or job on a self-hosted runner).
     if (process.env['RUNNER_TOOL_CACHE']) {
-        const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_6__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
+        const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
         const bin = dir ? node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd') : '';
         if (bin && (await isExecutableFile(bin))) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`Using envd ${tag} from the tool cache: ${bin}`);
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache: ${bin}`);
             return bin;
         }
     }
     // 2. A preinstalled envd of exactly this version.
     if (opts.usePath !== false) {
-        const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_5__/* .which */ .K7('envd', false);
+        const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K7('envd', false);
         if (onPath) {
             const found = await probeEnvdVersion(onPath);
             if (found === tag) {
-                _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`Using envd ${tag} found on PATH: ${onPath}`);
+                _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} found on PATH: ${onPath}`);
                 return onPath;
             }
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
         }
     }
     // 3./4. Actions cache, else download and verify. The staging directory path
@@ -233,7 +233,7 @@ async function installEnvd(version, opts = {}) {
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(stagedBin, 0o755);
     let bin = stagedBin;
     if (process.env['RUNNER_TOOL_CACHE']) {
-        const dir = await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_6__/* .cacheFile */ .NJ(stagedBin, 'envd', TOOL_NAME, toolVersion, arch);
+        const dir = await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(stagedBin, 'envd', TOOL_NAME, toolVersion, arch);
         bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
         // io.cp keeps the mode on Linux, but say it explicitly: a non-executable
         // cached copy would poison every later lookup on a self-hosted runner.
@@ -241,7 +241,7 @@ async function installEnvd(version, opts = {}) {
     }
     if (useCache && !restored)
         await saveToActionsCache(staging, key);
-    _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`Installed envd ${tag} at ${bin}`);
+    _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
     return bin;
 }
 function tempBase() {
@@ -274,7 +274,7 @@ async function probeEnvdVersion(bin) {
             tailLines: 5,
         });
         if (r.code !== 0) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
             return undefined;
         }
         const reported = parseEnvdVersionOutput(r.stdout);
@@ -288,7 +288,7 @@ async function probeEnvdVersion(bin) {
 }
 async function restoreFromActionsCache(staging, key, asset) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_4__.debug('Actions cache service not available; not restoring envd from it');
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug('Actions cache service not available; not restoring envd from it');
         return false;
     }
     try {
@@ -300,14 +300,14 @@ async function restoreFromActionsCache(staging, key, asset) {
         const recorded = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd.sha256'), 'utf8')).get(asset);
         const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_8__/* .sha256File */ .Q)(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'));
         if (!recorded || recorded !== actual) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
             return false;
         }
-        _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`Restored envd from the Actions cache (${key})`);
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key})`);
         return true;
     }
     catch (err) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_4__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
         return false;
     }
 }
@@ -320,10 +320,10 @@ async function saveToActionsCache(staging, key) {
     catch (err) {
         // Another job saving the same key at once is normal, not worth a warning.
         if (err instanceof _actions_cache__WEBPACK_IMPORTED_MODULE_3__.ReserveCacheError) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__.info(`envd is already being cached by another job: ${errorText(err)}`);
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd is already being cached by another job: ${errorText(err)}`);
             return;
         }
-        _actions_core__WEBPACK_IMPORTED_MODULE_4__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
     }
 }
 /** Downloads checksums.txt and the binary into `dir`, leaving `dir/envd` and `dir/envd.sha256`. */
@@ -351,10 +351,10 @@ async function downloadVerified(tag, asset, dir, baseUrl) {
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
 async function download(url, dest, what) {
     try {
-        return await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_6__/* .downloadTool */ .bq(url, dest);
+        return await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .downloadTool */ .bq(url, dest);
     }
     catch (err) {
-        if (err instanceof _actions_tool_cache__WEBPACK_IMPORTED_MODULE_6__/* .HTTPError */ .Hl) {
+        if (err instanceof _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .HTTPError */ .Hl) {
             const hint = err.httpStatusCode === 404 ? ' (not found: is this an envd release that has this file?)' : '';
             throw new Error(`could not download ${what} from ${url}: HTTP ${err.httpStatusCode ?? '?'}${hint}`);
         }

@@ -13,10 +13,10 @@ __webpack_require__.d(__webpack_exports__, {
   startLocalBuilder: () => (/* binding */ startLocalBuilder)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __webpack_require__(3838);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: ./src/action/runner.ts
+var runner = __webpack_require__(5242);
 // EXTERNAL MODULE: ./src/buildkit/probe.ts
 var probe = __webpack_require__(8718);
 // EXTERNAL MODULE: ./src/builder/local/daemon.ts
@@ -297,7 +297,7 @@ function parseBuildkitdVersion(output) {
     const m = /^buildkitd\s+\S+\s+(v?\d+\.\d+\.\d+\S*)/m.exec(output.trim());
     return m ? normalizeTag(m[1]) : undefined;
 }
-const defaultLog = { info: core.info, warning: (m) => core.warning(m), debug: core.debug };
+const defaultLog = { info: runner.info, warning: (m) => runner.warning(m), debug: runner.debug };
 /** Finds or downloads buildkitd at the requested version. */
 async function installBuildkit(options = {}) {
     const log = options.log ?? defaultLog;
@@ -560,8 +560,8 @@ const defaultDeps = {
     installAppArmorProfile: daemon/* installAppArmorProfile */.TK,
     removeAppArmorProfile: daemon/* stopAppArmorProfile */.m,
     probe: probe/* probeBuilder */.gH,
-    info: core.info,
-    warning: (m) => core.warning(m),
+    info: runner.info,
+    warning: (m) => runner.warning(m),
 };
 async function startLocalBuilder(options = {}, overrides = {}) {
     const deps = { ...defaultDeps, ...overrides };

@@ -5,7 +5,7 @@ import type { ActionInputs, SecretSource } from '../action/inputs-types.js';
 import { Messages, Services, type Packet } from '../protocol/index.js';
 import { authCredentialsMethod } from '../session/auth/service.js';
 import type { CredentialProvider } from '../session/auth/provider.js';
-import { createTransferStats, serveDiffCopy, type TransferStats } from '../session/filesync/diffcopy.js';
+import { createTransferStats, prepareFileSync, serveDiffCopy, type TransferStats } from '../session/filesync/diffcopy.js';
 import type { MethodHandler } from '../session/rpc.js';
 import { bidiMethod, healthService, secretsService } from '../session/services.js';
 import { readFile, stat } from 'node:fs/promises';
@@ -160,6 +160,7 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildReport> {
   const started = Date.now();
   const transfer = createTransferStats();
   const progress = new ProgressPrinter(o.write);
+  prepareFileSync();
   try {
     const outcome = await solve({
       client: o.client,

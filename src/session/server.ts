@@ -10,13 +10,22 @@ import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type Meth
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 
 /**
- * What the bidi calls of this server offer beyond BidiCall: writing a message
- * that the handler encoded itself (as consecutive parts, so a big payload
- * need not be copied into one buffer). The DiffCopy sender uses it when
- * present and falls back to `write` otherwise.
+ * What the bidi calls of this server offer beyond BidiCall: writing messages
+ * that the handler encoded itself, many at once and synchronously. Each
+ * message is given as consecutive parts (their concatenation is the message),
+ * so a big payload need not be copied into one buffer. The DiffCopy sender
+ * uses it when present and falls back to `write` otherwise: a transfer of
+ * many small files writes a few packets per file, and a promise (or an
+ * HTTP/2 write) per packet costs more than the packet.
  */
 export interface EncodedWriter {
-  writeEncoded(parts: readonly Buffer[]): Promise<void>;
+  /**
+   * Writes the messages now, in order. Returns false when the stream is full:
+   * write more only after `drained()`. Throws RpcError when the stream is closed.
+   */
+  writeEncoded(messages: readonly (readonly Buffer[])[]): boolean;
+  /** Resolves when the stream takes more (at once if it does); rejects if it closes first. */
+  drained(): Promise<void>;
 }
 
 /** How many decoded messages a bidi handler may lag behind before we stop reading. */
@@ -117,12 +126,13 @@ export class SessionServer {
           messages,
           write: (m) => {
             start();
-            return writeMessage(stream, [handler.encode(m)]);
+            return writeMessages(stream, [[handler.encode(m)]]) ? WRITTEN : whenDrained(stream);
           },
-          writeEncoded: (parts) => {
+          writeEncoded: (messages) => {
             start();
-            return writeMessage(stream, parts);
+            return writeMessages(stream, messages);
           },
+          drained: () => (hasRoom(stream) ? WRITTEN : whenDrained(stream)),
         };
         await handler.handle(call);
         if (!started) {
@@ -207,38 +217,66 @@ function frameErrorMessage(err: FrameError): string {
 /** Above this size a message part is written after the frame header instead of being copied behind it. */
 const COPY_LIMIT = 16 * 1024;
 
+/**
+ * Bytes we let wait in an HTTP/2 stream's buffer before a writer has to wait.
+ * The stream's own high-water mark is 16 KiB, and the session sends at most
+ * what is buffered per write to the tunnel, which costs a round trip through
+ * JavaScript (our tunnel socket, grpc-js) each: with 16 KiB per trip, 5,000
+ * small files took twice as long as with a deeper buffer. Bounded, so a
+ * slow receiver still pushes back.
+ */
+const STREAM_BUFFER = 1024 * 1024;
+
+/** The stream takes more without the writer waiting (see STREAM_BUFFER). */
+function hasRoom(stream: http2.ServerHttp2Stream): boolean {
+  return stream.writableLength < STREAM_BUFFER;
+}
+
 const WRITTEN = Promise.resolve();
 
 /**
- * Writes one message, given as consecutive parts (their concatenation is the
- * message), behind its gRPC frame header. Resolves at once while the stream
- * accepts more (no listeners, no new promise: a transfer writes hundreds of
- * thousands of packets), otherwise on 'drain'; rejects when the stream
- * closes first.
+ * Writes messages, each given as consecutive parts, behind their gRPC frame
+ * headers. Small parts are copied into one buffer per run, so a batch of
+ * small packets is a single HTTP/2 write; big parts (file content) are
+ * written as they are. Returns false when the writer should wait for
+ * 'drain' (see STREAM_BUFFER). Throws when the stream is closed.
  */
-function writeMessage(stream: http2.ServerHttp2Stream, parts: readonly Buffer[]): Promise<void> {
-  if (stream.destroyed || stream.closed) return Promise.reject(new RpcError(Code.CANCELLED, 'stream closed'));
+function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (readonly Buffer[])[]): boolean {
+  if (stream.destroyed || stream.closed) throw new RpcError(Code.CANCELLED, 'stream closed');
   // Everything written in this tick reaches HTTP/2 as one batch: one native
-  // write for a run of small packets (STATs, the DATA of small files).
+  // write for runs of small packets from different writers.
   if (!stream.writableCorked) {
     stream.cork();
     process.nextTick(uncork, stream);
   }
-  let length = 0;
-  for (const part of parts) length += part.length;
-  // A small first part (a whole STAT, a packet header) goes behind the frame
-  // header in one buffer; big parts (file content) are written as they are.
-  const first = parts[0] ?? EMPTY;
-  const inline = first.length < COPY_LIMIT;
-  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + (inline ? first.length : 0));
-  writeFrameHeader(head, length);
-  if (inline) first.copy(head, FRAME_HEADER_BYTES);
-  let ok = stream.write(head);
-  for (let i = inline ? 1 : 0; i < parts.length; i++) ok = stream.write(parts[i]!);
-  return ok ? WRITTEN : whenDrained(stream);
+  const run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = (): void => {
+    if (run.length === 0) return;
+    stream.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    run.length = 0;
+    runBytes = 0;
+  };
+  for (const parts of messages) {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    writeFrameHeader(head, length);
+    run.push(head);
+    runBytes += FRAME_HEADER_BYTES;
+    for (const part of parts) {
+      if (part.length < COPY_LIMIT) {
+        run.push(part);
+        runBytes += part.length;
+      } else {
+        flush();
+        stream.write(part);
+      }
+    }
+  }
+  flush();
+  return hasRoom(stream);
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function uncork(stream: http2.ServerHttp2Stream): void {
   stream.uncork();

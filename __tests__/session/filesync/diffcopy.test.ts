@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PacketType, type Packet } from '../../../src/protocol/index.js';
-import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE } from '../../../src/session/filesync/diffcopy.js';
+import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
 import { Code, RpcError } from '../../../src/session/rpc.js';
 import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
 
@@ -238,79 +238,91 @@ describe('DiffCopy sender: errors', () => {
   });
 });
 
-describe('DiffCopy sender: symlink safety', () => {
-  it('refuses a file swapped for a symlink after the walk', async () => {
-    const outside = await makeTree({ 'secret.txt': 'TOP SECRET' });
-    const root = await makeTree({ f: 'harmless' });
-    const call = callFor('context');
-    const serving = serveDiffCopy(call, new Map([['context', root]]));
-    await until(call, isEndMarker);
-    await fsp.rm(path.join(root, 'f'));
-    await fsp.symlink(path.join(outside, 'secret.txt'), path.join(root, 'f'));
-    call.send({ type: PacketType.REQ, ID: 0 });
-    await rejection(serving);
-    expect(call.sent.at(-1)?.type).toBe(PacketType.ERR);
-    expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read f: ELOOP');
-    expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+// The file reads that guard against swaps and size changes exist twice: on
+// the worker thread (the default) and with libuv's asynchronous calls (the
+// fallback when no worker can start). Both must behave the same.
+const READ_MODES: [string, DiffCopyOptions['fsThread']][] = [
+  ['on the file system worker thread', undefined],
+  ['with asynchronous fs calls', null],
+];
+
+describe.each(READ_MODES)('reading files %s', (_mode, fsThread) => {
+  const serve = (call: FakeCall, dirs: Map<string, string>, options: DiffCopyOptions = {}) => serveDiffCopy(call, dirs, undefined, { ...options, fsThread });
+
+  describe('DiffCopy sender: symlink safety', () => {
+    it('refuses a file swapped for a symlink after the walk', async () => {
+      const outside = await makeTree({ 'secret.txt': 'TOP SECRET' });
+      const root = await makeTree({ f: 'harmless' });
+      const call = callFor('context');
+      const serving = serve(call, new Map([['context', root]]));
+      await until(call, isEndMarker);
+      await fsp.rm(path.join(root, 'f'));
+      await fsp.symlink(path.join(outside, 'secret.txt'), path.join(root, 'f'));
+      call.send({ type: PacketType.REQ, ID: 0 });
+      await rejection(serving);
+      expect(call.sent.at(-1)?.type).toBe(PacketType.ERR);
+      expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read f: ELOOP');
+      expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+    });
+
+    it('refuses a file whose parent directory was swapped for a symlink', async () => {
+      const outside = await makeTree({ 'f': 'TOP SECRET' });
+      const root = await makeTree({ 'sub/f': 'harmless' });
+      const call = callFor('context');
+      const serving = serve(call, new Map([['context', root]]));
+      await until(call, isEndMarker);
+      await fsp.rename(path.join(root, 'sub'), path.join(root, 'sub.orig'));
+      await fsp.symlink(outside, path.join(root, 'sub'));
+      call.send({ type: PacketType.REQ, ID: 1 });
+      await rejection(serving);
+      expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read sub/f: file was replaced during the transfer');
+      expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
+    });
   });
 
-  it('refuses a file whose parent directory was swapped for a symlink', async () => {
-    const outside = await makeTree({ 'f': 'TOP SECRET' });
-    const root = await makeTree({ 'sub/f': 'harmless' });
-    const call = callFor('context');
-    const serving = serveDiffCopy(call, new Map([['context', root]]));
-    await until(call, isEndMarker);
-    await fsp.rename(path.join(root, 'sub'), path.join(root, 'sub.orig'));
-    await fsp.symlink(outside, path.join(root, 'sub'));
-    call.send({ type: PacketType.REQ, ID: 1 });
-    await rejection(serving);
-    expect(call.sent.at(-1)?.data?.toString()).toBe('failed to read sub/f: file was replaced during the transfer');
-    expect(call.sent.some((p) => p.type === PacketType.DATA)).toBe(false);
-  });
-});
+  describe('DiffCopy sender: files that change size after the walk', () => {
+    /** Walks, lets `change` run before the REQ for ID 0, and returns what the receiver got for it. */
+    async function sendAfter(initial: Buffer, change: (file: string) => Promise<void>, chunkSize = 1024): Promise<{ data: Buffer; chunks: number[] }> {
+      const root = await makeTree({ f: initial });
+      const call = callFor('context');
+      const serving = serve(call, new Map([['context', root]]), { chunkSize });
+      await until(call, isEndMarker);
+      await change(path.join(root, 'f'));
+      call.send({ type: PacketType.REQ, ID: 0 });
+      await until(call, (p) => p.type === PacketType.DATA && !p.data?.length);
+      call.send({ type: PacketType.FIN });
+      await serving;
+      const data = call.sent.filter((p) => p.type === PacketType.DATA && p.data?.length);
+      return { data: Buffer.concat(data.map((p) => p.data!)), chunks: data.map((p) => p.data!.length) };
+    }
 
-describe('DiffCopy sender: files that change size after the walk', () => {
-  /** Walks, lets `change` run before the REQ for ID 0, and returns what the receiver got for it. */
-  async function sendAfter(initial: Buffer, change: (file: string) => Promise<void>, chunkSize = 1024): Promise<{ data: Buffer; chunks: number[] }> {
-    const root = await makeTree({ f: initial });
-    const call = callFor('context');
-    const serving = serveDiffCopy(call, new Map([['context', root]]), undefined, { chunkSize });
-    await until(call, isEndMarker);
-    await change(path.join(root, 'f'));
-    call.send({ type: PacketType.REQ, ID: 0 });
-    await until(call, (p) => p.type === PacketType.DATA && !p.data?.length);
-    call.send({ type: PacketType.FIN });
-    await serving;
-    const data = call.sent.filter((p) => p.type === PacketType.DATA && p.data?.length);
-    return { data: Buffer.concat(data.map((p) => p.data!)), chunks: data.map((p) => p.data!.length) };
-  }
+    it('sends a small file that grew past one chunk completely, in chunks', async () => {
+      const grown = randomBytes(5000);
+      const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.writeFile(f, grown));
+      expect(got.data.equals(grown)).toBe(true);
+      expect(Math.max(...got.chunks)).toBeLessThanOrEqual(1024);
+    });
 
-  it('sends a small file that grew past one chunk completely, in chunks', async () => {
-    const grown = randomBytes(5000);
-    const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.writeFile(f, grown));
-    expect(got.data.equals(grown)).toBe(true);
-    expect(Math.max(...got.chunks)).toBeLessThanOrEqual(1024);
-  });
+    it('sends a small file that grew a little as it is now', async () => {
+      const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.appendFile(f, ' and more'));
+      expect(got.data.toString()).toBe('tiny and more');
+    });
 
-  it('sends a small file that grew a little as it is now', async () => {
-    const got = await sendAfter(Buffer.from('tiny'), (f) => fsp.appendFile(f, ' and more'));
-    expect(got.data.toString()).toBe('tiny and more');
-  });
+    it('sends a file that shrank as it is now', async () => {
+      const got = await sendAfter(randomBytes(3000), (f) => fsp.writeFile(f, 'short'));
+      expect(got.data.toString()).toBe('short');
+    });
 
-  it('sends a file that shrank as it is now', async () => {
-    const got = await sendAfter(randomBytes(3000), (f) => fsp.writeFile(f, 'short'));
-    expect(got.data.toString()).toBe('short');
-  });
+    it('sends a file of exactly one chunk as one chunk', async () => {
+      const content = randomBytes(1024);
+      const got = await sendAfter(content, async () => undefined);
+      expect(got.data.equals(content)).toBe(true);
+      expect(got.chunks).toEqual([1024]);
+    });
 
-  it('sends a file of exactly one chunk as one chunk', async () => {
-    const content = randomBytes(1024);
-    const got = await sendAfter(content, async () => undefined);
-    expect(got.data.equals(content)).toBe(true);
-    expect(got.chunks).toEqual([1024]);
-  });
-
-  it('sends a file that became empty as just the terminator', async () => {
-    const got = await sendAfter(Buffer.from('gone soon'), (f) => fsp.truncate(f, 0));
-    expect(got.chunks).toEqual([]);
+    it('sends a file that became empty as just the terminator', async () => {
+      const got = await sendAfter(Buffer.from('gone soon'), (f) => fsp.truncate(f, 0));
+      expect(got.chunks).toEqual([]);
+    });
   });
 });

@@ -56,10 +56,23 @@ describe('encodePacket matches the generic codec byte for byte', () => {
 /** A FakeCall that also takes encoded messages, as the session server's calls do. */
 class EncodedFakeCall extends FakeCall {
   encodedWrites = 0;
+  /** Batches of more than one message (a small file's content and its end). */
+  batches = 0;
+  private flushing: Promise<void> = Promise.resolve();
 
-  async writeEncoded(parts: readonly Buffer[]): Promise<void> {
-    this.encodedWrites++;
-    await this.write(packetCodec.decode(Buffer.concat(parts)));
+  writeEncoded(messages: readonly (readonly Buffer[])[]): boolean {
+    if (messages.length > 1) this.batches++;
+    for (const parts of messages) {
+      this.encodedWrites++;
+      const packet = packetCodec.decode(Buffer.concat(parts));
+      this.flushing = this.flushing.then(() => this.write(packet));
+    }
+    // Full after every write, like a slow stream: the sender must wait for drained().
+    return false;
+  }
+
+  drained(): Promise<void> {
+    return this.flushing;
   }
 }
 
@@ -76,6 +89,7 @@ describe('DiffCopy sender through a call that takes encoded messages', () => {
     expect(rx.files.get('a/b')!.toString()).toBe('hello');
     expect(rx.files.get('empty')!.length).toBe(0);
     expect(call.encodedWrites).toBe(call.sent.length);
+    expect(call.batches).toBeGreaterThan(0);
     expect(call.sent.at(-1)).toEqual({ type: PacketType.FIN });
     expect(stats).toEqual({ entriesSent: 6, filesSent: 4, bytesSent: 11 + big.length });
   });

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { FsThread, type ListReply, type ReadReply } from '../../../src/session/filesync/fs-thread.js';
+import { makeTree, removeTrees } from './helpers.js';
+
+afterAll(removeTrees);
+
+let thread: FsThread;
+beforeAll(() => {
+  const started = FsThread.start();
+  if (!started) throw new Error('no worker thread');
+  thread = started;
+});
+afterAll(() => thread.close());
+
+function entriesOf(reply: ListReply) {
+  if ('error' in reply) throw new Error(`list failed: ${reply.error}`);
+  return reply.entries;
+}
+
+function dataOf(reply: ReadReply): Buffer {
+  if ('error' in reply) throw new Error(`read failed: ${reply.error}`);
+  return reply.data;
+}
+
+describe('FsThread.list', () => {
+  it('reports what lstat reports, symlink targets included, without following links', async () => {
+    const outside = await makeTree({ secret: 'x' });
+    const root = await makeTree({ 'f.txt': 'hello', 'd/inner': '', l: { link: outside } });
+    const got = entriesOf(await thread.list(root, path.sep));
+    expect(got.map((e) => e.name).sort()).toEqual(['d', 'f.txt', 'l']);
+    for (const e of got) {
+      const st = await fsp.lstat(path.join(root, e.name), { bigint: true });
+      expect(e).toMatchObject({ mode: Number(st.mode), size: st.size, mtimeNs: st.mtimeNs, dev: st.dev, ino: st.ino });
+    }
+    expect(got.find((e) => e.name === 'l')!.linkname).toBe(outside);
+    expect(got.find((e) => e.name === 'f.txt')!.linkname).toBeUndefined();
+  });
+
+  it('returns the errno code of a failed readdir', async () => {
+    const root = await makeTree({ file: '' });
+    expect(await thread.list(path.join(root, 'missing'), path.sep)).toEqual({ error: 'ENOENT' });
+    expect(await thread.list(path.join(root, 'file'), path.sep)).toEqual({ error: 'ENOTDIR' });
+  });
+});
+
+describe('FsThread.read', () => {
+  it('reads many files asked for at once, each with its identity', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 100; i++) files[`f${i}`] = randomBytes(i * 37);
+    const root = await makeTree(files);
+    const replies = await Promise.all(Object.keys(files).map((name) => thread.read({ abs: path.join(root, name), maxBytes: files[name]!.length + 1 })));
+    for (const [i, name] of Object.keys(files).entries()) {
+      const reply = replies[i]!;
+      expect(dataOf(reply).equals(files[name]!)).toBe(true);
+      const st = await fsp.stat(path.join(root, name), { bigint: true });
+      expect(reply).toMatchObject({ isFile: true, dev: st.dev, ino: st.ino });
+    }
+  });
+
+  it('reads at most maxBytes (how the sender notices a file that grew)', async () => {
+    const root = await makeTree({ f: 'abcdefgh' });
+    expect(dataOf(await thread.read({ abs: path.join(root, 'f'), maxBytes: 4 })).toString()).toBe('abcd');
+  });
+
+  it('refuses to follow a symlink', async () => {
+    const outside = await makeTree({ secret: 'TOP SECRET' });
+    const root = await makeTree({ l: { link: path.join(outside, 'secret') } });
+    expect(await thread.read({ abs: path.join(root, 'l'), maxBytes: 100 })).toEqual({ error: 'ELOOP' });
+  });
+
+  it('does not hang on a FIFO and reports that it is not a file', async () => {
+    const root = await makeTree({});
+    execFileSync('mkfifo', [path.join(root, 'p')]);
+    const reply = await thread.read({ abs: path.join(root, 'p'), maxBytes: 10 });
+    expect(reply).toMatchObject({ isFile: false });
+    expect(dataOf(reply).length).toBe(0);
+  });
+
+  it('reports a missing file by its errno code', async () => {
+    const root = await makeTree({});
+    expect(await thread.read({ abs: path.join(root, 'nope'), maxBytes: 1 })).toEqual({ error: 'ENOENT' });
+  });
+});
+
+describe('FsThread.close', () => {
+  it('fails later requests instead of leaving them pending', async () => {
+    const t = FsThread.start()!;
+    await t.close();
+    await expect(t.list('/', path.sep)).rejects.toThrow('file system worker closed');
+    await expect(t.read({ abs: '/etc/hostname', maxBytes: 10 })).rejects.toThrow('file system worker closed');
+  });
+});

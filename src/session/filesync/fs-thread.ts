@@ -1,0 +1,350 @@
+// The transfer's many small file system calls (an lstat per entry; open,
+// fstat, read and close per small file) run on one worker thread, with the
+// synchronous fs API there, and reach the session's event loop in batches.
+//
+// Why: the event loop must never block on the file system (a stalled network
+// mount would starve the session's health checks), but libuv's asynchronous
+// calls cost 15-40 µs of CPU each in a freshly started process (measured:
+// 5,000 async lstat calls take 110-200 ms of CPU, synchronous ones 35-70 ms).
+// For a context of thousands of small files that overhead, not the disk, was
+// most of the transfer. A worker keeps the loop free like the thread pool
+// does, at the cost of one message per directory or per batch of files.
+//
+// The worker runs the self-contained function below as eval'd source: ncc
+// cannot bundle a separate worker entry, and the function uses nothing but
+// its arguments. Callers fall back to libuv's asynchronous calls when no
+// worker can be started.
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+/** One directory entry as the worker saw it (lstat, never following links). */
+export interface ListedEntry {
+  readonly name: string;
+  readonly mode: number;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly dev: bigint;
+  readonly ino: bigint;
+  /** The target of a symbolic link. */
+  readonly linkname?: string;
+}
+
+/** A directory's entries (unsorted), or the errno code of a failed readdir. */
+export type ListReply = { readonly entries: readonly ListedEntry[]; readonly failed: readonly EntryFailure[] } | { readonly error: string };
+
+/** An entry whose lstat (or readlink) failed; `code` is the errno code. */
+export interface EntryFailure {
+  readonly name: string;
+  readonly code: string;
+}
+
+/** A small file's content as read through an O_NOFOLLOW descriptor, with the identity of that descriptor. */
+export type ReadReply = { readonly data: Buffer; readonly isFile: boolean; readonly dev: bigint; readonly ino: bigint } | { readonly error: string };
+
+export interface ReadRequest {
+  readonly abs: string;
+  /** Read at most this many bytes (the size the walk saw, plus one to notice growth). */
+  readonly maxBytes: number;
+}
+
+/** Numbers per entry in a list reply: mode, size, mtime (ns), dev, ino. */
+const FIELDS = 5;
+
+/** Files read per message at most: bounds the bytes of one reply (small files are < 256 KiB). */
+const READ_BATCH = 32;
+
+interface WorkerList {
+  readonly id: number;
+  readonly op: 'list';
+  readonly dir: string;
+  readonly sep: string;
+}
+
+interface WorkerRead {
+  readonly id: number;
+  readonly op: 'read';
+  readonly files: readonly ReadRequest[];
+}
+
+type WorkerRequest = WorkerList | WorkerRead;
+
+interface RawListReply {
+  readonly id: number;
+  readonly error?: string;
+  readonly names?: string[];
+  readonly nums?: BigInt64Array;
+  readonly links?: (string | undefined)[];
+  readonly errors?: (string | undefined)[];
+}
+
+interface RawFile {
+  readonly error?: string;
+  readonly data?: Uint8Array;
+  readonly length?: number;
+  readonly isFile?: boolean;
+  readonly dev?: bigint;
+  readonly ino?: bigint;
+}
+
+interface RawReadReply {
+  readonly id: number;
+  readonly files: RawFile[];
+}
+
+interface PortLike {
+  on(event: 'message', listener: (request: WorkerRequest) => void): void;
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+}
+
+/**
+ * The worker's code. Self-contained (it is turned into source text): only
+ * its arguments, no imports or helpers from this module.
+ */
+function workerMain(fsApi: typeof fs, port: PortLike): void {
+  const S_IFMT = 0o170000n;
+  const S_IFLNK = 0o120000n;
+  const S_IFREG = 0o100000n;
+  const codeOf = (err: unknown): string => (err as { code?: string }).code ?? String((err as Error).message ?? err);
+  port.on('message', (req) => {
+    if (req.op === 'list') {
+      let names: string[];
+      try {
+        names = fsApi.readdirSync(req.dir);
+      } catch (err) {
+        port.postMessage({ id: req.id, error: codeOf(err) });
+        return;
+      }
+      const nums = new BigInt64Array(names.length * 5);
+      const links: (string | undefined)[] = [];
+      const errors: (string | undefined)[] = [];
+      for (let i = 0; i < names.length; i++) {
+        const abs = req.dir + req.sep + names[i];
+        try {
+          const st = fsApi.lstatSync(abs, { bigint: true });
+          nums[i * 5] = st.mode;
+          nums[i * 5 + 1] = st.size;
+          nums[i * 5 + 2] = st.mtimeNs;
+          nums[i * 5 + 3] = st.dev;
+          nums[i * 5 + 4] = st.ino;
+          if ((st.mode & S_IFMT) === S_IFLNK) links[i] = fsApi.readlinkSync(abs);
+        } catch (err) {
+          errors[i] = codeOf(err);
+        }
+      }
+      port.postMessage({ id: req.id, names, nums, links, errors }, [nums.buffer as ArrayBuffer]);
+      return;
+    }
+    const files: RawFile[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const f of req.files) {
+      let fd: number;
+      try {
+        // O_NOFOLLOW: a file that became a symlink since the walk fails rather
+        // than send what it points to; O_NONBLOCK: one swapped for a FIFO
+        // cannot hang the worker in open (the fstat check then rejects it).
+        fd = fsApi.openSync(f.abs, fsApi.constants.O_RDONLY | (fsApi.constants.O_NOFOLLOW ?? 0) | (fsApi.constants.O_NONBLOCK ?? 0));
+      } catch (err) {
+        files.push({ error: codeOf(err) });
+        continue;
+      }
+      try {
+        const st = fsApi.fstatSync(fd, { bigint: true });
+        // Its own ArrayBuffer (not Buffer's shared pool), so it can be transferred.
+        const data = new Uint8Array(f.maxBytes);
+        const length = (st.mode & S_IFMT) === S_IFREG ? fsApi.readSync(fd, data, 0, data.length, 0) : 0;
+        files.push({ data, length, isFile: (st.mode & S_IFMT) === S_IFREG, dev: st.dev, ino: st.ino });
+        transfer.push(data.buffer as ArrayBuffer);
+      } catch (err) {
+        files.push({ error: codeOf(err) });
+      } finally {
+        try {
+          fsApi.closeSync(fd);
+        } catch {
+          // nothing was written; a failed close loses nothing
+        }
+      }
+    }
+    port.postMessage({ id: req.id, files }, transfer);
+  });
+}
+
+const WORKER_SOURCE = `(${workerMain.toString()})(require('node:fs'), require('node:worker_threads').parentPort);`;
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/**
+ * Worker threads serving directory listings and small-file reads. With two
+ * or more, the first only lists directories, so the STATs of the walk (which
+ * the receiver's requests wait for) never queue behind file reads, and the
+ * others take turns reading.
+ */
+export class FsThread {
+  private nextId = 0;
+  private readonly lists = new Map<number, Waiter<ListReply>>();
+  private readonly reads = new Map<number, Waiter<ReadReply>[]>();
+  /** Reads asked for in this turn of the event loop, sent as one message. */
+  private queued: { request: ReadRequest; waiter: Waiter<ReadReply> }[] = [];
+  private failure: Error | undefined;
+  private outstanding = 0;
+
+  private nextReader = 0;
+
+  private constructor(private readonly workers: readonly Worker[]) {
+    for (const worker of workers) {
+      worker.on('message', (m: RawListReply | RawReadReply) => this.onMessage(m));
+      worker.on('error', (err: Error) => this.fail(err));
+      worker.on('exit', (code) => this.fail(new Error(`file system worker exited (code ${code})`)));
+      // Only pending requests keep the process alive (see track).
+      worker.unref();
+    }
+  }
+
+  /** Starts `threads` workers, or returns undefined if this process cannot (the caller uses async fs then). */
+  static start(threads = 1): FsThread | undefined {
+    const workers: Worker[] = [];
+    try {
+      for (let i = 0; i < threads; i++) workers.push(new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false }));
+      return new FsThread(workers);
+    } catch {
+      for (const w of workers) void w.terminate();
+      return undefined;
+    }
+  }
+
+  /** Lists a directory: its entries' lstat results and symlink targets. */
+  list(dir: string, sep: string): Promise<ListReply> {
+    return new Promise<ListReply>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const id = this.nextId++;
+      this.lists.set(id, { resolve, reject });
+      this.track(1);
+      this.workers[0]!.postMessage({ id, op: 'list', dir, sep } satisfies WorkerList);
+    });
+  }
+
+  /** Reads a small file whole; reads asked for in the same event-loop turn travel together. */
+  read(request: ReadRequest): Promise<ReadReply> {
+    return new Promise<ReadReply>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.queued.push({ request, waiter: { resolve, reject } });
+      this.track(1);
+      // Not a microtask: requests arrive one event at a time (a REQ, a
+      // reply), so wait for the loop's turn to gather everything this
+      // iteration asks for; one message per file costs more than the read.
+      if (this.queued.length === 1) setImmediate(() => this.flushReads());
+      else if (this.queued.length >= READ_BATCH) this.flushReads();
+    });
+  }
+
+  /** Stops the worker; pending requests fail. */
+  async close(): Promise<void> {
+    this.fail(new Error('file system worker closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private flushReads(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    const id = this.nextId++;
+    this.reads.set(
+      id,
+      batch.map((q) => q.waiter),
+    );
+    const readers = this.workers.length > 1 ? this.workers.length - 1 : 1;
+    const reader = this.workers[this.workers.length - readers + (this.nextReader++ % readers)]!;
+    reader.postMessage({ id, op: 'read', files: batch.map((q) => q.request) } satisfies WorkerRead);
+  }
+
+  private onMessage(m: RawListReply | RawReadReply): void {
+    if ('files' in m) {
+      const waiters = this.reads.get(m.id);
+      if (!waiters) return;
+      this.reads.delete(m.id);
+      this.track(-waiters.length);
+      m.files.forEach((f, i) => waiters[i]?.resolve(toReadReply(f)));
+      return;
+    }
+    const waiter = this.lists.get(m.id);
+    if (!waiter) return;
+    this.lists.delete(m.id);
+    this.track(-1);
+    waiter.resolve(toListReply(m));
+  }
+
+  /** While requests are pending the worker keeps the process alive; idle, it does not. */
+  private track(delta: number): void {
+    const before = this.outstanding;
+    this.outstanding += delta;
+    if (before === 0 && this.outstanding > 0) for (const w of this.workers) w.ref();
+    else if (before > 0 && this.outstanding === 0) for (const w of this.workers) w.unref();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.lists.values()) w.reject(err);
+    for (const ws of this.reads.values()) for (const w of ws) w.reject(err);
+    for (const q of this.queued) q.waiter.reject(err);
+    this.lists.clear();
+    this.reads.clear();
+    this.queued = [];
+    this.outstanding = 0;
+    for (const w of this.workers) w.unref();
+  }
+}
+
+function toListReply(m: RawListReply): ListReply {
+  if (m.error !== undefined || !m.names || !m.nums) return { error: m.error ?? 'EIO' };
+  const entries: ListedEntry[] = [];
+  const failed: EntryFailure[] = [];
+  const { names, nums, links = [], errors = [] } = m;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const code = errors[i];
+    if (code !== undefined) {
+      failed.push({ name, code });
+      continue;
+    }
+    const o = i * FIELDS;
+    const linkname = links[i];
+    entries.push({
+      name,
+      mode: Number(nums[o]!),
+      size: nums[o + 1]!,
+      mtimeNs: nums[o + 2]!,
+      dev: BigInt.asUintN(64, nums[o + 3]!),
+      ino: BigInt.asUintN(64, nums[o + 4]!),
+      ...(linkname !== undefined ? { linkname } : {}),
+    });
+  }
+  return { entries, failed };
+}
+
+function toReadReply(f: RawFile): ReadReply {
+  if (f.error !== undefined || !f.data) return { error: f.error ?? 'EIO' };
+  return {
+    data: Buffer.from(f.data.buffer, f.data.byteOffset, f.length ?? 0),
+    isFile: f.isFile === true,
+    dev: f.dev ?? 0n,
+    ino: f.ino ?? 0n,
+  };
+}
+
+/** One thread lists, one reads: measured on 2 vCPUs, 5,000 small files, ~20% faster than one thread doing both. */
+const SHARED_THREADS = 2;
+
+let shared: FsThread | undefined | null = null;
+
+/**
+ * The process's file system worker, started on first use (null until then).
+ * One is enough: a worker's calls are sequential, but each is cheap, and
+ * concurrent transfers interleave at message granularity.
+ */
+export function sharedFsThread(): FsThread | undefined {
+  if (shared === null) shared = FsThread.start(SHARED_THREADS);
+  return shared;
+}
