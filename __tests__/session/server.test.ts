@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { createServer, type Server } from 'node:net';
 import { serviceDefinition, Services, Messages, type Packet } from '../../src/protocol/index.js';
-import { SessionServer } from '../../src/session/server.js';
+import { encodePacket } from '../../src/session/filesync/packet.js';
+import { SessionServer, type EncodedWriter } from '../../src/session/server.js';
 import { bidiMethod, healthService, secretsService } from '../../src/session/services.js';
 import type { BidiCall } from '../../src/session/rpc.js';
 
@@ -20,6 +21,18 @@ const seenMetadata: Map<string, readonly string[]>[] = [];
 beforeAll(async () => {
   const echo = bidiMethod<Packet, Packet>(Services.FileSync, 'DiffCopy', Messages.Packet, Messages.Packet, async (call: BidiCall<Packet, Packet>) => {
     seenMetadata.push(new Map(call.metadata));
+    const encoded = Number(call.metadata.get('encoded')?.[0] ?? 0);
+    if (encoded) {
+      // Batches of pre-encoded messages, as the DiffCopy sender writes them:
+      // small packets copied together, big payloads as parts of their own.
+      const writer = call as unknown as EncodedWriter;
+      for (let i = 0; i < encoded; i += 10) {
+        const batch: Buffer[][] = [];
+        for (let j = i; j < Math.min(i + 10, encoded); j++) batch.push(encodePacket(encodedPacket(j))!);
+        if (!writer.writeEncoded(batch)) await writer.drained();
+      }
+      return;
+    }
     const burst = Number(call.metadata.get('burst')?.[0] ?? 0);
     if (burst) {
       // Many writes without awaiting each: the stream fills up and every writer waits for 'drain'.
@@ -124,6 +137,32 @@ test('writes that are not awaited one by one all arrive, in order, sharing one d
     spy.mockRestore();
   }
   expect(maxDrainListeners).toBe(1);
+});
+
+/** Packet j of the 'encoded' stream: every 7th carries 40 KB (a separate part), the rest a few bytes. */
+function encodedPacket(j: number): Packet {
+  return { type: 2, ID: j, data: Buffer.alloc(j % 7 === 0 ? 40_000 : 1 + (j % 50), j % 251) };
+}
+
+test('messages written as encoded batches arrive whole and in order, past the stream buffer', async () => {
+  const c = client(Services.FileSync);
+  const md = new grpc.Metadata();
+  md.set('encoded', '2000'); // ~12 MB: the writer has to wait for drained() several times
+  const call = (c.DiffCopy as (m: grpc.Metadata) => grpc.ClientDuplexStream<Packet, Packet>).call(c, md);
+  const got: Packet[] = [];
+  await new Promise<void>((resolve, reject) => {
+    call.on('data', (p: Packet) => got.push(p));
+    call.on('end', resolve);
+    call.on('error', reject);
+    call.end();
+  });
+  expect(got).toHaveLength(2000);
+  got.forEach((p, j) => {
+    const want = encodedPacket(j);
+    expect(p.ID ?? 0).toBe(j);
+    expect(p.data!.equals(want.data!)).toBe(true);
+  });
+  c.close();
 });
 
 test('unknown methods are UNIMPLEMENTED', async () => {
