@@ -306,7 +306,7 @@ async function inspect(ctx: WalkContext, relPath: string, abs: string): Promise<
     if (st.isSymbolicLink()) linkname = await readlink(abs);
   } catch (err) {
     if (isGone(err)) return undefined;
-    throw annotate(err, relPath);
+    throw new EntryError(annotate(err, relPath)); // not to be annotated again with the directory
   }
   return toInspected(ctx, relPath, abs, st, linkname);
 }
