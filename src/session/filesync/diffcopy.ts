@@ -32,14 +32,14 @@ export function createTransferStats(): TransferStats {
 export interface DiffCopyOptions {
   /**
    * Bytes per DATA packet; far below the daemon's 4 MiB (old) message limit.
-   * Files smaller than this are read in one synchronous call.
+   * Files smaller than this are read whole, in one call.
    */
   chunkSize?: number;
   /** Requests served at once; also the most files we hold open. */
   concurrency?: number;
   /**
    * Where the walk's lstat calls and small-file reads run: by default the
-   * process's file system worker thread (much less CPU per call than libuv's
+   * process's file system worker threads (much less CPU per call than libuv's
    * asynchronous calls); null for libuv's asynchronous calls.
    */
   fsThread?: FsThread | null;
@@ -52,9 +52,11 @@ export interface DiffCopyOptions {
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
 /**
- * Requests served at once. Small files cost a few thread-pool round trips
- * each and little memory, so many in flight keep the pool busy (5,000 small
- * files: ~1.5x faster than 4); big files are limited to MAX_STREAMING.
+ * Requests served at once. A small file costs little memory (under one
+ * chunk) and mostly waiting (its read on the worker thread, the stream
+ * draining), so many in flight keep the transfer moving: 5,000 small files
+ * went faster with 64 than with 16 (and no faster with 128 or 256). Big
+ * files are limited to MAX_STREAMING.
  */
 export const DEFAULT_CONCURRENCY = 64;
 
