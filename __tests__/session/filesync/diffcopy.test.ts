@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PacketType, type Packet } from '../../../src/protocol/index.js';
 import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
+import { FsThread } from '../../../src/session/filesync/fs-thread.js';
 import { Code, RpcError } from '../../../src/session/rpc.js';
 import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
 
@@ -159,6 +160,18 @@ describe('DiffCopy sender: full exchange', () => {
     }
     expect(stats).toEqual({ entriesSent: 4, filesSent: 4, bytesSent: 10 });
   });
+});
+
+test('a transfer whose worker thread is gone reads files with asynchronous fs calls', async () => {
+  const root = await makeTree({ 'a/b': 'hello', c: 'world' });
+  const gone = FsThread.start()!;
+  await gone.close();
+  const call = callFor('context');
+  const rx = actAsReceiver(call, () => true, false);
+  await serveDiffCopy(call, new Map([['context', root]]), undefined, { fsThread: gone });
+  expect(rx.stats.map((s) => s.path)).toEqual(['a', 'a/b', 'c']);
+  expect(rx.files.get('a/b')!.toString()).toBe('hello');
+  expect(rx.files.get('c')!.toString()).toBe('world');
 });
 
 describe('DiffCopy sender: errors', () => {

@@ -146,6 +146,15 @@ describe.each([
   });
 });
 
+test('a walk whose worker thread is gone finishes with asynchronous fs calls', async () => {
+  const root = await makeTree({ 'a/b': 'x', 'a/c/d': 'y', e: 'z' });
+  const gone = FsThread.start()!;
+  await gone.close();
+  const got: string[] = [];
+  for await (const e of walk(root, { fsThread: gone })) got.push(e.stat.path);
+  expect(got).toEqual(referenceWalk(root));
+});
+
 /** Go's WalkDir order, computed the obvious (synchronous) way. */
 function referenceWalk(root: string, rel = ''): string[] {
   const out: string[] = [];

@@ -13,7 +13,7 @@ import { WorkQueue } from './queue.js';
 import { encodePacket } from './packet.js';
 import { readDiffCopyRequest, type DiffCopyRequest } from './request.js';
 import { walkBatches } from './walk.js';
-import { sharedFsThread, type FsThread } from './fs-thread.js';
+import { FsThreadError, sharedFsThread, type FsThread } from './fs-thread.js';
 
 /** Counters a caller can pass to several transfers to get totals (job summary). */
 export interface TransferStats {
@@ -342,7 +342,7 @@ class Transfer {
   private async sendFile(id: number): Promise<void> {
     const file = this.files.get(id)!; // checked when the REQ arrived
     if (file.size < this.chunkSize) {
-      const content = this.thread ? await readSmallFileOnThread(this.thread, file) : await readSmallFile(file);
+      const content = this.thread ? await readSmallFileOnThreadOrHere(this.thread, file) : await readSmallFile(file);
       if (content) {
         // The content and the end-of-file marker in one write.
         const end: Packet = { type: PacketType.DATA, ID: id };
@@ -442,6 +442,16 @@ async function readSmallFile(file: FileRef): Promise<Buffer | undefined> {
     fs.close(fd, () => {
       // nothing was written; a failed close loses nothing
     });
+  }
+}
+
+/** On the worker thread, or here if the worker is gone. */
+async function readSmallFileOnThreadOrHere(thread: FsThread, file: FileRef): Promise<Buffer | undefined> {
+  try {
+    return await readSmallFileOnThread(thread, file);
+  } catch (err) {
+    if (err instanceof FsThreadError) return readSmallFile(file);
+    throw err;
   }
 }
 

@@ -171,6 +171,18 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
 
 const WORKER_SOURCE = `(${workerMain.toString()})(require('node:fs'), require('node:worker_threads').parentPort);`;
 
+/**
+ * The workers are gone (they failed, or were closed): no answer about the
+ * file system. Callers redo the call with libuv's asynchronous calls, so a
+ * worker that cannot run here costs speed, never a build.
+ */
+export class FsThreadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FsThreadError';
+  }
+}
+
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (err: Error) => void;
@@ -188,7 +200,7 @@ export class FsThread {
   private readonly reads = new Map<number, Waiter<ReadReply>[]>();
   /** Reads asked for in this turn of the event loop, sent as one message. */
   private queued: { request: ReadRequest; waiter: Waiter<ReadReply> }[] = [];
-  private failure: Error | undefined;
+  private failure: FsThreadError | undefined;
   private outstanding = 0;
 
   private nextReader = 0;
@@ -196,8 +208,8 @@ export class FsThread {
   private constructor(private readonly workers: readonly Worker[]) {
     for (const worker of workers) {
       worker.on('message', (m: RawListReply | RawReadReply) => this.onMessage(m));
-      worker.on('error', (err: Error) => this.fail(err));
-      worker.on('exit', (code) => this.fail(new Error(`file system worker exited (code ${code})`)));
+      worker.on('error', (err: Error) => this.fail(new FsThreadError(`file system worker failed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => this.fail(new FsThreadError(`file system worker exited (code ${code})`)));
       // Only pending requests keep the process alive (see track).
       worker.unref();
     }
@@ -213,6 +225,11 @@ export class FsThread {
       for (const w of workers) void w.terminate();
       return undefined;
     }
+  }
+
+  /** False once the workers failed or were closed (every call then rejects with FsThreadError). */
+  get usable(): boolean {
+    return this.failure === undefined;
   }
 
   /** Lists a directory: its entries' lstat results and symlink targets. */
@@ -242,7 +259,7 @@ export class FsThread {
 
   /** Stops the worker; pending requests fail. */
   async close(): Promise<void> {
-    this.fail(new Error('file system worker closed'));
+    this.fail(new FsThreadError('file system worker closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -284,7 +301,7 @@ export class FsThread {
     else if (before > 0 && this.outstanding === 0) for (const w of this.workers) w.unref();
   }
 
-  private fail(err: Error): void {
+  private fail(err: FsThreadError): void {
     if (this.failure) return;
     this.failure = err;
     for (const w of this.lists.values()) w.reject(err);
@@ -350,5 +367,5 @@ let shared: FsThread | undefined | null = null;
  */
 export function sharedFsThread(): FsThread | undefined {
   if (shared === null) shared = FsThread.start(SHARED_THREADS);
-  return shared;
+  return shared?.usable ? shared : undefined;
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
-import type { FsThread, ListedEntry } from './fs-thread.js';
+import { FsThreadError, type FsThread, type ListedEntry } from './fs-thread.js';
 import { entryKind, isSendable, toGoFileMode } from './mode.js';
 
 /** What to do with one entry: send its STAT, and (directories) walk into it. */
@@ -209,7 +209,7 @@ class DirectoryLoader {
   private async list(relDir: string, absDir: string, urgent: boolean): Promise<readonly Child[]> {
     let inspected: (Inspected | undefined)[];
     try {
-      inspected = this.ctx.thread ? await this.inspectOnThread(this.ctx.thread, relDir, absDir) : await this.inspectAsync(relDir, absDir, urgent);
+      inspected = this.ctx.thread ? await this.inspectOnThreadOrHere(this.ctx.thread, relDir, absDir, urgent) : await this.inspectAsync(relDir, absDir, urgent);
     } catch (err) {
       if (err instanceof EntryError) throw err.error;
       // The root must exist; a subdirectory that vanished since its parent was listed is just a race.
@@ -237,6 +237,16 @@ class DirectoryLoader {
     if (relDir === '') names = names.filter((n) => n !== RESERVED_ROOT_NAME);
     const prefix = relDir === '' ? '' : `${relDir}/`;
     return Promise.all(sortNames(names).map((name) => this.call(urgent, () => inspect(this.ctx, `${prefix}${name}`, absDir + path.sep + name))));
+  }
+
+  /** On the worker thread, or here if the worker is gone. */
+  private async inspectOnThreadOrHere(thread: FsThread, relDir: string, absDir: string, urgent: boolean): Promise<(Inspected | undefined)[]> {
+    try {
+      return await this.inspectOnThread(thread, relDir, absDir);
+    } catch (err) {
+      if (err instanceof FsThreadError) return this.inspectAsync(relDir, absDir, urgent);
+      throw err;
+    }
   }
 
   /** The same from one message to the worker thread. */
