@@ -5,10 +5,18 @@ export const modules = {
 /***/ 9318:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
+__webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   installEnvd: () => (/* binding */ installEnvd)
+/* harmony export */   DEFAULT_ENVD_DOWNLOAD_BASE_URL: () => (/* binding */ DEFAULT_ENVD_DOWNLOAD_BASE_URL),
+/* harmony export */   DEFAULT_ENVD_LATEST_RELEASE_API: () => (/* binding */ DEFAULT_ENVD_LATEST_RELEASE_API),
+/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* binding */ DEFAULT_ENVD_VERSION),
+/* harmony export */   envdAssetName: () => (/* binding */ envdAssetName),
+/* harmony export */   installEnvd: () => (/* binding */ installEnvd),
+/* harmony export */   normalizeEnvdVersion: () => (/* binding */ normalizeEnvdVersion),
+/* harmony export */   parseChecksums: () => (/* binding */ parseChecksums),
+/* harmony export */   parseEnvdVersionOutput: () => (/* binding */ parseEnvdVersionOutput),
+/* harmony export */   resolveEnvdVersion: () => (/* binding */ resolveEnvdVersion)
 /* harmony export */ });
-/* unused harmony exports DEFAULT_ENVD_VERSION, DEFAULT_ENVD_DOWNLOAD_BASE_URL, DEFAULT_ENVD_LATEST_RELEASE_API, normalizeEnvdVersion, envdAssetName, parseChecksums, parseEnvdVersionOutput, resolveEnvdVersion */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);

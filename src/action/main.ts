@@ -6,9 +6,7 @@ import { BuildFailedError, MAX_SECRET_BYTES, SecretError, explainBuildError, rea
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
 import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
-import { runEnvdBuild } from '../envd/build.js';
 import { createEnvdContext } from '../envd/context.js';
-import { startGateway } from '../envd/gateway.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
 import type { ActionInputs, SecretSource } from './inputs-types.js';
@@ -151,8 +149,8 @@ async function prepareSecrets(secrets: readonly SecretSource[], mask: SecretMask
 
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
   // Loaded on demand, like the local builder: the installers are most of the
-  // bundle and Dockerfile builds never need them.
-  const { installEnvd } = await import('../envd/install.js');
+  // bundle, and Dockerfile builds need neither them nor the gateway.
+  const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway.js'), import('../envd/build.js')]);
   const envdPath = await installEnvd(inputs.envdVersion);
   const gateway = await startGateway(builder.endpoint, { log: (m) => runner.debug(`gateway: ${m}`) });
   try {
