@@ -209,3 +209,14 @@ test('refused request frames end the call with INVALID_ARGUMENT and the usual wo
     message: `gRPC message of ${16 * 1024 * 1024 + 1} bytes exceeds the limit`,
   });
 });
+
+test('a request stream that ends inside a message is refused, not taken as complete', async () => {
+  const check = `/${Services.Health}/Check`;
+  // A prefix announcing 10 bytes, then only 3, then the end of the stream.
+  await expect(rawStatus(check, [Buffer.from([0, 0, 0, 0, 10]), Buffer.from([1, 2, 3])])).resolves.toEqual({
+    code: grpc.status.INVALID_ARGUMENT,
+    message: 'request stream ended inside a gRPC message',
+  });
+  // The same without the cut: an empty request is answered.
+  await expect(rawStatus(check, [Buffer.from([0, 0, 0, 0, 0])])).resolves.toEqual({ code: grpc.status.OK, message: '' });
+});

@@ -185,6 +185,8 @@ async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Ui
     notify();
   });
   stream.on('end', () => {
+    // A request stream cut inside a message is broken, not finished.
+    if (!failure && decoder.hasPartial()) failure = new Error('request stream ended inside a gRPC message');
     ended = true;
     notify();
   });
