@@ -65,6 +65,26 @@ function client(service: string): AnyClient {
   return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
 }
 
+/** Opens DiffCopy with one metadata entry, sends nothing, and collects every reply until the end. */
+async function diffCopyReplies(key: string, value: string): Promise<Packet[]> {
+  const c = client(Services.FileSync);
+  const md = new grpc.Metadata();
+  md.set(key, value);
+  const call = (c.DiffCopy as (m: grpc.Metadata) => grpc.ClientDuplexStream<Packet, Packet>).call(c, md);
+  const got: Packet[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on('data', (p: Packet) => got.push(p));
+      call.on('end', resolve);
+      call.on('error', reject);
+      call.end();
+    });
+  } finally {
+    c.close();
+  }
+  return got;
+}
+
 function unary<T>(c: AnyClient, method: string, req: unknown): Promise<T> {
   return new Promise((resolve, reject) =>
     (c[method] as (r: unknown, cb: (e: grpc.ServiceError | null, v: T) => void) => void).call(c, req, (e, v) => (e ? reject(e) : resolve(v))),
@@ -119,20 +139,9 @@ test('writes that are not awaited one by one all arrive, in order, sharing one d
     return result;
   });
   try {
-    const c = client(Services.FileSync);
-    const md = new grpc.Metadata();
-    md.set('burst', '300');
-    const call = (c.DiffCopy as (m: grpc.Metadata) => grpc.ClientDuplexStream<Packet, Packet>).call(c, md);
-    const got: Packet[] = [];
-    await new Promise<void>((resolve, reject) => {
-      call.on('data', (p: Packet) => got.push(p));
-      call.on('end', resolve);
-      call.on('error', reject);
-      call.end();
-    });
+    const got = await diffCopyReplies('burst', '300');
     expect(got.map((p) => p.ID ?? 0)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(got.every((p, i) => p.data!.equals(Buffer.alloc(20_000, i % 256)))).toBe(true);
-    c.close();
   } finally {
     spy.mockRestore();
   }
@@ -145,24 +154,13 @@ function encodedPacket(j: number): Packet {
 }
 
 test('messages written as encoded batches arrive whole and in order, past the stream buffer', async () => {
-  const c = client(Services.FileSync);
-  const md = new grpc.Metadata();
-  md.set('encoded', '2000'); // ~12 MB: the writer has to wait for drained() several times
-  const call = (c.DiffCopy as (m: grpc.Metadata) => grpc.ClientDuplexStream<Packet, Packet>).call(c, md);
-  const got: Packet[] = [];
-  await new Promise<void>((resolve, reject) => {
-    call.on('data', (p: Packet) => got.push(p));
-    call.on('end', resolve);
-    call.on('error', reject);
-    call.end();
-  });
+  const got = await diffCopyReplies('encoded', '2000'); // ~12 MB: the writer has to wait for drained() several times
   expect(got).toHaveLength(2000);
   got.forEach((p, j) => {
     const want = encodedPacket(j);
     expect(p.ID ?? 0).toBe(j);
     expect(p.data!.equals(want.data!)).toBe(true);
   });
-  c.close();
 });
 
 test('unknown methods are UNIMPLEMENTED', async () => {

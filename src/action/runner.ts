@@ -49,18 +49,13 @@ export function setOutput(name: string, value: string): void {
   issueCommand('set-output', { name }, value);
 }
 
-/** A value for the post step, where it arrives as STATE_<name> (see getState). */
+/** A value for the post step, where it arrives as STATE_<name> (read by state.ts). */
 export function saveState(name: string, value: string): void {
   if (process.env['GITHUB_STATE']) {
     appendFileCommand('GITHUB_STATE', keyValueRecord(name, value));
     return;
   }
   issueCommand('save-state', { name }, value);
-}
-
-/** What main saved with saveState; '' when nothing (or '') was saved. */
-export function getState(name: string): string {
-  return process.env[`STATE_${name}`] ?? '';
 }
 
 /**
@@ -107,11 +102,6 @@ export interface AnnotationProperties {
 /** Asks the runner to replace this value with *** in all later log lines. */
 export function setSecret(secret: string): void {
   issueCommand('add-mask', {}, secret);
-}
-
-/** True when the run has step debug logging on (re-run with debug logging). */
-export function isDebug(): boolean {
-  return process.env['RUNNER_DEBUG'] === '1';
 }
 
 /** Shown only with debug logging on. */
