@@ -113,7 +113,8 @@ describe('start failures', () => {
 
 describe('stop', () => {
   it('(b)(c) SIGTERM stops a daemon; its state dir is removed; a second stop is a no-op', async () => {
-    const daemon = await script('polite', 'buildkitd', `${touchAddr}\ntrap 'echo "got TERM"; exit 0' TERM\necho ready\nwhile true; do sleep 0.1; done`);
+    // The trap goes in before the socket appears: the probe says "ready" as soon as it exists.
+    const daemon = await script('polite', 'buildkitd', `trap 'echo "got TERM"; exit 0' TERM\n${touchAddr}\necho ready\nwhile true; do sleep 0.1; done`);
     const { handle, info, endpoint } = await startLocalDaemon({ mode: 'rootful', buildkitd: daemon, parentDir: work, probe: fakeProbe });
     expect(info.version?.version).toBe('v0.0.0-fake');
     expect(endpoint.socketPath).toBe(path.join(handle.stateDir, 'buildkitd.sock'));
@@ -134,7 +135,7 @@ describe('stop', () => {
   });
 
   it('(b) escalates to SIGKILL when the daemon traps TERM', async () => {
-    const daemon = await script('stubborn', 'buildkitd', `${touchAddr}\ntrap 'echo "ignoring TERM"' TERM\nwhile true; do sleep 0.1; done`);
+    const daemon = await script('stubborn', 'buildkitd', `trap 'echo "ignoring TERM"' TERM\n${touchAddr}\nwhile true; do sleep 0.1; done`);
     const { handle } = await startLocalDaemon({ mode: 'rootful', buildkitd: daemon, parentDir: work, probe: fakeProbe });
     const lines: string[] = [];
     const t0 = Date.now();
@@ -248,7 +249,8 @@ it('appArmorProfileText grants userns to exactly the rootlesskit path', () => {
 const BUILDKITD_BIN = process.env['BUILDKITD_BIN'];
 const isRoot = process.getuid?.() === 0;
 if (!BUILDKITD_BIN) {
-  console.warn('SKIPPING real buildkitd lifecycle tests: set BUILDKITD_BIN=/path/to/buildkitd to run them');
+  // Straight to stderr: a console.warn block with its code frame would push a failure's details out of a short CI excerpt.
+  process.stderr.write('\n!!! SKIPPING real buildkitd lifecycle tests: set BUILDKITD_BIN=/path/to/buildkitd to run them\n\n');
 }
 const realIt = BUILDKITD_BIN ? it : it.skip;
 const sudoWorks = (() => {
@@ -268,7 +270,7 @@ const sudoWorks = (() => {
 async function buildWithRunStep(handle: LocalDaemonHandle): Promise<void> {
   const buildctl = path.join(path.dirname(BUILDKITD_BIN!), 'buildctl');
   if (!(await exists(buildctl)) || !(await exists('/usr/bin/busybox'))) {
-    console.warn('SKIPPING the RUN-step build: needs buildctl next to BUILDKITD_BIN and /usr/bin/busybox');
+    process.stderr.write('\n!!! SKIPPING the RUN-step build: needs buildctl next to BUILDKITD_BIN and /usr/bin/busybox\n\n');
     return;
   }
   const ctx = await fs.mkdtemp(path.join(work, 'ctx-'));
@@ -329,14 +331,14 @@ describe('(e) real buildkitd', () => {
 
   it('rootless as a non-root user (run this file as such a user to exercise it)', async () => {
     if (!BUILDKITD_BIN || isRoot) {
-      console.warn('SKIPPING real rootless test: needs BUILDKITD_BIN and a non-root user');
+      process.stderr.write('\n!!! SKIPPING real rootless test: needs BUILDKITD_BIN and a non-root user\n\n');
       return;
     }
     const facts = await probeHostFacts({ extraPath: [path.dirname(BUILDKITD_BIN)] });
     const decision = decideLocalMode(facts);
     const rootlesskit = ['/usr/bin/rootlesskit', '/usr/local/bin/rootlesskit'].find((p) => execFileSync('sh', ['-c', `test -x ${p} && echo y || true`]).toString().trim() === 'y');
     if (decision.mode !== 'rootless' || decision.installAppArmorProfile || !rootlesskit) {
-      console.warn(`SKIPPING real rootless test: preflight says ${JSON.stringify(decision)}, rootlesskit ${rootlesskit ?? 'missing'}`);
+      process.stderr.write(`\n!!! SKIPPING real rootless test: preflight says ${JSON.stringify(decision)}, rootlesskit ${rootlesskit ?? 'missing'}\n\n`);
       return;
     }
     await checkReal('rootless', rootlesskit);

@@ -191,7 +191,7 @@ it('describeLocalCache says nothing when no cache is configured', () => {
 // --- against real daemons --------------------------------------------------------
 
 const BUILDKITD_BIN = process.env['BUILDKITD_BIN'];
-if (!BUILDKITD_BIN) console.warn('SKIPPING real resolveBuilder tests: set BUILDKITD_BIN=/path/to/buildkitd to run them');
+if (!BUILDKITD_BIN) process.stderr.write('\n!!! SKIPPING real resolveBuilder tests: set BUILDKITD_BIN=/path/to/buildkitd to run them\n\n');
 const realIt = BUILDKITD_BIN ? it : it.skip;
 
 describe('resolveBuilder with real processes', () => {

@@ -74,8 +74,7 @@ export function describeWithRegistry(name: string, fn: () => void): void {
     });
     return;
   }
-  // Jest drops buffered console output of a fully skipped file, so also write straight to stderr.
-  console.warn(banner);
+  // Straight to stderr: jest drops buffered console output of a fully skipped file.
   process.stderr.write(`\n${banner}\n\n`);
   describe.skip(name, fn);
 }
