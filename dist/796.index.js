@@ -320,6 +320,23 @@ function respondTrailersOnly(stream, code, details, extra = {}) {
  * Every method is opened as a bidi call: unary and streaming calls look the
  * same on the wire, and the raw bytes need no knowledge of the method.
  */
+/**
+ * Returns a function that stops reading `source` until `sink` drains. Calls
+ * while it is paused do nothing, so one 'drain' listener at most is pending.
+ */
+function pauseUntilDrained(source, sink) {
+    let paused = false;
+    return () => {
+        if (paused)
+            return;
+        paused = true;
+        source.pause();
+        sink.once('drain', () => {
+            paused = false;
+            source.resume();
+        });
+    };
+}
 function forwardStream(state, stream, headers, rawHeaders) {
     stream.on('error', (err) => state.log(`envd gateway: stream error on ${String(headers[':path'])}: ${err.message}`));
     const path = headers[':path'];
@@ -368,8 +385,12 @@ function forwardStream(state, stream, headers, rawHeaders) {
     /** All upstream messages have been handed to us ('end' of the readable side). */
     let upstreamDrained = false;
     let trailers = {};
-    let downstreamPaused = false;
-    let upstreamPaused = false;
+    // envd reads slower than the builder sends: stop reading upstream so
+    // HTTP/2 flow control pushes back on the builder instead of us buffering.
+    const holdUpstream = pauseUntilDrained(call, stream);
+    // The builder (or the link to it) is slower than envd: stop reading the
+    // h2 stream so its window closes and envd waits.
+    const holdDownstream = pauseUntilDrained(stream, call);
     const entry = { abort: (code, details) => finish(code, details) };
     state.active.add(entry);
     const sendHeaders = (metadata) => {
@@ -450,16 +471,8 @@ function forwardStream(state, stream, headers, rawHeaders) {
             stream.write((0,grpc_frames/* frameHeader */.FH)(message.length));
             ok = stream.write(message);
         }
-        if (!ok && !upstreamPaused) {
-            // envd reads slower than the builder sends: stop reading upstream so
-            // HTTP/2 flow control pushes back on the builder instead of us buffering.
-            upstreamPaused = true;
-            call.pause();
-            stream.once('drain', () => {
-                upstreamPaused = false;
-                call.resume();
-            });
-        }
+        if (!ok)
+            holdUpstream();
     });
     call.on('end', () => {
         upstreamDrained = true;
@@ -494,16 +507,8 @@ function forwardStream(state, stream, headers, rawHeaders) {
         }
         for (const message of messages) {
             solve?.request(message);
-            if (!call.write(message) && !downstreamPaused) {
-                // The builder (or the link to it) is slower than envd: stop reading the
-                // h2 stream so its window closes and envd waits.
-                downstreamPaused = true;
-                stream.pause();
-                call.once('drain', () => {
-                    downstreamPaused = false;
-                    stream.resume();
-                });
-            }
+            if (!call.write(message))
+                holdDownstream();
         }
     });
     stream.on('end', () => {

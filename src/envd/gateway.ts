@@ -197,6 +197,23 @@ function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: grpc.status,
  * Every method is opened as a bidi call: unary and streaming calls look the
  * same on the wire, and the raw bytes need no knowledge of the method.
  */
+/**
+ * Returns a function that stops reading `source` until `sink` drains. Calls
+ * while it is paused do nothing, so one 'drain' listener at most is pending.
+ */
+function pauseUntilDrained(source: { pause(): unknown; resume(): unknown }, sink: { once(event: 'drain', listener: () => void): unknown }): () => void {
+  let paused = false;
+  return () => {
+    if (paused) return;
+    paused = true;
+    source.pause();
+    sink.once('drain', () => {
+      paused = false;
+      source.resume();
+    });
+  };
+}
+
 function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: readonly string[]): void {
   stream.on('error', (err) => state.log(`envd gateway: stream error on ${String(headers[':path'])}: ${err.message}`));
 
@@ -245,8 +262,12 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
   /** All upstream messages have been handed to us ('end' of the readable side). */
   let upstreamDrained = false;
   let trailers: http2.OutgoingHttpHeaders = {};
-  let downstreamPaused = false;
-  let upstreamPaused = false;
+  // envd reads slower than the builder sends: stop reading upstream so
+  // HTTP/2 flow control pushes back on the builder instead of us buffering.
+  const holdUpstream = pauseUntilDrained(call, stream);
+  // The builder (or the link to it) is slower than envd: stop reading the
+  // h2 stream so its window closes and envd waits.
+  const holdDownstream = pauseUntilDrained(stream, call);
 
   const entry = { abort: (code: grpc.status, details: string) => finish(code, details) };
   state.active.add(entry);
@@ -319,16 +340,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
       stream.write(frameHeader(message.length));
       ok = stream.write(message);
     }
-    if (!ok && !upstreamPaused) {
-      // envd reads slower than the builder sends: stop reading upstream so
-      // HTTP/2 flow control pushes back on the builder instead of us buffering.
-      upstreamPaused = true;
-      call.pause();
-      stream.once('drain', () => {
-        upstreamPaused = false;
-        call.resume();
-      });
-    }
+    if (!ok) holdUpstream();
   });
   call.on('end', () => {
     upstreamDrained = true;
@@ -360,16 +372,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
     }
     for (const message of messages) {
       solve?.request(message);
-      if (!call.write(message) && !downstreamPaused) {
-        // The builder (or the link to it) is slower than envd: stop reading the
-        // h2 stream so its window closes and envd waits.
-        downstreamPaused = true;
-        stream.pause();
-        call.once('drain', () => {
-          downstreamPaused = false;
-          stream.resume();
-        });
-      }
+      if (!call.write(message)) holdDownstream();
     }
   });
   stream.on('end', () => {
