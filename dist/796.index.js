@@ -422,14 +422,20 @@ function forwardStream(state, stream, headers, rawHeaders) {
             }
         }
     });
-    function finish(code, details, metadata) {
+    /** Stops forwarding; a call the builder has not ended yet is cancelled. False if already stopped. */
+    function stopForwarding() {
         if (finished)
-            return;
+            return false;
         finished = true;
         state.active.delete(entry);
-        // Our own reason to stop (bad frame, close()): the builder must stop too.
         if (!upstreamStatus)
             call.cancel();
+        return true;
+    }
+    function finish(code, details, metadata) {
+        // Our own reason to stop (bad frame, close()): the builder must stop too.
+        if (!stopForwarding())
+            return;
         if (stream.destroyed || stream.closed)
             return;
         // Let further request bytes drain into the void instead of stalling the connection.
@@ -523,12 +529,7 @@ function forwardStream(state, stream, headers, rawHeaders) {
     stream.on('close', () => {
         // RST_STREAM from envd, its connection dropped, or the normal end after
         // our trailers. Only the first two leave the call running upstream.
-        if (finished)
-            return;
-        finished = true;
-        state.active.delete(entry);
-        if (!upstreamStatus)
-            call.cancel();
+        stopForwarding();
     });
 }
 /** Reads Control/Solve's request and response as they pass. Decoding problems never disturb forwarding. */

@@ -298,12 +298,18 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
     }
   });
 
-  function finish(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
-    if (finished) return;
+  /** Stops forwarding; a call the builder has not ended yet is cancelled. False if already stopped. */
+  function stopForwarding(): boolean {
+    if (finished) return false;
     finished = true;
     state.active.delete(entry);
-    // Our own reason to stop (bad frame, close()): the builder must stop too.
     if (!upstreamStatus) call.cancel();
+    return true;
+  }
+
+  function finish(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
+    // Our own reason to stop (bad frame, close()): the builder must stop too.
+    if (!stopForwarding()) return;
     if (stream.destroyed || stream.closed) return;
     // Let further request bytes drain into the void instead of stalling the connection.
     stream.resume();
@@ -386,10 +392,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
   stream.on('close', () => {
     // RST_STREAM from envd, its connection dropped, or the normal end after
     // our trailers. Only the first two leave the call running upstream.
-    if (finished) return;
-    finished = true;
-    state.active.delete(entry);
-    if (!upstreamStatus) call.cancel();
+    stopForwarding();
   });
 }
 
