@@ -316,11 +316,6 @@ function respondTrailersOnly(stream, code, details, extra = {}) {
     }
 }
 /**
- * Forwards one HTTP/2 stream from envd as one grpc-js call to the builder.
- * Every method is opened as a bidi call: unary and streaming calls look the
- * same on the wire, and the raw bytes need no knowledge of the method.
- */
-/**
  * Returns a function that stops reading `source` until `sink` drains. Calls
  * while it is paused do nothing, so one 'drain' listener at most is pending.
  */
@@ -337,6 +332,11 @@ function pauseUntilDrained(source, sink) {
         });
     };
 }
+/**
+ * Forwards one HTTP/2 stream from envd as one grpc-js call to the builder.
+ * Every method is opened as a bidi call: unary and streaming calls look the
+ * same on the wire, and the raw bytes need no knowledge of the method.
+ */
 function forwardStream(state, stream, headers, rawHeaders) {
     stream.on('error', (err) => state.log(`envd gateway: stream error on ${String(headers[':path'])}: ${err.message}`));
     const path = headers[':path'];

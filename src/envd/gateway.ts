@@ -193,11 +193,6 @@ function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: grpc.status,
 }
 
 /**
- * Forwards one HTTP/2 stream from envd as one grpc-js call to the builder.
- * Every method is opened as a bidi call: unary and streaming calls look the
- * same on the wire, and the raw bytes need no knowledge of the method.
- */
-/**
  * Returns a function that stops reading `source` until `sink` drains. Calls
  * while it is paused do nothing, so one 'drain' listener at most is pending.
  */
@@ -214,6 +209,11 @@ function pauseUntilDrained(source: { pause(): unknown; resume(): unknown }, sink
   };
 }
 
+/**
+ * Forwards one HTTP/2 stream from envd as one grpc-js call to the builder.
+ * Every method is opened as a bidi call: unary and streaming calls look the
+ * same on the wire, and the raw bytes need no knowledge of the method.
+ */
 function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: readonly string[]): void {
   stream.on('error', (err) => state.log(`envd gateway: stream error on ${String(headers[':path'])}: ${err.message}`));
 
