@@ -273,6 +273,8 @@ async function isExecutableFile(file) {
  * not land in the runner user's real home.
  */
 async function probeEnvdVersion(bin) {
+    // RUNNER_TEMP may not exist yet when this is the job's first use of it.
+    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(tempBase(), { recursive: true });
     const home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
     try {
         const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .runCommand */ .d)(bin, ['version', '--short'], {

@@ -66,3 +66,24 @@ export function uniqueRepo(prefix: string): string {
 export function htpasswdLine(user: string, password: string): string {
   return execFileSync('htpasswd', ['-nbB', user, password]).toString().trim();
 }
+
+/**
+ * The version the daemon under test reports about itself (Control.Info), so
+ * assertions follow what the daemon really is, not what a test expects it to be.
+ */
+export async function daemonVersion(host: string = BUILDKIT_HOST): Promise<string> {
+  const { probeBuilder } = await import('../../src/buildkit/probe.js');
+  const { parseEndpoint } = await import('../../src/buildkit/endpoint.js');
+  const info = await probeBuilder(parseEndpoint(host), 10_000);
+  const version = info.version?.version;
+  if (!version) throw new Error(`${host} did not report its version`);
+  return version;
+}
+
+/** Is `version` (vX.Y.Z) at least `min`? Pre-release and build suffixes are ignored. */
+export function versionAtLeast(version: string, min: string): boolean {
+  const parts = (v: string): number[] => v.replace(/^v/, '').split(/[-+]/)[0]!.split('.').map(Number);
+  const [a, b] = [parts(version), parts(min)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}

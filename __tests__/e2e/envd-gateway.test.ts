@@ -5,7 +5,6 @@
 // it and capture the exporter response for the action's outputs.
 import { jest } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
-import { execFileSync } from 'node:child_process';
 import { ControlClient } from '../../src/buildkit/control.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import { sessionHandlers } from '../../src/buildkit/build.js';
@@ -140,24 +139,5 @@ describeE2E('envd gateway forwards a client-driven build to a real buildkitd', (
       control.close();
       bridge.close();
     }
-  });
-});
-
-const ENVD_BIN = process.env.ENVD_BIN ?? '';
-if (!ENVD_BIN) {
-  process.stderr.write('\n!!! REAL ENVD SKIPPED: set ENVD_BIN to an envd binary to run an envd build through the action\n\n');
-}
-(ENVD_BIN && BUILDKIT_HOST && E2E_REGISTRY ? describe : describe.skip)('a real envd through the action', () => {
-  test('envd build reports the digest the registry has', async () => {
-    const { runAction } = await import('../helpers/run-action.js');
-    const { dirname } = await import('node:path');
-    const context = makeContext({ 'build.envd': 'def build():\n    base(dev=False)\n' });
-    const repo = uniqueRepo('envd');
-    const run = await runAction(
-      { builder: BUILDKIT_HOST, context, file: 'build.envd', tags: `${E2E_REGISTRY}/${repo}:1`, push: 'true', 'envd-version': execFileSync(ENVD_BIN, ['version', '--short']).toString().split(':').pop()!.trim() },
-      { env: { GITHUB_WORKSPACE: context, PATH: `${dirname(ENVD_BIN)}:${process.env.PATH}` } },
-    );
-    expect(run.code).toBe(0);
-    expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBe(run.outputs.digest);
   });
 });

@@ -273,6 +273,8 @@ async function isExecutableFile(file: string): Promise<boolean> {
  * not land in the runner user's real home.
  */
 async function probeEnvdVersion(bin: string): Promise<string | undefined> {
+  // RUNNER_TEMP may not exist yet when this is the job's first use of it.
+  await fs.mkdir(tempBase(), { recursive: true });
   const home = await fs.mkdtemp(path.join(tempBase(), 'envd-version-probe-'));
   try {
     const r = await runCommand(bin, ['version', '--short'], {
