@@ -14,6 +14,10 @@
 #   BUILDKIT_HOST unset and buildkitd on PATH
 #       the action starts that buildkitd itself (fallback: only) and the post
 #       step stops it again
+#   neither
+#       the action downloads its default BuildKit release (verified against
+#       its pinned digest), starts it and stops it in post; without internet
+#       it fails with one error line naming the download
 #
 # Optional:
 #   EXAMPLE_TAG=127.0.0.1:5000/hello:dev   name the image and push it there
@@ -48,19 +52,11 @@ elif command -v buildkitd >/dev/null; then
   inputs+=("INPUT_FALLBACK=only" "INPUT_BUILDKIT-VERSION=$bk_version")
   where="a local buildkitd $bk_version ($(command -v buildkitd)), started by the action"
 else
-  die "BUILDKIT_HOST is not set and there is no buildkitd on PATH, so there is nothing to build on.
-
-Point the example at a running BuildKit daemon:
-
-    BUILDKIT_HOST=tcp://127.0.0.1:1234 npm run example
-    BUILDKIT_HOST=unix:///run/buildkit/buildkitd.sock npm run example
-
-No daemon yet? Start one listening on 127.0.0.1:1234, for example with Docker:
-
-    docker run -d --name buildkitd --privileged -p 127.0.0.1:1234:1234 moby/buildkit:v0.24.0 --addr tcp://0.0.0.0:1234
-
-or put a buildkitd binary (from https://github.com/moby/buildkit/releases) on PATH
-and run 'npm run example' again: the action then starts it itself (fallback: only)."
+  # Nothing given and nothing installed: the action's own fallback downloads
+  # its default BuildKit release (checked against its pinned digest), starts
+  # it on this machine and stops it in the post step, as on a fresh runner.
+  inputs+=("INPUT_FALLBACK=only")
+  where="a buildkitd that the action downloads (its default release) and starts"
 fi
 if [ -n "${EXAMPLE_TAG:-}" ]; then
   inputs+=("INPUT_TAGS=$EXAMPLE_TAG" "INPUT_PUSH=true")

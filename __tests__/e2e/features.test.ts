@@ -445,8 +445,12 @@ describeE2E('production features on a real buildkitd', () => {
       const attestationManifest = await getManifest(repo, attestation!.digest);
       const layer = attestationManifest.layers!.find((l) => l.annotations?.['in-toto.io/predicate-type']?.includes('slsa.dev/provenance'));
       expect(layer).toBeDefined();
-      const statement = JSON.parse((await getBlob(repo, layer!.digest)).toString('utf8')) as { predicate: { builder?: { id?: string } } };
-      expect(statement.predicate.builder?.id).toBe(runUrl);
+      type Statement = { predicateType: string; predicate: { builder?: { id?: string }; runDetails?: { builder?: { id?: string } } } };
+      const statement = JSON.parse((await getBlob(repo, layer!.digest)).toString('utf8')) as Statement;
+      // SLSA v0.2 puts the builder at the top of the predicate; v1 (newer daemons' default) under runDetails.
+      expect(['https://slsa.dev/provenance/v0.2', 'https://slsa.dev/provenance/v1']).toContain(statement.predicateType);
+      const builder = statement.predicateType.endsWith('/v1') ? statement.predicate.runDetails?.builder : statement.predicate.builder;
+      expect(builder?.id).toBe(runUrl);
     });
   });
 });

@@ -267,12 +267,19 @@ describe('runEnvdBuild with the stand-in envd', () => {
     const restore = setEnv({ FAKE_ENVD_SLEEP_MS: '30000' });
     try {
       const ac = new AbortController();
-      const started = Date.now();
-      setTimeout(() => ac.abort(), 300);
-      await expect(runEnvdBuild(record, inputs(), { out: sink(), signal: ac.signal })).rejects.toThrow(
+      // Cancel once envd is really building (its first line reached the log), not after a guessed delay.
+      const out = sink();
+      const write = out.write.bind(out) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      out.write = ((chunk: unknown, ...rest: unknown[]) => {
+        const ok = write(chunk, ...rest);
+        if (out.text().includes('fake envd: building')) ac.abort();
+        return ok;
+      }) as typeof out.write;
+      // The fake sleeps 30 s after that line; only the abort can end it within the test's timeout.
+      await expect(runEnvdBuild(record, inputs(), { out, signal: ac.signal })).rejects.toThrow(
         /^envd build failed \(killed by SIGTERM\)\. Last 1 lines of envd output:\nfake envd: building$/,
       );
-      expect(Date.now() - started).toBeLessThan(10000);
+      expect(ac.signal.aborted).toBe(true);
     } finally {
       restore();
     }
