@@ -63,6 +63,7 @@ describe('defaults', () => {
       buildkitVersion: 'v0.24.0',
       buildkitDownloadUrl: 'https://github.com/moby/buildkit/releases/download',
       buildkitdConfigInline: '',
+      allowUnverifiedDownloads: false,
       frontend: 'dockerfile',
       context: ws,
       file: path.join(ws, 'Dockerfile'),
@@ -99,6 +100,7 @@ describe('defaults', () => {
         push: 'false',
         'no-cache': 'false',
         'registry-insecure': 'false',
+        'allow-unverified-downloads': 'false',
       }),
     ).toEqual(ok({}));
   });
@@ -153,6 +155,7 @@ describe('action.yml', () => {
     'buildkit-version': DEFAULTS.buildkitVersion,
     'buildkit-download-url': DEFAULTS.buildkitDownloadUrl,
     'buildkitd-config-inline': '',
+    'allow-unverified-downloads': 'false',
     frontend: DEFAULTS.frontend,
     context: DEFAULTS.context,
     file: '',
@@ -335,8 +338,13 @@ describe('choices and versions', () => {
     [{ frontend: 'buildpacks' }, 'Input "frontend" must be one of auto, dockerfile, envd; got "buildpacks"'],
     [{ 'buildkit-version': '0.24' }, 'Input "buildkit-version" must be a release version like v0.24.0 or latest, got "0.24"'],
     [{ 'envd-version': 'newest' }, 'Input "envd-version" must be a release version like v1.3.4 or latest, got "newest"'],
-    [{ 'buildkit-download-url': 'ftp://mirror/buildkit' }, 'Input "buildkit-download-url" must be an http(s) URL, got "ftp://mirror/buildkit"'],
-    [{ 'buildkit-download-url': 'mirror' }, 'Input "buildkit-download-url" must be an http(s) URL, got "mirror"'],
+    [{ 'buildkit-download-url': 'ftp://mirror/buildkit' }, 'Input "buildkit-download-url" must be an https URL, got "ftp://mirror/buildkit"'],
+    [{ 'buildkit-download-url': 'mirror' }, 'Input "buildkit-download-url" must be an https URL, got "mirror"'],
+    [
+      { 'buildkit-download-url': 'http://mirror.example.com/buildkit' },
+      'Input "buildkit-download-url" must be an https URL (plain http is refused for downloads), got "http://mirror.example.com/buildkit"',
+    ],
+    [{ 'allow-unverified-downloads': 'yes' }, 'Input "allow-unverified-downloads" must be true or false, got "yes"'],
     [{ function: 'my-fn' }, 'Input "function" must be a function name (letters, digits and _), got "my-fn"'],
     [{ target: 'a b' }, 'Input "target" must be a single name without spaces or commas, got "a b"'],
   ])('%j', (inputs, message) => {
@@ -356,6 +364,7 @@ describe('choices and versions', () => {
     expect(inputs.envdVersion).toBe('v1.2.0');
     expect(inputs.buildkitDownloadUrl).toBe('https://mirror.example.com/buildkit');
     expect(ok({ 'buildkit-version': 'latest' }).buildkitVersion).toBe('latest');
+    expect(ok({ 'allow-unverified-downloads': 'true' }).allowUnverifiedDownloads).toBe(true);
     expect(ok({ 'buildkit-version': 'v0.25.0-rc1' }).buildkitVersion).toBe('v0.25.0-rc1');
   });
 });

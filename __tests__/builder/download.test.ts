@@ -41,10 +41,11 @@ const hits: string[] = [];
 /** What the fake releases API reports as the asset digest. */
 let apiDigest: string | undefined;
 
-function quietLog(): Logger & { lines: string[]; warnings: string[] } {
+function quietLog(): Logger & { lines: string[]; warnings: string[]; errors: string[] } {
   const lines: string[] = [];
   const warnings: string[] = [];
-  return { lines, warnings, info: (m) => lines.push(m), warning: (m) => warnings.push(m), debug: () => undefined };
+  const errors: string[] = [];
+  return { lines, warnings, errors, info: (m) => lines.push(m), warning: (m) => warnings.push(m), error: (m) => errors.push(m), debug: () => undefined };
 }
 
 async function makeTarball(dir: string, files: Record<string, string>, top: string): Promise<Buffer> {
@@ -185,7 +186,7 @@ describe('downloadVerified', () => {
 
   it('turns a 404 into one line naming the asset and URL, without retrying', async () => {
     const asset = buildkitAsset('v0.0.404', `${base}/dl`, arch);
-    const err = await downloadVerified(asset, undefined, quietLog()).catch((e: Error) => e);
+    const err = await downloadVerified(asset, null, quietLog()).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toBe(`buildkit v0.0.404: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
     expect(hits.filter((h) => h.includes('v0.0.404'))).toHaveLength(1);
@@ -213,25 +214,39 @@ describe('downloadVerified', () => {
     expect(hits.filter((h) => h.endsWith(asset.name))).toHaveLength(3);
   });
 
-  it('warns when no digest is known but still returns the file', async () => {
-    const log = quietLog();
-    await downloadVerified(buildkitAsset(TAG, `${base}/dl`, arch), undefined, log);
-    expect(log.warnings).toEqual([expect.stringContaining('No known sha256')]);
+  it('refuses a plain-http URL to anything but loopback, before connecting', async () => {
+    const asset = buildkitAsset(TAG, 'http://mirror.invalid/bk', arch);
+    await expect(downloadVerified(asset, archiveSha, quietLog())).rejects.toThrow(
+      `buildkit download URL: refusing ${asset.url}; downloads must use https`,
+    );
   });
 });
 
 describe('installBuildkit', () => {
-  it('downloads, verifies with the API digest, extracts and caches; second call hits the tool cache', async () => {
+  /** The private directories left in RUNNER_TEMP (the unpacked binaries live there until the job ends). */
+  const privateDirs = async () => (await tempFiles()).filter((f) => f.startsWith('envd-remote-build-'));
+  const versionOf = (binDir: string) => execFileSync(path.join(binDir, 'buildkitd'), ['--version']).toString();
+
+  it('downloads, verifies with the API digest, unpacks privately and keeps the archive; second call re-verifies the tool cache copy', async () => {
     const log = quietLog();
     const first = await installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log });
     expect(first).toMatchObject({ tag: TAG, source: 'download' });
-    expect(first.binDir).toBe(toolCachePaths('buildkit', TAG, arch.node)[0]);
-    expect(execFileSync(path.join(first.binDir, 'buildkitd'), ['--version']).toString()).toContain(TAG);
+    expect(first.binDir.startsWith(process.env['RUNNER_TEMP']!)).toBe(true);
+    expect((await fs.stat(path.dirname(first.binDir))).mode & 0o777).toBe(0o700);
+    expect(versionOf(first.binDir)).toContain(TAG);
     expect(log.warnings).toEqual([]);
-    expect(await tempFiles()).toEqual([]); // archive and extraction dir cleaned up
+    // Only the unpacked binaries stay behind; the download directory is gone.
+    expect(await privateDirs()).toHaveLength(1);
+    const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+    expect(await fs.readFile(path.join(toolCachePaths('buildkit', TAG, arch.node)[0], bk.name))).toEqual(archive);
 
+    hits.length = 0;
     const second = await installBuildkit({ ...common(), version: '9.9.9', downloadUrl: `${base}/dl`, log });
-    expect(second).toEqual({ binDir: first.binDir, tag: TAG, source: 'tool-cache' });
+    expect(second).toMatchObject({ tag: TAG, source: 'tool-cache' });
+    expect(second.binDir).not.toBe(first.binDir);
+    expect(versionOf(second.binDir)).toContain(TAG);
+    expect(hits.filter((h) => h.startsWith('/dl/'))).toEqual([]);
+    expect(log.errors).toEqual([]);
   });
 
   it('fails with a clear error and leaves nothing behind when the API digest does not match', async () => {
@@ -250,7 +265,7 @@ describe('installBuildkit', () => {
   });
 
   it('reports a missing release asset in one line', async () => {
-    await expect(installBuildkit({ ...common(), version: 'v0.0.1', downloadUrl: `${base}/dl`, log: quietLog() })).rejects.toThrow(
+    await expect(installBuildkit({ ...common(), version: 'v0.0.1', downloadUrl: `${base}/dl`, log: quietLog(), allowUnverified: true })).rejects.toThrow(
       /^buildkit v0\.0\.1: buildkit-v0\.0\.1\.linux-\w+\.tar\.gz not found at .* \(HTTP 404\); check the version and the download URL$/,
     );
   });
@@ -297,7 +312,7 @@ describe('installBuildkit', () => {
     const got = await installBuildkit({ ...common(), actionsCache: failing, version: TAG, downloadUrl: `${base}/dl`, log });
     expect(got.source).toBe('download');
     const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
-    const key = `envd-remote-build-buildkit-${TAG}-linux-${arch.node}-${archiveSha.slice(0, 16)}`;
+    const key = `envd-remote-build-buildkit-archive-${TAG}-linux-${arch.node}-${archiveSha.slice(0, 16)}`;
     expect(calls).toEqual([`restore ${key} 2`, `save ${key} ${dir},${marker}`]);
     expect(log.warnings).toEqual([
       'Could not restore buildkit from the Actions cache (downloading instead): cache service down',
@@ -305,24 +320,142 @@ describe('installBuildkit', () => {
     ]);
   });
 
-  it('uses a restored Actions cache entry without downloading', async () => {
-    const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
-    const restoring: ActionsCacheLike = {
+  /** A stand-in for @actions/cache whose restore writes `files` into the tool-cache paths. */
+  function restoringCache(files: Record<string, Buffer | string>): ActionsCacheLike & { saved: string[] } {
+    const saved: string[] = [];
+    return {
+      saved,
       isFeatureAvailable: () => true,
       restoreCache: async () => {
-        // What @actions/cache would put back: the tool directory and its marker.
+        const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
         await fs.mkdir(dir, { recursive: true });
-        await fs.writeFile(path.join(dir, 'buildkitd'), '#!/bin/sh\n', { mode: 0o755 });
+        for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content, { mode: 0o755 });
         await fs.writeFile(marker, '');
         return 'hit';
       },
-      saveCache: async () => {
-        throw new Error('must not save after a hit');
+      saveCache: async (_paths, key) => {
+        saved.push(key);
+        return 1;
       },
     };
-    const got = await installBuildkit({ ...common(), actionsCache: restoring, version: TAG, downloadUrl: `${base}/dl`, log: quietLog() });
-    expect(got).toEqual({ binDir: dir, tag: TAG, source: 'actions-cache' });
+  }
+
+  it('uses a restored Actions cache entry after checking its archive, without downloading', async () => {
+    const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+    const restoring = restoringCache({ [bk.name]: archive });
+    const log = quietLog();
+    const got = await installBuildkit({ ...common(), actionsCache: restoring, version: TAG, downloadUrl: `${base}/dl`, log });
+    expect(got).toMatchObject({ tag: TAG, source: 'actions-cache' });
+    expect(versionOf(got.binDir)).toContain(TAG);
     expect(hits.filter((h) => h.startsWith('/dl/'))).toEqual([]);
+    expect(restoring.saved).toEqual([]);
+    expect(log.errors).toEqual([]);
+  });
+
+  describe('a poisoned cache is never run', () => {
+    let tampered: Buffer;
+    let ranMarker: string;
+
+    beforeAll(async () => {
+      // What another workflow could plant: a look-alike archive (and, for the
+      // layout older versions cached, the unpacked binary) that leaves a mark when run.
+      ranMarker = path.join(work, 'tampered-ran');
+      const evil = `#!/bin/sh\ntouch ${ranMarker}\necho "buildkitd github.com/moby/buildkit ${TAG} evil"\n`;
+      tampered = await makeTarball(path.join(work, 'evil'), { 'bin/buildkitd': evil }, 'bin');
+      await fs.writeFile(path.join(work, 'evil-buildkitd'), evil);
+    });
+    beforeEach(async () => {
+      await fs.rm(ranMarker, { force: true });
+    });
+
+    const poison = async () => ({ [buildkitAsset(TAG, `${base}/dl`, arch).name]: tampered, buildkitd: await fs.readFile(path.join(work, 'evil-buildkitd')) });
+    const expectGenuine = async (binDir: string) => {
+      expect(versionOf(binDir)).toBe(`buildkitd github.com/moby/buildkit ${TAG} 0123abcd\n`);
+      await expect(fs.access(ranMarker)).rejects.toThrow();
+    };
+
+    it('a tampered tool-cache entry: one error line, downloaded again, the cache entry replaced', async () => {
+      const [dir, marker] = toolCachePaths('buildkit', TAG, arch.node);
+      await fs.mkdir(dir, { recursive: true });
+      for (const [name, content] of Object.entries(await poison())) await fs.writeFile(path.join(dir, name), content, { mode: 0o755 });
+      await fs.writeFile(marker, '');
+
+      const log = quietLog();
+      const got = await installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log });
+      expect(got.source).toBe('download');
+      await expectGenuine(got.binDir);
+      const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+      const evilSha = createHash('sha256').update(tampered).digest('hex');
+      expect(log.errors).toEqual([
+        `${bk.name} (buildkit ${TAG}) from the tool cache is not used: its sha256 is ${evilSha}, not the trusted ${archiveSha}; downloading it again`,
+      ]);
+      expect(await fs.readFile(path.join(dir, bk.name))).toEqual(archive);
+    });
+
+    it('a tampered Actions-cache entry: one error line, downloaded again', async () => {
+      const restoring = restoringCache(await poison());
+      const log = quietLog();
+      const got = await installBuildkit({ ...common(), actionsCache: restoring, version: TAG, downloadUrl: `${base}/dl`, log });
+      expect(got.source).toBe('download');
+      await expectGenuine(got.binDir);
+      const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+      const key = `envd-remote-build-buildkit-archive-${TAG}-linux-${arch.node}-${archiveSha.slice(0, 16)}`;
+      const evilSha = createHash('sha256').update(tampered).digest('hex');
+      expect(log.errors).toEqual([
+        `${bk.name} (buildkit ${TAG}) from the Actions cache (${key}) is not used: its sha256 is ${evilSha}, not the trusted ${archiveSha}; downloading it again`,
+      ]);
+      expect(hits.filter((h) => h.startsWith('/dl/'))).toHaveLength(1);
+    });
+  });
+
+  describe('without a trusted digest', () => {
+    it('fails before downloading when the releases API reports no digest', async () => {
+      apiDigest = undefined;
+      const bk = buildkitAsset(TAG, `${base}/dl`, arch);
+      await expect(installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log: quietLog() })).rejects.toThrow(
+        `no trusted sha256 for ${bk.name} (buildkit ${TAG}): it is not pinned in this action and the GitHub releases API of moby/buildkit: ` +
+          `release ${TAG} reports no sha256 digest for ${bk.name}; use buildkit ${DEFAULT_BUILDKIT_VERSION} (pinned), or set allow-unverified-downloads: true to run it unverified`,
+      );
+      expect(hits.filter((h) => h.startsWith('/dl/'))).toEqual([]);
+      expect(await tempFiles()).toEqual([]);
+    });
+
+    it('fails when the releases API cannot be asked', async () => {
+      failures.set(`/api/repos/moby/buildkit/releases/tags/${TAG}`, [503, 503, 503]);
+      await expect(installBuildkit({ ...common(), version: TAG, downloadUrl: `${base}/dl`, log: quietLog() })).rejects.toThrow(
+        /^no trusted sha256 for .*: it is not pinned in this action and the GitHub releases API gave no answer \(.*HTTP 503\); .*allow-unverified-downloads: true/,
+      );
+      expect(hits.filter((h) => h.startsWith('/dl/'))).toEqual([]);
+    });
+
+    it('installs with allow-unverified-downloads, with a warning, and caches nothing', async () => {
+      apiDigest = undefined;
+      const saves: string[] = [];
+      const actionsCache: ActionsCacheLike = {
+        isFeatureAvailable: () => true,
+        restoreCache: async () => {
+          throw new Error('must not restore without a trusted digest');
+        },
+        saveCache: async (_p, key) => {
+          saves.push(key);
+          return 1;
+        },
+      };
+      const log = quietLog();
+      const got = await installBuildkit({ ...common(), actionsCache, allowUnverified: true, version: TAG, downloadUrl: `${base}/dl`, log });
+      expect(got).toMatchObject({ tag: TAG, source: 'download' });
+      expect(versionOf(got.binDir)).toContain(TAG);
+      expect(log.warnings).toEqual([expect.stringMatching(/^Running buildkit-v9\.9\.9\.linux-\w+\.tar\.gz \(buildkit v9\.9\.9\) unverified because allow-unverified-downloads is true: /)]);
+      expect(saves).toEqual([]);
+      await expect(fs.access(toolCachePaths('buildkit', TAG, arch.node)[0])).rejects.toThrow();
+    });
+  });
+
+  it('refuses a plain-http download URL', async () => {
+    await expect(installBuildkit({ ...common(), version: TAG, downloadUrl: 'http://mirror.invalid/bk', log: quietLog() })).rejects.toThrow(
+      /^buildkit download URL: refusing http:\/\/mirror\.invalid\/bk\/v9\.9\.9\/buildkit-v9\.9\.9\.linux-\w+\.tar\.gz; downloads must use https$/,
+    );
+    expect(hits).toEqual([]);
   });
 });
 

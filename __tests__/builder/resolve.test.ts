@@ -75,6 +75,7 @@ const inputs = (builders: string[], fallback: Fallback): ResolveInputs => ({
   buildkitVersion: 'v0.24.0',
   buildkitDownloadUrl: '',
   buildkitdConfigInline: '',
+  allowUnverifiedDownloads: false,
 });
 
 const A = 'tcp://a.example:1234';

@@ -126,6 +126,25 @@ describe('startLocalBuilder', () => {
     expect(h.events.some((e) => e.startsWith('start'))).toBe(false);
   });
 
+  it('passes allow-unverified-downloads to both installers, and only when set', async () => {
+    const seen: (boolean | undefined)[] = [];
+    const h = harness(rootlessFacts);
+    const deps: Partial<StartLocalBuilderDeps> = {
+      ...h.deps,
+      installBuildkit: async (o) => {
+        seen.push(o.allowUnverified);
+        return { binDir: '/tc/buildkit/0.24.0/x64', tag: 'v0.24.0', source: 'download' };
+      },
+      installRootlesskit: async (o) => {
+        seen.push(o.allowUnverified);
+        return { binDir: '/tc/rootlesskit/2.3.5/x64', tag: 'v2.3.5', source: 'download' };
+      },
+    };
+    await startLocalBuilder({ allowUnverifiedDownloads: true }, deps);
+    await startLocalBuilder({}, deps);
+    expect(seen).toEqual([true, true, undefined, undefined]);
+  });
+
   it('no uidmap but sudo → rootful via sudo directly', async () => {
     const h = harness({ ...rootlessFacts, newuidmap: false });
     const d = await startLocalBuilder({ buildkitDownloadUrl: 'https://mirror.example/bk' }, h.deps);

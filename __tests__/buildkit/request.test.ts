@@ -9,6 +9,7 @@ const base: ActionInputs = {
   buildkitVersion: 'v0.24.0',
   buildkitDownloadUrl: '',
   buildkitdConfigInline: '',
+  allowUnverifiedDownloads: false,
   frontend: 'dockerfile',
   context: '/src/app',
   file: '/src/app/docker/Dockerfile.prod',

@@ -34,6 +34,8 @@ export interface ActionInputs {
   readonly buildkitVersion: string;
   readonly buildkitDownloadUrl: string;
   readonly buildkitdConfigInline: string;
+  /** `allow-unverified-downloads`: run a downloaded tool no trusted sha256 vouches for. */
+  readonly allowUnverifiedDownloads: boolean;
 
   /** Resolved from `frontend: auto|dockerfile|envd` and the file name. */
   readonly frontend: Frontend;

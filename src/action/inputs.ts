@@ -14,19 +14,20 @@ import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInp
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
 import { parseImageReference } from './reference.js';
 import { MIN_MASKED_LINE, maskSecret } from './mask.js';
+import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION } from '../common/pins.js';
 
-/** Defaults shared with action.yml (a test keeps the two in step). */
+/** Defaults shared with action.yml (a test keeps the two in step); tool versions live in common/pins.ts. */
 export const DEFAULTS = {
   connectTimeout: '20s',
   fallback: 'auto',
-  buildkitVersion: 'v0.24.0',
+  buildkitVersion: DEFAULT_BUILDKIT_VERSION,
   buildkitDownloadUrl: 'https://github.com/moby/buildkit/releases/download',
   frontend: 'auto',
   context: '.',
   dockerfile: 'Dockerfile',
   envdFile: 'build.envd',
   envdFunction: 'build',
-  envdVersion: 'v1.3.4',
+  envdVersion: DEFAULT_ENVD_VERSION,
 } as const;
 
 /**
@@ -77,6 +78,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
   const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
+  const allowUnverifiedDownloads = readBool('allow-unverified-downloads', false);
 
   const context = readContext(workspace);
   const { frontend, file } = readFrontendAndFile(context, workspace);
@@ -136,6 +138,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     buildkitVersion,
     buildkitDownloadUrl,
     buildkitdConfigInline,
+    allowUnverifiedDownloads,
     frontend,
     context,
     file,
@@ -222,9 +225,11 @@ function readUrl(name: string, fallbackValue: string): string {
   try {
     url = new URL(raw);
   } catch {
-    fail(name, `must be an http(s) URL, got "${raw}"`);
+    fail(name, `must be an https URL, got "${raw}"`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(name, `must be an http(s) URL, got "${raw}"`);
+  // Binaries we run come from here: plain http could be rewritten in transit.
+  if (url.protocol === 'http:') fail(name, `must be an https URL (plain http is refused for downloads), got "${raw}"`);
+  if (url.protocol !== 'https:') fail(name, `must be an https URL, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 

@@ -151,7 +151,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway.js'), import('../envd/build.js')]);
-  const envdPath = await installEnvd(inputs.envdVersion);
+  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads });
   const gateway = await startGateway(builder.endpoint, { log: (m) => runner.debug(`gateway: ${m}`) });
   try {
     const record = await createEnvdContext({

@@ -16,7 +16,7 @@ export interface ResolvedBuilder {
 
 export type ResolveInputs = Pick<
   ActionInputs,
-  'builders' | 'tls' | 'connectTimeoutMs' | 'fallback' | 'buildkitVersion' | 'buildkitDownloadUrl' | 'buildkitdConfigInline'
+  'builders' | 'tls' | 'connectTimeoutMs' | 'fallback' | 'buildkitVersion' | 'buildkitDownloadUrl' | 'buildkitdConfigInline' | 'allowUnverifiedDownloads'
 >;
 
 export interface ResolveLogger {
@@ -41,6 +41,7 @@ export const defaultResolveDeps: ResolveDeps = {
       buildkitVersion: inputs.buildkitVersion,
       buildkitDownloadUrl: inputs.buildkitDownloadUrl,
       configToml: inputs.buildkitdConfigInline,
+      allowUnverifiedDownloads: inputs.allowUnverifiedDownloads,
     }),
   log: runner,
 };

@@ -1,11 +1,14 @@
 // Puts a verified envd binary on the runner and returns its path.
 //
-// Order of preference (cheapest first): the runner's tool cache, an `envd` on
-// PATH that reports the wanted version, the Actions cache (a previous run's
-// download), and finally a download from the GitHub release, checked against
-// the release's checksums.txt. Nothing is added to PATH: callers run the
-// returned absolute path, so another envd on PATH can never be picked up by
-// accident.
+// Order of preference (cheapest first): an `envd` on PATH that reports the
+// wanted version, the runner's tool cache, the Actions cache (a previous run's
+// download), and finally a download from the GitHub release. Whatever comes out
+// of a cache or the network is copied into a private directory and hashed
+// against a trusted digest (pinned in src/common/pins.ts, else the one GitHub's
+// releases API reports for the asset) before it runs: a cache entry can be
+// written by other workflows, so nothing stored next to the binary is trusted.
+// Nothing is added to PATH: callers run the returned absolute path, so another
+// envd on PATH can never be picked up by accident.
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,11 +18,14 @@ import * as tc from '@actions/tool-cache';
 import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
+import { DEFAULT_ENVD_VERSION, pinnedSha256For } from '../common/pins.js';
+import { assetSha256, fetchGithubRelease } from '../common/releases.js';
+import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../common/verify.js';
 
-/** The envd release used when the `envd-version` input is empty. */
-export const DEFAULT_ENVD_VERSION = 'v1.3.4';
+export { DEFAULT_ENVD_VERSION } from '../common/pins.js';
 export const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
 export const DEFAULT_ENVD_LATEST_RELEASE_API = 'https://api.github.com/repos/tensorchord/envd/releases/latest';
+const ENVD_REPO = 'tensorchord/envd';
 
 /**
  * Oldest release we can install. Before v0.3.33 the release asset names were
@@ -42,6 +48,16 @@ export interface InstallEnvdOptions {
   readonly latestReleaseApiUrl?: string;
   /** Token for the releases API only (rate limits); defaults to $GITHUB_TOKEN. Never sent to downloadBaseUrl. */
   readonly githubToken?: string;
+  /** GitHub REST API root asked for the asset digest of a version without a pinned one; default https://api.github.com. */
+  readonly apiBaseUrl?: string;
+  /** Waits between releases API attempts; its length is the number of retries. */
+  readonly apiRetryDelaysMs?: readonly number[];
+  /**
+   * `allow-unverified-downloads`: when neither a pinned digest nor the releases
+   * API vouches for the binary, install it anyway (checked against the
+   * release's own checksums.txt when that lists it) instead of failing.
+   */
+  readonly allowUnverified?: boolean;
   /** Accept an `envd` found on PATH when it reports the wanted version (default true). */
   readonly usePath?: boolean;
   /** Save/restore the binary with the Actions cache (default true). */
@@ -152,6 +168,7 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
   if (wanted.toLowerCase() !== 'latest') return normalizeEnvdVersion(wanted);
 
   const url = opts.latestReleaseApiUrl ?? DEFAULT_ENVD_LATEST_RELEASE_API;
+  requireSecureUrl(url, 'the GitHub releases API');
   const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
   const headers: Record<string, string> = {
     Accept: 'application/vnd.github+json',
@@ -194,21 +211,14 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
 export async function installEnvd(version: string, opts: InstallEnvdOptions = {}): Promise<string> {
   const platform = opts.platform ?? process.platform;
   const arch = opts.arch ?? process.arch;
+  const baseUrl = opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL;
+  requireSecureUrl(baseUrl, 'envd download URL');
   const tag = await resolveEnvdVersion(version, opts);
   const asset = envdAssetName(tag, platform, arch);
   const toolVersion = tag.slice(1);
 
-  // 1. This runner already has it (earlier step or job on a self-hosted runner).
-  if (process.env['RUNNER_TOOL_CACHE']) {
-    const dir = tc.find(TOOL_NAME, toolVersion, arch);
-    const bin = dir ? path.join(dir, 'envd') : '';
-    if (bin && (await isExecutableFile(bin))) {
-      runner.info(`Using envd ${tag} from the tool cache: ${bin}`);
-      return bin;
-    }
-  }
-
-  // 2. A preinstalled envd of exactly this version.
+  // 1. A preinstalled envd of exactly this version (part of the runner's own
+  //    setup, like every other tool on PATH).
   if (opts.usePath !== false) {
     const onPath = await io.which('envd', false);
     if (onPath) {
@@ -221,50 +231,97 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
     }
   }
 
-  // 3./4. Actions cache, else download and verify. The staging directory path
-  // is the Actions cache "path", so it must be the same string on every run.
+  const trusted = await trustedSha256(tag, asset, opts);
+  if ('missing' in trusted) {
+    if (!opts.allowUnverified) {
+      throw new Error(
+        `no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
+          `set ${ALLOW_UNVERIFIED_INPUT}: true to install it checked only against the release's own checksums.txt`,
+      );
+    }
+    runner.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${ALLOW_UNVERIFIED_INPUT} is true: ${trusted.missing}`);
+    // Neither read from nor written to a cache another job would trust.
+    const bin = await downloadUnverified(tag, asset, baseUrl);
+    runner.info(`Installed envd ${tag} at ${bin}`);
+    return bin;
+  }
+  const sha256 = trusted.sha256;
+
+  // 2. This runner kept it in its tool cache (an earlier step or job).
+  if (process.env['RUNNER_TOOL_CACHE']) {
+    const dir = tc.find(TOOL_NAME, toolVersion, arch);
+    const bin = dir ? await verifiedCopy(path.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
+    if (bin) {
+      runner.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
+      return bin;
+    }
+  }
+
+  // 3./4. Actions cache, else download. The staging directory path is the
+  // Actions cache "path", so it must be the same string on every run.
   const staging = path.join(tempBase(), 'envd-remote-build', `envd-${tag}-${platform}-${arch}`);
   const key = `${CACHE_KEY_PREFIX}-${tag}-${platform}-${arch}`;
   const useCache = opts.useActionsCache !== false;
-  await fs.rm(staging, { recursive: true, force: true });
-  await fs.mkdir(staging, { recursive: true });
+  let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag) : undefined;
+  const restored = bin !== undefined;
+  bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' });
 
-  const restored = useCache && (await restoreFromActionsCache(staging, key, asset));
-  if (!restored) {
-    await fs.rm(staging, { recursive: true, force: true });
-    await fs.mkdir(staging, { recursive: true });
-    await downloadVerified(tag, asset, staging, opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL);
-  }
-  const stagedBin = path.join(staging, 'envd');
-  await fs.chmod(stagedBin, 0o755);
-
-  let bin = stagedBin;
   if (process.env['RUNNER_TOOL_CACHE']) {
-    const dir = await tc.cacheFile(stagedBin, 'envd', TOOL_NAME, toolVersion, arch);
-    bin = path.join(dir, 'envd');
-    // io.cp keeps the mode on Linux, but say it explicitly: a non-executable
-    // cached copy would poison every later lookup on a self-hosted runner.
-    await fs.chmod(bin, 0o755);
+    try {
+      // For later jobs on this runner; they verify it again before use.
+      await tc.cacheFile(bin, 'envd', TOOL_NAME, toolVersion, arch);
+    } catch (err) {
+      runner.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
+    }
   }
-
-  if (useCache && !restored) await saveToActionsCache(staging, key);
+  if (useCache && !restored) await saveToActionsCache(bin, staging, key);
   runner.info(`Installed envd ${tag} at ${bin}`);
   return bin;
 }
 
-function tempBase(): string {
-  return process.env['RUNNER_TEMP'] || os.tmpdir();
+/**
+ * The pinned digest of the asset, else the one GitHub's releases API reports
+ * for it (api.github.com, not the download host, and never a cache entry).
+ */
+async function trustedSha256(tag: string, asset: string, opts: InstallEnvdOptions): Promise<{ sha256: string } | { missing: string }> {
+  const pinned = pinnedSha256For('envd', tag, asset);
+  if (pinned) return { sha256: pinned };
+  const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
+  let release;
+  try {
+    release = await fetchGithubRelease(ENVD_REPO, tag, {
+      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+      ...(token ? { githubToken: token } : {}),
+      ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+    });
+  } catch (err) {
+    return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
+  }
+  const found = assetSha256(release, asset);
+  return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${ENVD_REPO}: ${found.missing}` };
 }
 
-async function isExecutableFile(file: string): Promise<boolean> {
-  try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) return false;
-    await fs.access(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
+/**
+ * Copies `src` into a fresh private directory and checks the copy; returns the
+ * executable copy, or undefined after one line saying why it is not used.
+ */
+async function verifiedCopy(src: string, sha256: string, what: string): Promise<string | undefined> {
+  const dir = await privateDir('envd-');
+  const bin = path.join(dir, 'envd');
+  const check = await copyVerified(src, bin, sha256);
+  if (check.ok) {
+    await fs.chmod(bin, 0o755);
+    return bin;
   }
+  await fs.rm(dir, { recursive: true, force: true });
+  const line = `${what} is not used: ${check.reason}; downloading it again`;
+  if (check.tampered) runner.error(line);
+  else runner.info(line);
+  return undefined;
+}
+
+function tempBase(): string {
+  return process.env['RUNNER_TEMP'] || os.tmpdir();
 }
 
 /**
@@ -296,33 +353,32 @@ async function probeEnvdVersion(bin: string): Promise<string | undefined> {
   }
 }
 
-async function restoreFromActionsCache(staging: string, key: string, asset: string): Promise<boolean> {
+async function restoreFromActionsCache(staging: string, key: string, sha256: string, tag: string): Promise<string | undefined> {
   if (!cache.isFeatureAvailable()) {
     runner.debug('Actions cache service not available; not restoring envd from it');
-    return false;
+    return undefined;
   }
   try {
-    const hit = await cache.restoreCache([staging], key);
-    if (!hit) return false;
-    // The entry carries the digest we verified against checksums.txt when it
-    // was saved; re-check it so a truncated or altered restore is not run.
-    const recorded = parseChecksums(await fs.readFile(path.join(staging, 'envd.sha256'), 'utf8')).get(asset);
-    const actual = await sha256File(path.join(staging, 'envd'));
-    if (!recorded || recorded !== actual) {
-      runner.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
-      return false;
-    }
-    runner.info(`Restored envd from the Actions cache (${key})`);
-    return true;
+    await fs.rm(staging, { recursive: true, force: true });
+    await fs.mkdir(staging, { recursive: true });
+    if (!(await cache.restoreCache([staging], key))) return undefined;
   } catch (err) {
     runner.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
-    return false;
+    return undefined;
   }
+  // Checked against the trusted digest, never against anything in the entry:
+  // whoever wrote the entry wrote everything in it.
+  const bin = await verifiedCopy(path.join(staging, 'envd'), sha256, `envd ${tag} from the Actions cache (${key})`);
+  if (bin) runner.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
+  return bin;
 }
 
-async function saveToActionsCache(staging: string, key: string): Promise<void> {
+async function saveToActionsCache(bin: string, staging: string, key: string): Promise<void> {
   if (!cache.isFeatureAvailable()) return;
   try {
+    await fs.rm(staging, { recursive: true, force: true });
+    await fs.mkdir(staging, { recursive: true });
+    await fs.copyFile(bin, path.join(staging, 'envd'));
     await cache.saveCache([staging], key);
   } catch (err) {
     // Another job saving the same key at once is normal, not worth a warning.
@@ -334,31 +390,55 @@ async function saveToActionsCache(staging: string, key: string): Promise<void> {
   }
 }
 
-/** Downloads checksums.txt and the binary into `dir`, leaving `dir/envd` and `dir/envd.sha256`. */
-async function downloadVerified(tag: string, asset: string, dir: string, baseUrl: string): Promise<void> {
+function releaseUrls(tag: string, asset: string, baseUrl: string): { sums: string; bin: string } {
   const base = `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(tag)}`;
-  const sumsUrl = `${base}/checksums.txt`;
-  const binUrl = `${base}/${encodeURIComponent(asset)}`;
+  return { sums: `${base}/checksums.txt`, bin: `${base}/${encodeURIComponent(asset)}` };
+}
 
-  // checksums.txt first: it is small, and a wrong version fails here quickly.
-  const sumsFile = await download(sumsUrl, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
-  const expected = parseChecksums(await fs.readFile(sumsFile, 'utf8')).get(asset);
-  if (!expected) {
-    throw new Error(`checksums.txt of envd ${tag} (${sumsUrl}) has no entry for ${asset}; refusing to install an unverified binary`);
+/**
+ * Downloads the binary into a fresh private directory and, when `expected` is
+ * given, checks it (`source` names where the digest came from, for the error).
+ */
+async function downloadChecked(tag: string, asset: string, baseUrl: string, expected: { sha256: string; source: string } | undefined): Promise<string> {
+  const url = releaseUrls(tag, asset, baseUrl).bin;
+  const dir = await privateDir('envd-');
+  try {
+    const downloaded = await download(url, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
+    const actual = await sha256File(downloaded);
+    if (expected && actual !== expected.sha256) {
+      throw new Error(
+        `sha256 mismatch for ${asset} downloaded from ${url}: expected ${expected.sha256} (${expected.source}), got ${actual}; ` +
+          'the download is corrupt or was tampered with',
+      );
+    }
+    const bin = path.join(dir, 'envd');
+    await fs.rename(downloaded, bin);
+    await fs.chmod(bin, 0o755);
+    return bin;
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
   }
+}
 
-  const downloaded = await download(binUrl, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
-  const actual = await sha256File(downloaded);
-  if (actual !== expected) {
-    await fs.rm(downloaded, { force: true });
-    throw new Error(
-      `sha256 mismatch for ${asset} downloaded from ${binUrl}: expected ${expected} (checksums.txt), got ${actual}; ` +
-        'the download is corrupt or was tampered with',
-    );
+/**
+ * The opted-in path without a trusted digest: the release's checksums.txt
+ * comes from the same server as the binary, so it only catches corruption;
+ * it is still checked when it lists the asset.
+ */
+async function downloadUnverified(tag: string, asset: string, baseUrl: string): Promise<string> {
+  const dir = await privateDir('envd-sums-');
+  let listed: string | undefined;
+  try {
+    const sums = await download(releaseUrls(tag, asset, baseUrl).sums, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
+    listed = parseChecksums(await fs.readFile(sums, 'utf8')).get(asset);
+  } catch (err) {
+    runner.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
   }
-  await fs.rename(downloaded, path.join(dir, 'envd'));
-  await fs.writeFile(path.join(dir, 'envd.sha256'), `${actual}  ${asset}\n`);
-  await fs.rm(sumsFile, { force: true });
+  if (!listed) runner.warning(`envd ${tag} (${asset}) is installed without any checksum`);
+  return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
 }
 
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */

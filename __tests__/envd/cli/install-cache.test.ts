@@ -1,5 +1,6 @@
 // installEnvd with the Actions cache: a broken cache service must only warn,
-// a hit must avoid the download, a corrupted hit must not be run.
+// a hit must avoid the download, a tampered hit must not be run (whatever
+// else the entry carries: whoever wrote the entry wrote all of it).
 // @actions/cache is replaced by a mock (there is no cache service here); the
 // served "binary" is the STAND-IN envd script, which tests only our side.
 import { jest } from '@jest/globals';
@@ -7,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { FIXTURE, captureStdout, send, setEnv, startServer, tempDir } from './helpers.js';
 
 class ReserveCacheError extends Error {}
@@ -23,7 +25,8 @@ const { installEnvd } = await import('../../../src/envd/install.js');
 const body = fs.readFileSync(FIXTURE);
 const sha = createHash('sha256').update(body).digest('hex');
 const asset = 'envd_1.3.4_linux_amd64';
-const opts = (url: string) => ({ downloadBaseUrl: url, usePath: false, platform: 'linux' as const, arch: 'x64' });
+const opts = (url: string) => ({ downloadBaseUrl: url, apiBaseUrl: `${url}/api`, apiRetryDelaysMs: [], usePath: false, platform: 'linux' as const, arch: 'x64' });
+const apiRoute = '/api/repos/tensorchord/envd/releases/tags/v1.3.4';
 
 let restoreEnv: () => void;
 let out: ReturnType<typeof captureStdout>;
@@ -37,7 +40,12 @@ beforeEach(async () => {
   restoreEnv = setEnv({ RUNNER_TEMP: runnerTemp, RUNNER_TOOL_CACHE: toolCache });
   restoreCache.mockReset();
   saveCache.mockReset();
-  srv = await startServer({ '/v1.3.4/checksums.txt': send(`${sha}  ${asset}\n`), [`/v1.3.4/${asset}`]: send(body) });
+  srv = await startServer({
+    '/v1.3.4/checksums.txt': send(`${sha}  ${asset}\n`),
+    [`/v1.3.4/${asset}`]: send(body),
+    // The trusted digest: GitHub's, from the releases API, not from the cache entry.
+    [apiRoute]: send(JSON.stringify({ tag_name: 'v1.3.4', assets: [{ name: asset, digest: `sha256:${sha}` }] })),
+  });
   out = captureStdout();
 });
 
@@ -56,7 +64,7 @@ it('only warns when restore and save fail, and still installs', async () => {
   expect(fs.readFileSync(bin)).toEqual(body);
   expect(out.text()).toMatch(/::warning::Could not restore envd from the Actions cache, downloading instead: Cache service responded with 503/);
   expect(out.text()).toMatch(/::warning::Could not save envd to the Actions cache \(the build goes on\)/);
-  // The key names version, OS and arch; the saved directory holds the binary and its digest.
+  // The key names version, OS and arch; the saved directory holds the binary.
   const [paths, key] = saveCache.mock.calls[0] ?? [];
   expect(key).toBe('envd-remote-build-envd-bin-v1-v1.3.4-linux-x64');
   expect(paths).toEqual([path.join(runnerTemp, 'envd-remote-build', 'envd-v1.3.4-linux-x64')]);
@@ -70,16 +78,16 @@ it('treats a concurrent save by another job as normal', async () => {
   expect(out.text()).not.toContain('::warning::');
 });
 
-it('saves what it downloaded, with the verified digest next to the binary', async () => {
+it('saves what it downloaded and verified, and nothing else', async () => {
   restoreCache.mockResolvedValue(undefined);
   let saved: string[] = [];
   saveCache.mockImplementation(async (paths) => {
     saved = fs.readdirSync(paths[0] ?? '').sort();
-    expect(fs.readFileSync(path.join(paths[0] ?? '', 'envd.sha256'), 'utf8')).toBe(`${sha}  ${asset}\n`);
+    expect(fs.readFileSync(path.join(paths[0] ?? '', 'envd'))).toEqual(body);
     return 1;
   });
   await installEnvd('v1.3.4', opts(srv.url));
-  expect(saved).toEqual(['envd', 'envd.sha256']);
+  expect(saved).toEqual(['envd']);
 });
 
 it('uses a cache hit without downloading', async () => {
@@ -92,20 +100,32 @@ it('uses a cache hit without downloading', async () => {
   const bin = await installEnvd('v1.3.4', opts(srv.url));
   expect(fs.readFileSync(bin)).toEqual(body);
   expect(fs.statSync(bin).mode & 0o777).toBe(0o755);
-  expect(srv.hits).toHaveLength(0);
+  // What runs is a private copy, not the file the cache restored.
+  expect(path.dirname(bin)).not.toBe(path.join(runnerTemp, 'envd-remote-build', 'envd-v1.3.4-linux-x64'));
+  expect(srv.hits.map((h) => h.path)).toEqual([apiRoute]);
   expect(saveCache).not.toHaveBeenCalled();
+  expect(out.text()).toContain('sha256 verified');
 });
 
-it('downloads instead of running a cache hit that fails its recorded digest', async () => {
+it('never runs a tampered cache hit, even with a forged digest recorded next to it: one error line, then a download', async () => {
+  const ranMarker = path.join(runnerTemp, 'tampered-ran');
+  const tampered = Buffer.from(`#!/bin/sh\ntouch '${ranMarker}'\necho "envd: v1.3.4"\n`);
+  const forged = createHash('sha256').update(tampered).digest('hex');
   restoreCache.mockImplementation(async (paths, key) => {
     const dir = paths[0] ?? '';
-    await fsp.writeFile(path.join(dir, 'envd'), Buffer.concat([body, Buffer.from('tampered')]));
-    await fsp.writeFile(path.join(dir, 'envd.sha256'), `${sha}  ${asset}\n`);
+    await fsp.writeFile(path.join(dir, 'envd'), tampered, { mode: 0o755 });
+    // The layout older versions saved: a digest file that agrees with the tampered binary.
+    await fsp.writeFile(path.join(dir, 'envd.sha256'), `${forged}  ${asset}\n`);
     return key;
   });
   saveCache.mockResolvedValue(1);
   const bin = await installEnvd('v1.3.4', opts(srv.url));
   expect(fs.readFileSync(bin)).toEqual(body);
-  expect(out.text()).toContain('does not match its recorded sha256; downloading instead');
+  execFileSync(bin, ['version', '--short']);
+  expect(fs.existsSync(ranMarker)).toBe(false);
+  const errors = out.text().split('\n').filter((l) => l.startsWith('::error::'));
+  expect(errors).toEqual([
+    `::error::envd v1.3.4 from the Actions cache (envd-remote-build-envd-bin-v1-v1.3.4-linux-x64) is not used: its sha256 is ${forged}, not the trusted ${sha}; downloading it again`,
+  ]);
   expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(1);
 });

@@ -85,6 +85,9 @@ describe('version strings', () => {
 describe('installEnvd against a local release server', () => {
   const body = fs.readFileSync(FIXTURE);
   const sha = createHash('sha256').update(body).digest('hex');
+  // A look-alike that leaves a mark when run: what a poisoned cache would hold.
+  let ranMarker: string;
+  let tampered: Buffer;
   let restoreEnv: () => void;
   let out: ReturnType<typeof captureStdout>;
   let runnerTemp: string;
@@ -100,6 +103,8 @@ describe('installEnvd against a local release server', () => {
   beforeEach(async () => {
     runnerTemp = await tempDir('runner-temp');
     toolCache = await tempDir('tool-cache');
+    ranMarker = path.join(runnerTemp, 'tampered-ran');
+    tampered = Buffer.from(`#!/bin/sh\ntouch '${ranMarker}'\necho "envd: v1.3.4"\n`);
     restoreEnv = setEnv({
       RUNNER_TEMP: runnerTemp,
       RUNNER_TOOL_CACHE: toolCache,
@@ -119,29 +124,44 @@ describe('installEnvd against a local release server', () => {
     await fsp.rm(toolCache, { recursive: true, force: true });
   });
 
-  const release = (tag: string, asset: string, sums: string = `${sha}  ${asset}\n`) => ({
-    [`/${tag}/checksums.txt`]: send(sums),
-    [`/${tag}/${asset}`]: send(body),
-  });
+  /** The releases API's answer for `tag`: `digest` null is what GitHub reports for assets uploaded before June 2025. */
+  const apiRelease = (tag: string, assets: Record<string, string | null>) =>
+    send(JSON.stringify({ tag_name: tag, assets: Object.entries(assets).map(([name, digest]) => ({ name, digest })) }));
 
-  it('downloads, verifies, caches in the tool cache, and reuses it', async () => {
+  /** Download routes plus the API route (under /api) vouching for `apiSha`. */
+  const release = (tag: string, asset: string, opts: { sums?: string; apiSha?: string | null } = {}) => ({
+    [`/${tag}/checksums.txt`]: send(opts.sums ?? `${sha}  ${asset}\n`),
+    [`/${tag}/${asset}`]: send(body),
+    [`/api/repos/tensorchord/envd/releases/tags/${tag}`]: apiRelease(tag, { [asset]: opts.apiSha === null ? null : `sha256:${opts.apiSha ?? sha}` }),
+  });
+  const opts = (url: string) => ({ downloadBaseUrl: url, apiBaseUrl: `${url}/api`, apiRetryDelaysMs: [], usePath: false, platform: 'linux' as const, arch: 'x64' });
+  const inPrivateDir = (bin: string) => {
+    expect(bin.startsWith(path.join(runnerTemp, 'envd-remote-build-envd-'))).toBe(true);
+    expect(fs.statSync(path.dirname(bin)).mode & 0o777).toBe(0o700);
+  };
+
+  it('downloads, verifies against the API digest, keeps a copy in the tool cache, and re-verifies it next time', async () => {
     const asset = 'envd_1.3.4_linux_amd64';
     const srv = await startServer(release('v1.3.4', asset));
     try {
-      const bin = await installEnvd('v1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' });
-      expect(bin).toBe(path.join(toolCache, 'envd', '1.3.4', 'x64', 'envd'));
+      const bin = await installEnvd('v1.3.4', opts(srv.url));
+      inPrivateDir(bin);
       expect(fs.readFileSync(bin)).toEqual(body);
       expect(fs.statSync(bin).mode & 0o777).toBe(0o755);
       // It runs: the stand-in answers like `envd version --short` would.
       expect(execFileSync(bin, ['version', '--short']).toString()).toBe('envd: v1.3.4\n');
       expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(1);
+      expect(fs.readFileSync(path.join(toolCache, 'envd', '1.3.4', 'x64', 'envd'))).toEqual(body);
       // The download server never gets a token.
       expect(srv.hits.every((h) => h.headers.authorization === undefined)).toBe(true);
 
-      // Second install on the same runner: tool cache, no network.
-      const again = await installEnvd('1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' });
-      expect(again).toBe(bin);
-      expect(srv.hits).toHaveLength(2);
+      // Second install on the same runner: the tool cache's copy, checked again; no download.
+      const again = await installEnvd('1.3.4', opts(srv.url));
+      inPrivateDir(again);
+      expect(again).not.toBe(bin);
+      expect(fs.readFileSync(again)).toEqual(body);
+      expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(1);
+      expect(out.text()).toContain('from the tool cache (sha256 verified)');
     } finally {
       await srv.close();
     }
@@ -151,7 +171,7 @@ describe('installEnvd against a local release server', () => {
     const asset = 'envd_1.2.6_Linux_x86_64';
     const srv = await startServer(release('v1.2.6', asset));
     try {
-      const bin = await installEnvd('v1.2.6', { downloadBaseUrl: `${srv.url}/`, usePath: false, platform: 'linux', arch: 'x64' });
+      const bin = await installEnvd('v1.2.6', { ...opts(srv.url), downloadBaseUrl: `${srv.url}/` });
       expect(fs.readFileSync(bin)).toEqual(body);
       expect(srv.hitsFor(`/v1.2.6/${asset}`)).toBe(1);
     } finally {
@@ -159,50 +179,46 @@ describe('installEnvd against a local release server', () => {
     }
   });
 
-  it('rejects a binary whose sha256 does not match checksums.txt', async () => {
+  it('rejects a binary whose sha256 does not match the trusted digest', async () => {
     const asset = 'envd_1.3.4_linux_amd64';
-    const srv = await startServer(release('v1.3.4', asset, `${'0'.repeat(64)}  ${asset}\n${sha}  envd_1.3.4_linux_arm64\n`));
+    const srv = await startServer(release('v1.3.4', asset, { apiSha: '0'.repeat(64) }));
     try {
-      await expect(
-        installEnvd('v1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' }),
-      ).rejects.toThrow(new RegExp(`sha256 mismatch for ${asset}.*expected 0{64}.*got ${sha}`));
+      await expect(installEnvd('v1.3.4', opts(srv.url))).rejects.toThrow(new RegExp(`sha256 mismatch for ${asset}.*expected 0{64} \\(trusted\\).*got ${sha}`));
       expect(fs.existsSync(path.join(toolCache, 'envd'))).toBe(false);
+      expect(fs.readdirSync(runnerTemp)).toEqual([]);
     } finally {
       await srv.close();
     }
   });
 
-  it('refuses to install when checksums.txt has no entry for the asset', async () => {
+  it('a tampered tool-cache copy is never run: one error line, downloaded again, the copy replaced', async () => {
     const asset = 'envd_1.3.4_linux_amd64';
-    const srv = await startServer(release('v1.3.4', asset, `${sha}  envd_1.3.4_darwin_arm64\n`));
+    const srv = await startServer(release('v1.3.4', asset));
+    const cached = path.join(toolCache, 'envd', '1.3.4', 'x64');
+    fs.mkdirSync(cached, { recursive: true });
+    fs.writeFileSync(path.join(cached, 'envd'), tampered, { mode: 0o755 });
+    fs.writeFileSync(`${cached}.complete`, '');
     try {
-      await expect(
-        installEnvd('v1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' }),
-      ).rejects.toThrow(/has no entry for envd_1.3.4_linux_amd64; refusing/);
-      expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(0);
+      const bin = await installEnvd('v1.3.4', opts(srv.url));
+      expect(fs.readFileSync(bin)).toEqual(body);
+      execFileSync(bin, ['version', '--short']);
+      expect(fs.existsSync(ranMarker)).toBe(false);
+      const evilSha = createHash('sha256').update(tampered).digest('hex');
+      expect(out.text()).toContain(`::error::envd v1.3.4 from the tool cache is not used: its sha256 is ${evilSha}, not the trusted ${sha}; downloading it again`);
+      expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(1);
+      expect(fs.readFileSync(path.join(cached, 'envd'))).toEqual(body);
     } finally {
       await srv.close();
     }
   });
 
   it('fails clearly on a missing asset (404), without retrying', async () => {
-    const srv = await startServer({ '/v1.3.4/checksums.txt': send(`${sha}  envd_1.3.4_linux_amd64\n`) });
+    const srv = await startServer({ '/api/repos/tensorchord/envd/releases/tags/v1.3.4': apiRelease('v1.3.4', { 'envd_1.3.4_linux_amd64': `sha256:${sha}` }) });
     try {
-      await expect(
-        installEnvd('v1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' }),
-      ).rejects.toThrow(/could not download envd v1\.3\.4 \(envd_1\.3\.4_linux_amd64\) from http:\/\/127\.0\.0\.1:\d+\/v1\.3\.4\/envd_1\.3\.4_linux_amd64: HTTP 404/);
+      await expect(installEnvd('v1.3.4', opts(srv.url))).rejects.toThrow(
+        /could not download envd v1\.3\.4 \(envd_1\.3\.4_linux_amd64\) from http:\/\/127\.0\.0\.1:\d+\/v1\.3\.4\/envd_1\.3\.4_linux_amd64: HTTP 404/,
+      );
       expect(srv.hitsFor('/v1.3.4/envd_1.3.4_linux_amd64')).toBe(1);
-    } finally {
-      await srv.close();
-    }
-  });
-
-  it('fails clearly when the release (checksums.txt) does not exist', async () => {
-    const srv = await startServer({});
-    try {
-      await expect(
-        installEnvd('v9.9.9', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' }),
-      ).rejects.toThrow(/could not download checksums\.txt of envd v9\.9\.9 .*HTTP 404/);
     } finally {
       await srv.close();
     }
@@ -211,19 +227,81 @@ describe('installEnvd against a local release server', () => {
   it('retries a transient 500', async () => {
     const asset = 'envd_1.3.4_linux_amd64';
     const srv = await startServer({
-      '/v1.3.4/checksums.txt': send(`${sha}  ${asset}\n`),
+      ...release('v1.3.4', asset),
       [`/v1.3.4/${asset}`]: (_req, res, n) => {
         if (n === 1) res.writeHead(500).end('try again');
         else res.writeHead(200).end(body);
       },
     });
     try {
-      const bin = await installEnvd('v1.3.4', { downloadBaseUrl: srv.url, usePath: false, platform: 'linux', arch: 'x64' });
+      const bin = await installEnvd('v1.3.4', opts(srv.url));
       expect(fs.readFileSync(bin)).toEqual(body);
       expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(2);
     } finally {
       await srv.close();
     }
+  });
+
+  it('refuses a plain-http download URL to anything but loopback', async () => {
+    await expect(installEnvd('v1.3.4', { ...opts('http://127.0.0.1:9'), downloadBaseUrl: 'http://mirror.invalid/envd' })).rejects.toThrow(
+      'envd download URL: refusing http://mirror.invalid/envd; downloads must use https',
+    );
+  });
+
+  describe('without a trusted digest', () => {
+    it('refuses the default version when it is not pinned and the API cannot vouch for it, before downloading', async () => {
+      const srv = await startServer({ '/api/repos/tensorchord/envd/releases/tags/v1.3.4': send('{"message":"API rate limit exceeded"}', 403) });
+      try {
+        await expect(installEnvd('', opts(srv.url))).rejects.toThrow(
+          /^no trusted sha256 for envd v1\.3\.4 \(envd_1\.3\.4_linux_amd64\): it is not pinned in this action and the GitHub releases API gave no answer \(.*HTTP 403\); set allow-unverified-downloads: true to install it checked only against the release's own checksums\.txt$/,
+        );
+        expect(srv.hits.filter((h) => !h.path.startsWith('/api/'))).toEqual([]);
+        expect(fs.readdirSync(runnerTemp)).toEqual([]);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('refuses when the API reports no digest for the asset, even though checksums.txt lists it', async () => {
+      const asset = 'envd_1.3.4_linux_amd64';
+      const srv = await startServer(release('v1.3.4', asset, { apiSha: null }));
+      try {
+        await expect(installEnvd('v1.3.4', opts(srv.url))).rejects.toThrow(
+          `no trusted sha256 for envd v1.3.4 (${asset}): it is not pinned in this action and the GitHub releases API of tensorchord/envd: ` +
+            `release v1.3.4 reports no sha256 digest for ${asset}; set allow-unverified-downloads: true`,
+        );
+        expect(srv.hitsFor(`/v1.3.4/${asset}`)).toBe(0);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('with allow-unverified-downloads: installs with a warning, still checks checksums.txt, and caches nothing', async () => {
+      const asset = 'envd_1.3.4_linux_amd64';
+      const srv = await startServer(release('v1.3.4', asset, { apiSha: null }));
+      try {
+        const bin = await installEnvd('v1.3.4', { ...opts(srv.url), allowUnverified: true });
+        inPrivateDir(bin);
+        expect(fs.readFileSync(bin)).toEqual(body);
+        expect(out.text()).toContain(`::warning::Installing envd v1.3.4 (${asset}) without a trusted sha256 because allow-unverified-downloads is true`);
+        expect(srv.hitsFor('/v1.3.4/checksums.txt')).toBe(1);
+        expect(fs.existsSync(path.join(toolCache, 'envd'))).toBe(false);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('with allow-unverified-downloads: a binary that contradicts checksums.txt is still refused', async () => {
+      const asset = 'envd_1.3.4_linux_amd64';
+      const srv = await startServer(release('v1.3.4', asset, { apiSha: null, sums: `${'0'.repeat(64)}  ${asset}\n` }));
+      try {
+        await expect(installEnvd('v1.3.4', { ...opts(srv.url), allowUnverified: true })).rejects.toThrow(
+          new RegExp(`sha256 mismatch for ${asset}.*expected 0{64} \\(checksums\\.txt\\), got ${sha}`),
+        );
+      } finally {
+        await srv.close();
+      }
+    });
   });
 
   describe('an envd already on PATH', () => {
@@ -249,7 +327,7 @@ describe('installEnvd against a local release server', () => {
       const srv = await startServer({});
       const restore = setEnv({ FAKE_ENVD_VERSION: 'v1.3.4' });
       try {
-        const bin = await installEnvd('v1.3.4', { downloadBaseUrl: srv.url, platform: 'linux', arch: 'x64' });
+        const bin = await installEnvd('v1.3.4', { ...opts(srv.url), usePath: true });
         expect(bin).toBe(path.join(pathDir, 'envd'));
         expect(srv.hits).toHaveLength(0);
         const [call] = readCalls(log);
@@ -269,8 +347,8 @@ describe('installEnvd against a local release server', () => {
       const srv = await startServer(release('v1.3.4', asset));
       const restore = setEnv({ FAKE_ENVD_VERSION: 'v1.3.4+abc1234' });
       try {
-        const bin = await installEnvd('v1.3.4', { downloadBaseUrl: srv.url, platform: 'linux', arch: 'x64' });
-        expect(bin).toBe(path.join(toolCache, 'envd', '1.3.4', 'x64', 'envd'));
+        const bin = await installEnvd('v1.3.4', { ...opts(srv.url), usePath: true });
+        inPrivateDir(bin);
         expect(out.text()).toContain('reports v1.3.4+abc1234, not v1.3.4');
       } finally {
         restore();
@@ -286,19 +364,18 @@ describe('installEnvd against a local release server', () => {
         '/repos/tensorchord/envd/releases/latest': (_req, res) => {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ tag_name: 'v1.3.4' }));
         },
+        '/repos/tensorchord/envd/releases/tags/v1.3.4': apiRelease('v1.3.4', { [asset]: `sha256:${sha}` }),
       });
       const srv = await startServer(release('v1.3.4', asset));
       try {
         const bin = await installEnvd('latest', {
-          downloadBaseUrl: srv.url,
+          ...opts(srv.url),
+          apiBaseUrl: api.url,
           latestReleaseApiUrl: `${api.url}/repos/tensorchord/envd/releases/latest`,
           githubToken: 'secret-token',
-          usePath: false,
-          platform: 'linux',
-          arch: 'x64',
         });
-        expect(bin).toBe(path.join(toolCache, 'envd', '1.3.4', 'x64', 'envd'));
-        expect(api.hits[0]?.headers.authorization).toBe('Bearer secret-token');
+        expect(fs.readFileSync(bin)).toEqual(body);
+        expect(api.hits.map((h) => h.headers.authorization)).toEqual(['Bearer secret-token', 'Bearer secret-token']);
         expect(srv.hits.every((h) => h.headers.authorization === undefined)).toBe(true);
       } finally {
         await api.close();

@@ -1,6 +1,10 @@
 // Getting buildkitd (and rootlesskit) onto the runner: a matching buildkitd
-// already on PATH, else the runner's tool cache, else our @actions/cache entry,
-// else a download from the release page, checked against a sha256 before use.
+// already on PATH, else the release archive from the runner's tool cache, our
+// @actions/cache entry or the release page. Whatever its origin, the archive is
+// copied into a private directory and hashed against a trusted digest (pinned in
+// src/common/pins.ts, else the GitHub releases API's) before it is unpacked
+// there and run: cache entries can be written by other workflows, so a cached
+// copy is never trusted for having been verified once.
 import * as cache from '@actions/cache';
 import * as tc from '@actions/tool-cache';
 import { execFile } from 'node:child_process';
@@ -9,37 +13,25 @@ import * as path from 'node:path';
 import * as runner from '../../action/runner.js';
 import { findExecutable } from './preflight.js';
 import { sha256File } from '../../common/files.js';
+import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ROOTLESSKIT_VERSION, pinnedSha256For } from '../../common/pins.js';
+import { assetSha256, fetchGithubRelease, type ReleaseApiOptions, type ReleaseInfo } from '../../common/releases.js';
+import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../../common/verify.js';
 
-export const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
+export { DEFAULT_BUILDKIT_VERSION, DEFAULT_ROOTLESSKIT_VERSION, PINNED_SHA256 } from '../../common/pins.js';
+export { DEFAULT_GITHUB_API_URL, type ReleaseInfo } from '../../common/releases.js';
 export const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
-export const DEFAULT_ROOTLESSKIT_VERSION = 'v2.3.5';
 export const DEFAULT_ROOTLESSKIT_DOWNLOAD_URL = 'https://github.com/rootless-containers/rootlesskit/releases/download';
-export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-
-/**
- * Known-good sha256 of release assets, keyed `<tool>/<tag>/<asset>`. The only
- * place digests live. The default versions must always have entries here, so the
- * default path never depends on the releases API.
- *
- * Sources (we could not reach GitHub from the development machine):
- * - buildkit v0.24.0: containerd/nerdctl Dockerfile.d/SHA256SUMS.d/buildkit-v0.24.0
- *   (nerdctl's build checks downloads against it); amd64 also matches an independent script.
- * - rootlesskit v2.3.5: identical in a Bazel http_archive (which enforces it) and a Homebrew formula.
- * TODO(release): when bumping a default version, add its digests from the release's
- * SHA256SUMS / the releases API `digest` field, and re-verify these on a machine with internet.
- */
-export const PINNED_SHA256: Readonly<Record<string, string>> = {
-  'buildkit/v0.24.0/buildkit-v0.24.0.linux-amd64.tar.gz': 'af8064eca16077b4d6937745988ba2d2dfa439540874cdcd918318315f3ba1d3',
-  'buildkit/v0.24.0/buildkit-v0.24.0.linux-arm64.tar.gz': '38dc4433d220bb43c198df2070e49d5dde5ed44ee31fb80d6b13722eec21d4ea',
-  'rootlesskit/v2.3.5/rootlesskit-x86_64.tar.gz': '118208e25becd144ee7317c172fc9decce7b16174d5c1bbf80f1d1d0eacc6b5f',
-  'rootlesskit/v2.3.5/rootlesskit-aarch64.tar.gz': '478c14c3195bf989cd9a8e6bd129d227d5d88f1c11418967ffdc84a0072cc7a2',
-};
 
 export type Tool = 'buildkit' | 'rootlesskit';
 
 const REPOS: Readonly<Record<Tool, string>> = {
   buildkit: 'moby/buildkit',
   rootlesskit: 'rootless-containers/rootlesskit',
+};
+
+const DEFAULT_VERSIONS: Readonly<Record<Tool, string>> = {
+  buildkit: DEFAULT_BUILDKIT_VERSION,
+  rootlesskit: DEFAULT_ROOTLESSKIT_VERSION,
 };
 
 export interface RunnerArch {
@@ -89,13 +81,7 @@ export function rootlesskitAsset(tag: string, baseUrl: string = DEFAULT_ROOTLESS
 }
 
 export function pinnedSha256(asset: ReleaseAsset): string | undefined {
-  return PINNED_SHA256[`${asset.tool}/${asset.tag}/${asset.name}`];
-}
-
-/** The parts of a GitHub release we use. */
-export interface ReleaseInfo {
-  readonly tag: string;
-  readonly assets: ReadonlyArray<{ readonly name: string; readonly digest?: string }>;
+  return pinnedSha256For(asset.tool, asset.tag, asset.name);
 }
 
 /** Output of `buildkitd --version`: `buildkitd github.com/moby/buildkit v0.11.6 <rev>` → `v0.11.6`. */
@@ -113,22 +99,24 @@ export interface ActionsCacheLike {
 export interface Logger {
   info(message: string): void;
   warning(message: string): void;
+  /** A cached copy failed its hash check: worth an annotation even though the job goes on. */
+  error(message: string): void;
   debug(message: string): void;
 }
 
-export interface DownloadOptions {
-  /** GitHub REST API root for `latest` and for digests of unpinned versions. */
-  readonly apiBaseUrl?: string;
-  /** Token for the releases API (raises the rate limit). Never sent to download URLs. */
-  readonly githubToken?: string;
-  /** Waits between API attempts; its length is the number of retries. */
-  readonly apiRetryDelaysMs?: readonly number[];
+export interface DownloadOptions extends ReleaseApiOptions {
   /** @actions/cache, or a stand-in; `null` disables cross-run caching. */
   readonly actionsCache?: ActionsCacheLike | null;
   readonly log?: Logger;
   /** Directories searched for an existing buildkitd; default: PATH. */
   readonly searchPath?: readonly string[];
   readonly arch?: RunnerArch;
+  /**
+   * `allow-unverified-downloads`: when neither a pinned digest nor the releases
+   * API vouches for the archive, download and run it anyway (with a warning)
+   * instead of failing. Caches are then neither read nor written.
+   */
+  readonly allowUnverified?: boolean;
 }
 
 export interface InstallBuildkitOptions extends DownloadOptions {
@@ -150,7 +138,7 @@ export interface InstalledTool {
   readonly source: 'path' | 'tool-cache' | 'actions-cache' | 'download';
 }
 
-const defaultLog: Logger = { info: runner.info, warning: (m) => runner.warning(m), debug: runner.debug };
+const defaultLog: Logger = { info: runner.info, warning: (m) => runner.warning(m), error: (m) => runner.error(m), debug: runner.debug };
 
 /** Finds or downloads buildkitd at the requested version. */
 export async function installBuildkit(options: InstallBuildkitOptions = {}): Promise<InstalledTool> {
@@ -204,48 +192,68 @@ async function installTool(
 ): Promise<InstalledTool> {
   const log = options.log ?? defaultLog;
   requireRunnerDirs();
-  const cached = tc.find(asset.tool, asset.tag, arch.node);
-  if (cached) {
-    log.info(`Using ${asset.tool} ${asset.tag} from the tool cache`);
-    return { binDir: cached, tag: asset.tag, source: 'tool-cache' };
+  requireSecureUrl(asset.url, `${asset.tool} download URL`);
+  // Every path ends here: unpack the checked archive privately, drop its directory.
+  const done = async (archive: string, source: InstalledTool['source']): Promise<InstalledTool> => {
+    try {
+      return { binDir: await unpackArchive(asset, archive, mainBinary, binDirOf), tag: asset.tag, source };
+    } finally {
+      await fs.rm(path.dirname(archive), { recursive: true, force: true });
+    }
+  };
+
+  const trusted = await trustedSha256(asset, release, options);
+  if ('missing' in trusted) {
+    if (!options.allowUnverified) {
+      throw new Error(
+        `no trusted sha256 for ${asset.name} (${asset.tool} ${asset.tag}): ${trusted.missing}; ` +
+          `use ${asset.tool} ${DEFAULT_VERSIONS[asset.tool]} (pinned), or set ${ALLOW_UNVERIFIED_INPUT}: true to run it unverified`,
+      );
+    }
+    log.warning(`Running ${asset.name} (${asset.tool} ${asset.tag}) unverified because ${ALLOW_UNVERIFIED_INPUT} is true: ${trusted.missing}`);
+    log.info(`Downloading ${asset.url}`);
+    // Nothing unverified goes into (or comes out of) a cache another job would trust.
+    return done(await downloadVerified(asset, null, log), 'download');
+  }
+  const sha256 = trusted.sha256;
+
+  // An earlier job on this runner kept the archive in the tool cache.
+  const fromToolCache = await verifiedFromToolCache(asset, arch, sha256, 'the tool cache', log);
+  if (fromToolCache) {
+    log.info(`Using ${asset.tool} ${asset.tag} from the tool cache (sha256 verified)`);
+    return done(fromToolCache, 'tool-cache');
   }
 
-  const expected = pinnedSha256(asset) ?? (await digestFromApi(asset, release, options));
-  const cacheKey = `envd-remote-build-${asset.tool}-${asset.tag}-linux-${arch.node}-${(expected ?? 'unverified').slice(0, 16)}`;
+  // The key carries the digest so a bump of the pin never meets an old entry;
+  // it proves nothing (anyone who can write the cache can pick any key).
+  const cacheKey = `envd-remote-build-${asset.tool}-archive-${asset.tag}-linux-${arch.node}-${sha256.slice(0, 16)}`;
   const cachePaths = toolCachePaths(asset.tool, asset.tag, arch.node);
   const actionsCache = options.actionsCache === undefined ? cache : options.actionsCache;
-
   if (actionsCache && safeAvailable(actionsCache)) {
+    let restored: string | undefined;
     try {
+      // The entry lands in the tool cache paths and goes through the same check as a tool-cache hit.
       if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
-        const restored = tc.find(asset.tool, asset.tag, arch.node);
-        if (restored && (await exists(path.join(restored, mainBinary)))) {
-          log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache`);
-          return { binDir: restored, tag: asset.tag, source: 'actions-cache' };
-        }
+        restored = await verifiedFromToolCache(asset, arch, sha256, `the Actions cache (${cacheKey})`, log);
       }
     } catch (err) {
       log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
     }
+    if (restored) {
+      log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache (sha256 verified)`);
+      return done(restored, 'actions-cache');
+    }
   }
 
   log.info(`Downloading ${asset.url}`);
-  const archive = await downloadVerified(asset, expected, log);
-  let extracted: string;
+  const archive = await downloadVerified(asset, sha256, log);
   try {
-    extracted = await tc.extractTar(archive);
+    // Replaces whatever the tool cache held (tc.cacheFile clears the version's directory first).
+    await tc.cacheFile(archive, asset.name, asset.tool, asset.tag, arch.node);
   } catch (err) {
-    throw new Error(`extracting ${asset.name} failed: ${errorText(err)}`);
-  } finally {
-    await fs.rm(archive, { force: true });
+    log.warning(`Could not keep ${asset.name} in the tool cache: ${errorText(err)}`);
+    return done(archive, 'download');
   }
-  const binDir = binDirOf(extracted);
-  if (!(await exists(path.join(binDir, mainBinary)))) {
-    throw new Error(`${asset.name} from ${asset.url} has no ${path.relative(extracted, path.join(binDir, mainBinary))}; is it a ${asset.tool} release archive?`);
-  }
-  const toolDir = await tc.cacheDir(binDir, asset.tool, asset.tag, arch.node);
-  await fs.rm(extracted, { recursive: true, force: true });
-
   if (actionsCache && safeAvailable(actionsCache)) {
     try {
       await actionsCache.saveCache([...cachePaths], cacheKey);
@@ -254,7 +262,61 @@ async function installTool(
       log.warning(`Could not save ${asset.tool} to the Actions cache: ${errorText(err)}`);
     }
   }
-  return { binDir: toolDir, tag: asset.tag, source: 'download' };
+  return done(archive, 'download');
+}
+
+/**
+ * The pinned digest, else the one GitHub's releases API reports for the asset
+ * (from api.github.com, never from the download URL or a cache).
+ */
+async function trustedSha256(asset: ReleaseAsset, release: ReleaseInfo | undefined, options: DownloadOptions): Promise<{ sha256: string } | { missing: string }> {
+  const pinned = pinnedSha256(asset);
+  if (pinned) return { sha256: pinned };
+  let info = release;
+  if (!info) {
+    try {
+      info = await fetchRelease(asset.tool, asset.tag, options);
+    } catch (err) {
+      return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
+    }
+  }
+  const found = assetSha256(info, asset.name);
+  return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${REPOS[asset.tool]}: ${found.missing}` };
+}
+
+/**
+ * The archive kept in the tool cache, copied into a private directory and
+ * verified there; undefined (and one line saying why) when it is absent or fails.
+ */
+async function verifiedFromToolCache(asset: ReleaseAsset, arch: RunnerArch, sha256: string, where: string, log: Logger): Promise<string | undefined> {
+  const dir = tc.find(asset.tool, asset.tag, arch.node);
+  if (!dir) return undefined;
+  const work = await privateDir(`${asset.tool}-archive-`);
+  const copy = path.join(work, asset.name);
+  const check = await copyVerified(path.join(dir, asset.name), copy, sha256);
+  if (check.ok) return copy;
+  await fs.rm(work, { recursive: true, force: true });
+  const line = `${asset.name} (${asset.tool} ${asset.tag}) from ${where} is not used: ${check.reason}; downloading it again`;
+  if (check.tampered) log.error(line);
+  else log.info(line);
+  return undefined;
+}
+
+/** Extracts into a fresh private directory and returns the directory holding the binaries. */
+async function unpackArchive(asset: ReleaseAsset, archive: string, mainBinary: string, binDirOf: (extracted: string) => string): Promise<string> {
+  const dest = await privateDir(`${asset.tool}-${asset.tag}-`);
+  try {
+    await tc.extractTar(archive, dest);
+  } catch (err) {
+    await fs.rm(dest, { recursive: true, force: true });
+    throw new Error(`extracting ${asset.name} failed: ${errorText(err)}`);
+  }
+  const binDir = binDirOf(dest);
+  if (!(await exists(path.join(binDir, mainBinary)))) {
+    await fs.rm(dest, { recursive: true, force: true });
+    throw new Error(`${asset.name} from ${asset.url} has no ${path.relative(dest, path.join(binDir, mainBinary))}; is it a ${asset.tool} release archive?`);
+  }
+  return binDir;
 }
 
 function safeAvailable(c: ActionsCacheLike): boolean {
@@ -265,7 +327,7 @@ function safeAvailable(c: ActionsCacheLike): boolean {
   }
 }
 
-/** The tool-cache directory and its `.complete` marker: tc.find needs both, so both are cached. */
+/** The tool-cache directory (holding the release archive) and its `.complete` marker: tc.find needs both, so both are cached. */
 export function toolCachePaths(tool: Tool, tag: string, nodeArch: string): readonly [string, string] {
   const dir = path.join(process.env['RUNNER_TOOL_CACHE'] ?? '', tool, tag.replace(/^v/, ''), nodeArch);
   return [dir, `${dir}.complete`];
@@ -278,31 +340,33 @@ function requireRunnerDirs(): void {
 }
 
 /**
- * Downloads with tool-cache (which retries 5xx, 408, 429 and network errors
- * three times) and checks the sha256. A mismatching file is deleted before we throw.
+ * Downloads into a fresh private directory with tool-cache (which retries 5xx,
+ * 408, 429 and network errors three times) and checks the sha256. `null` means
+ * the caller chose to run it unverified. A mismatching file is deleted, with
+ * its directory, before we throw. The caller removes the returned file's directory.
  */
-export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | undefined, log: Logger = defaultLog): Promise<string> {
-  let file: string;
+export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | null, log: Logger = defaultLog): Promise<string> {
+  requireSecureUrl(asset.url, `${asset.tool} download URL`);
+  const dir = await privateDir(`${asset.tool}-download-`);
+  const dest = path.join(dir, asset.name);
   try {
-    file = await tc.downloadTool(asset.url);
+    await tc.downloadTool(asset.url, dest);
   } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
     const status = httpStatus(err);
     if (status === 404) {
       throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
     }
     throw new Error(`downloading ${asset.url} failed${status ? ` (HTTP ${status})` : ''}: ${errorText(err)}`);
   }
-  if (!expectedSha256) {
-    log.warning(`No known sha256 for ${asset.name} ${asset.tag}; using it unverified. Pin a version with a published digest to verify downloads.`);
-    return file;
-  }
-  const actual = await sha256File(file);
+  if (expectedSha256 === null) return dest;
+  const actual = await sha256File(dest);
   if (actual !== expectedSha256.toLowerCase()) {
-    await fs.rm(file, { force: true });
+    await fs.rm(dir, { recursive: true, force: true });
     throw new Error(`sha256 mismatch for ${asset.name} from ${asset.url}: expected ${expectedSha256}, got ${actual}; the download was deleted`);
   }
   log.debug(`sha256 of ${asset.name} verified: ${actual}`);
-  return file;
+  return dest;
 }
 
 function httpStatus(err: unknown): number | undefined {
@@ -311,68 +375,9 @@ function httpStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-async function digestFromApi(asset: ReleaseAsset, release: ReleaseInfo | undefined, options: DownloadOptions): Promise<string | undefined> {
-  const log = options.log ?? defaultLog;
-  let info = release;
-  if (!info) {
-    try {
-      info = await fetchRelease(asset.tool, asset.tag, options);
-    } catch (err) {
-      log.warning(`Could not look up the sha256 of ${asset.name} ${asset.tag} in the releases API: ${errorText(err)}`);
-      return undefined;
-    }
-  }
-  const digest = info.assets.find((a) => a.name === asset.name)?.digest;
-  const m = digest ? /^sha256:([0-9a-f]{64})$/i.exec(digest) : null;
-  return m ? m[1]!.toLowerCase() : undefined;
-}
-
-/** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
-export async function fetchRelease(tool: Tool, tag: string, options: DownloadOptions = {}): Promise<ReleaseInfo> {
-  const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-  const repo = REPOS[tool];
-  const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
-  const headers: Record<string, string> = {
-    accept: 'application/vnd.github+json',
-    'x-github-api-version': '2022-11-28',
-    'user-agent': 'envd-remote-build',
-  };
-  if (options.githubToken) headers['authorization'] = `Bearer ${options.githubToken}`;
-
-  const delays = options.apiRetryDelaysMs ?? [1000, 4000];
-  let lastError = '';
-  for (let attempt = 0; attempt <= delays.length; attempt++) {
-    if (attempt > 0) await sleep(delays[attempt - 1]!);
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-    } catch (err) {
-      lastError = errorText(err);
-      continue;
-    }
-    if (res.status === 404) {
-      throw new Error(`${repo} has no release ${tag === 'latest' ? 'marked latest' : tag} (${url} answered 404)`);
-    }
-    if (res.status >= 500 || res.status === 429 || (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0')) {
-      lastError = `HTTP ${res.status}`;
-      continue;
-    }
-    if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
-    return parseRelease(await res.json(), url);
-  }
-  throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
-}
-
-function parseRelease(body: unknown, url: string): ReleaseInfo {
-  const obj = body as { tag_name?: unknown; assets?: unknown };
-  if (typeof obj?.tag_name !== 'string') throw new Error(`${url} returned no tag_name`);
-  const assets = Array.isArray(obj.assets) ? obj.assets : [];
-  return {
-    tag: obj.tag_name,
-    assets: assets
-      .filter((a): a is { name: string; digest?: unknown } => typeof (a as { name?: unknown })?.name === 'string')
-      .map((a) => (typeof a.digest === 'string' ? { name: a.name, digest: a.digest } : { name: a.name })),
-  };
+/** GET /repos/<repo>/releases/latest or /releases/tags/<tag> of the tool's GitHub repository. */
+export function fetchRelease(tool: Tool, tag: string, options: ReleaseApiOptions = {}): Promise<ReleaseInfo> {
+  return fetchGithubRelease(REPOS[tool], tag, options);
 }
 
 /** A buildkitd on PATH and the version it reports, if any. */
@@ -397,10 +402,6 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function errorText(err: unknown): string {

@@ -19,6 +19,8 @@ export interface StartLocalBuilderOptions {
   readonly rootlesskitDownloadUrl?: string;
   /** Token for the GitHub releases API (rate limits); never sent to download URLs. */
   readonly githubToken?: string;
+  /** `allow-unverified-downloads`: run buildkitd/rootlesskit that no trusted sha256 vouches for. */
+  readonly allowUnverifiedDownloads?: boolean;
   readonly readyTimeoutMs?: number;
 }
 
@@ -48,11 +50,15 @@ const defaultDeps: StartLocalBuilderDeps = {
 
 export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, overrides: Partial<StartLocalBuilderDeps> = {}): Promise<LocalDaemon> {
   const deps = { ...defaultDeps, ...overrides };
-  const token = options.githubToken ? { githubToken: options.githubToken } : {};
+  // The same API token and trust choice for both installers.
+  const shared = {
+    ...(options.githubToken ? { githubToken: options.githubToken } : {}),
+    ...(options.allowUnverifiedDownloads ? { allowUnverified: true } : {}),
+  };
   const buildkit = await deps.installBuildkit({
     ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
     ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
-    ...token,
+    ...shared,
   });
   const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
   const decision = decideLocalMode(facts);
@@ -75,7 +81,7 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
     const rk = await deps.installRootlesskit({
       ...(options.rootlesskitVersion ? { version: options.rootlesskitVersion } : {}),
       ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
-      ...token,
+      ...shared,
     });
     const rootlesskit = path.join(rk.binDir, 'rootlesskit');
     if (decision.installAppArmorProfile) profile = await deps.installAppArmorProfile(rootlesskit);
