@@ -2,6 +2,178 @@ export const id = 318;
 export const ids = [318];
 export const modules = {
 
+/***/ 7471:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $V: () => (/* binding */ fetchGithubRelease),
+/* harmony export */   kh: () => (/* binding */ assetSha256)
+/* harmony export */ });
+/* unused harmony export DEFAULT_GITHUB_API_URL */
+/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7160);
+// The GitHub releases API, for the two things the installers need from it:
+// which tag `latest` is, and the sha256 GitHub computed for each asset when it
+// was uploaded. That digest is served by api.github.com, not by the download
+// host (a mirror, or GitHub's release storage), so it can vouch for a file
+// that came from somewhere else.
+
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
+async function fetchGithubRelease(repo, tag, options = {}) {
+    const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
+    // The answer decides which digest is trusted: never over plain http.
+    (0,_verify_js__WEBPACK_IMPORTED_MODULE_0__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
+    const headers = {
+        accept: 'application/vnd.github+json',
+        'x-github-api-version': '2022-11-28',
+        'user-agent': 'envd-remote-build',
+    };
+    if (options.githubToken)
+        headers['authorization'] = `Bearer ${options.githubToken}`;
+    const delays = options.apiRetryDelaysMs ?? [1000, 4000];
+    let lastError = '';
+    for (let attempt = 0; attempt <= delays.length; attempt++) {
+        if (attempt > 0)
+            await sleep(delays[attempt - 1]);
+        let res;
+        try {
+            res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+        }
+        catch (err) {
+            lastError = errorText(err);
+            continue;
+        }
+        if (res.status === 404) {
+            throw new Error(`${repo} has no release ${tag === 'latest' ? 'marked latest' : tag} (${url} answered 404)`);
+        }
+        if (res.status >= 500 || res.status === 429 || (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0')) {
+            lastError = `HTTP ${res.status}`;
+            continue;
+        }
+        if (!res.ok)
+            throw new Error(`${url} answered HTTP ${res.status}`);
+        return parseRelease(await res.json(), url);
+    }
+    throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
+}
+function parseRelease(body, url) {
+    const obj = body;
+    if (typeof obj?.tag_name !== 'string')
+        throw new Error(`${url} returned no tag_name`);
+    const assets = Array.isArray(obj.assets) ? obj.assets : [];
+    return {
+        tag: obj.tag_name,
+        assets: assets
+            .filter((a) => typeof a?.name === 'string')
+            .map((a) => (typeof a.digest === 'string' ? { name: a.name, digest: a.digest } : { name: a.name })),
+    };
+}
+/**
+ * The hex sha256 the release reports for `asset`, or why there is none (GitHub
+ * reports no digest for assets uploaded before June 2025).
+ */
+function assetSha256(release, asset) {
+    const entry = release.assets.find((a) => a.name === asset);
+    if (!entry)
+        return { missing: `release ${release.tag} has no asset ${asset}` };
+    const m = entry.digest ? /^sha256:([0-9a-f]{64})$/i.exec(entry.digest) : null;
+    if (!m)
+        return { missing: `release ${release.tag} reports no sha256 digest for ${asset}` };
+    return { sha256: m[1].toLowerCase() };
+}
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+function errorText(err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return text.split('\n')[0].trim();
+}
+
+
+/***/ }),
+
+/***/ 7160:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   XK: () => (/* binding */ privateDir),
+/* harmony export */   kj: () => (/* binding */ copyVerified),
+/* harmony export */   nW: () => (/* binding */ ALLOW_UNVERIFIED_INPUT),
+/* harmony export */   qp: () => (/* binding */ requireSecureUrl)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _files_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8994);
+// What every installer does before it runs a file it did not build: check the
+// URL is https, and hash a private copy of the file against a digest that came
+// from somewhere else (pinned in the code, or the GitHub releases API), never
+// from the cache or mirror the file came from.
+
+
+
+
+/** The input that lets a download no trusted digest vouches for run anyway. */
+const ALLOW_UNVERIFIED_INPUT = 'allow-unverified-downloads';
+// Plain http stays possible for servers on this machine only: the tests' and a
+// runner-local mirror. Anything on the network could be altered in transit.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** Throws one line naming `what` unless `url` is https (or http to a loopback address). */
+function requireSecureUrl(url, what) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        throw new Error(`${what}: "${url}" is not a URL`);
+    }
+    if (parsed.protocol === 'https:')
+        return;
+    if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname))
+        return;
+    throw new Error(`${what}: refusing ${url}; downloads must use https`);
+}
+/**
+ * A fresh directory (mode 0700) under RUNNER_TEMP for files about to be run:
+ * nobody else can swap them between the hash check and the exec.
+ */
+async function privateDir(prefix) {
+    const base = process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(base, { recursive: true });
+    return node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(base, `envd-remote-build-${prefix}`));
+}
+/**
+ * Copies `src` to `dest` (in a private directory) and hashes the copy, so what
+ * was checked is exactly what runs even if `src` is rewritten meanwhile.
+ * A mismatching copy is deleted.
+ */
+async function copyVerified(src, dest, expectedSha256) {
+    let st;
+    try {
+        st = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.lstat(src);
+    }
+    catch {
+        return { ok: false, tampered: false, reason: 'it is missing' };
+    }
+    // Never follow a link or read a FIFO/device someone planted in a cache.
+    if (!st.isFile())
+        return { ok: false, tampered: true, reason: 'it is not a regular file' };
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.copyFile(src, dest);
+    const actual = await (0,_files_js__WEBPACK_IMPORTED_MODULE_3__/* .sha256File */ .Q)(dest);
+    if (actual !== expectedSha256.toLowerCase()) {
+        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(dest, { force: true });
+        return { ok: false, tampered: true, reason: `its sha256 is ${actual}, not the trusted ${expectedSha256.toLowerCase()}` };
+    }
+    return { ok: true };
+}
+
+
+/***/ }),
+
 /***/ 9318:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -9,7 +181,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   DEFAULT_ENVD_DOWNLOAD_BASE_URL: () => (/* binding */ DEFAULT_ENVD_DOWNLOAD_BASE_URL),
 /* harmony export */   DEFAULT_ENVD_LATEST_RELEASE_API: () => (/* binding */ DEFAULT_ENVD_LATEST_RELEASE_API),
-/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* binding */ DEFAULT_ENVD_VERSION),
+/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* reexport safe */ _common_pins_js__WEBPACK_IMPORTED_MODULE_9__.ds),
 /* harmony export */   envdAssetName: () => (/* binding */ envdAssetName),
 /* harmony export */   installEnvd: () => (/* binding */ installEnvd),
 /* harmony export */   normalizeEnvdVersion: () => (/* binding */ normalizeEnvdVersion),
@@ -29,14 +201,20 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _action_runner_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5242);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9909);
 /* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8994);
+/* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(9273);
+/* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(7471);
+/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(7160);
 // Puts a verified envd binary on the runner and returns its path.
 //
-// Order of preference (cheapest first): the runner's tool cache, an `envd` on
-// PATH that reports the wanted version, the Actions cache (a previous run's
-// download), and finally a download from the GitHub release, checked against
-// the release's checksums.txt. Nothing is added to PATH: callers run the
-// returned absolute path, so another envd on PATH can never be picked up by
-// accident.
+// Order of preference (cheapest first): an `envd` on PATH that reports the
+// wanted version, the runner's tool cache, the Actions cache (a previous run's
+// download), and finally a download from the GitHub release. Whatever comes out
+// of a cache or the network is copied into a private directory and hashed
+// against a trusted digest (pinned in src/common/pins.ts, else the one GitHub's
+// releases API reports for the asset) before it runs: a cache entry can be
+// written by other workflows, so nothing stored next to the binary is trusted.
+// Nothing is added to PATH: callers run the returned absolute path, so another
+// envd on PATH can never be picked up by accident.
 
 
 
@@ -46,10 +224,13 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-/** The envd release used when the `envd-version` input is empty. */
-const DEFAULT_ENVD_VERSION = 'v1.3.4';
+
+
+
+
 const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
 const DEFAULT_ENVD_LATEST_RELEASE_API = 'https://api.github.com/repos/tensorchord/envd/releases/latest';
+const ENVD_REPO = 'tensorchord/envd';
 /**
  * Oldest release we can install. Before v0.3.33 the release asset names were
  * broken or version-less (goreleaser template bugs); from v0.3.33 on, every
@@ -90,7 +271,7 @@ function compareSemVer(a, b) {
 function normalizeEnvdVersion(version) {
     const v = parseSemVer(version);
     if (!v) {
-        throw new Error(`envd-version "${version}" is not a release version like ${DEFAULT_ENVD_VERSION} (or "latest")`);
+        throw new Error(`envd-version "${version}" is not a release version like ${_common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .DEFAULT_ENVD_VERSION */ .ds} (or "latest")`);
     }
     if (compareSemVer(v, MIN_VERSION) < 0) {
         throw new Error(`envd-version "${version}" is too old: this action supports envd v0.3.33 and later`);
@@ -153,10 +334,11 @@ function parseEnvdVersionOutput(stdout) {
 async function resolveEnvdVersion(version, opts = {}) {
     const wanted = version.trim();
     if (wanted === '')
-        return DEFAULT_ENVD_VERSION;
+        return _common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .DEFAULT_ENVD_VERSION */ .ds;
     if (wanted.toLowerCase() !== 'latest')
         return normalizeEnvdVersion(wanted);
     const url = opts.latestReleaseApiUrl ?? DEFAULT_ENVD_LATEST_RELEASE_API;
+    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
     const headers = {
         Accept: 'application/vnd.github+json',
@@ -200,19 +382,13 @@ async function resolveEnvdVersion(version, opts = {}) {
 async function installEnvd(version, opts = {}) {
     const platform = opts.platform ?? process.platform;
     const arch = opts.arch ?? process.arch;
+    const baseUrl = opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL;
+    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
     const tag = await resolveEnvdVersion(version, opts);
     const asset = envdAssetName(tag, platform, arch);
     const toolVersion = tag.slice(1);
-    // 1. This runner already has it (earlier step or job on a self-hosted runner).
-    if (process.env['RUNNER_TOOL_CACHE']) {
-        const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
-        const bin = dir ? node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd') : '';
-        if (bin && (await isExecutableFile(bin))) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache: ${bin}`);
-            return bin;
-        }
-    }
-    // 2. A preinstalled envd of exactly this version.
+    // 1. A preinstalled envd of exactly this version (part of the runner's own
+    //    setup, like every other tool on PATH).
     if (opts.usePath !== false) {
         const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K7('envd', false);
         if (onPath) {
@@ -224,48 +400,95 @@ async function installEnvd(version, opts = {}) {
             _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
         }
     }
-    // 3./4. Actions cache, else download and verify. The staging directory path
-    // is the Actions cache "path", so it must be the same string on every run.
+    const trusted = await trustedSha256(tag, asset, opts);
+    if ('missing' in trusted) {
+        if (!opts.allowUnverified) {
+            throw new Error(`no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
+                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
+        }
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
+        // Neither read from nor written to a cache another job would trust.
+        const bin = await downloadUnverified(tag, asset, baseUrl);
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
+        return bin;
+    }
+    const sha256 = trusted.sha256;
+    // 2. This runner kept it in its tool cache (an earlier step or job).
+    if (process.env['RUNNER_TOOL_CACHE']) {
+        const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
+        const bin = dir ? await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
+        if (bin) {
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
+            return bin;
+        }
+    }
+    // 3./4. Actions cache, else download. The staging directory path is the
+    // Actions cache "path", so it must be the same string on every run.
     const staging = node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-remote-build', `envd-${tag}-${platform}-${arch}`);
     const key = `${CACHE_KEY_PREFIX}-${tag}-${platform}-${arch}`;
     const useCache = opts.useActionsCache !== false;
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
-    const restored = useCache && (await restoreFromActionsCache(staging, key, asset));
-    if (!restored) {
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
-        await downloadVerified(tag, asset, staging, opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL);
-    }
-    const stagedBin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd');
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(stagedBin, 0o755);
-    let bin = stagedBin;
+    let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag) : undefined;
+    const restored = bin !== undefined;
+    bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' });
     if (process.env['RUNNER_TOOL_CACHE']) {
-        const dir = await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(stagedBin, 'envd', TOOL_NAME, toolVersion, arch);
-        bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
-        // io.cp keeps the mode on Linux, but say it explicitly: a non-executable
-        // cached copy would poison every later lookup on a self-hosted runner.
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
+        try {
+            // For later jobs on this runner; they verify it again before use.
+            await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(bin, 'envd', TOOL_NAME, toolVersion, arch);
+        }
+        catch (err) {
+            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
+        }
     }
     if (useCache && !restored)
-        await saveToActionsCache(staging, key);
+        await saveToActionsCache(bin, staging, key);
     _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
     return bin;
 }
+/**
+ * The pinned digest of the asset, else the one GitHub's releases API reports
+ * for it (api.github.com, not the download host, and never a cache entry).
+ */
+async function trustedSha256(tag, asset, opts) {
+    const pinned = (0,_common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .pinnedSha256For */ .JF)('envd', tag, asset);
+    if (pinned)
+        return { sha256: pinned };
+    const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
+    let release;
+    try {
+        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_10__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, {
+            ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+            ...(token ? { githubToken: token } : {}),
+            ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+        });
+    }
+    catch (err) {
+        return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
+    }
+    const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_10__/* .assetSha256 */ .kh)(release, asset);
+    return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${ENVD_REPO}: ${found.missing}` };
+}
+/**
+ * Copies `src` into a fresh private directory and checks the copy; returns the
+ * executable copy, or undefined after one line saying why it is not used.
+ */
+async function verifiedCopy(src, sha256, what) {
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
+    const bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
+    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .copyVerified */ .kj)(src, bin, sha256);
+    if (check.ok) {
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
+        return bin;
+    }
+    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
+    const line = `${what} is not used: ${check.reason}; downloading it again`;
+    if (check.tampered)
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.error(line);
+    else
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(line);
+    return undefined;
+}
 function tempBase() {
     return process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
-}
-async function isExecutableFile(file) {
-    try {
-        const st = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(file);
-        if (!st.isFile())
-            return false;
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.access(file, node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
 }
 /**
  * Runs `envd version --short` under a throwaway HOME: every envd command first
@@ -296,35 +519,35 @@ async function probeEnvdVersion(bin) {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(home, { recursive: true, force: true });
     }
 }
-async function restoreFromActionsCache(staging, key, asset) {
+async function restoreFromActionsCache(staging, key, sha256, tag) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
         _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug('Actions cache service not available; not restoring envd from it');
-        return false;
+        return undefined;
     }
     try {
-        const hit = await _actions_cache__WEBPACK_IMPORTED_MODULE_3__.restoreCache([staging], key);
-        if (!hit)
-            return false;
-        // The entry carries the digest we verified against checksums.txt when it
-        // was saved; re-check it so a truncated or altered restore is not run.
-        const recorded = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd.sha256'), 'utf8')).get(asset);
-        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_8__/* .sha256File */ .Q)(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'));
-        if (!recorded || recorded !== actual) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd restored from the Actions cache (${key}) does not match its recorded sha256; downloading instead`);
-            return false;
-        }
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key})`);
-        return true;
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
+        if (!(await _actions_cache__WEBPACK_IMPORTED_MODULE_3__.restoreCache([staging], key)))
+            return undefined;
     }
     catch (err) {
         _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
-        return false;
+        return undefined;
     }
+    // Checked against the trusted digest, never against anything in the entry:
+    // whoever wrote the entry wrote everything in it.
+    const bin = await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'), sha256, `envd ${tag} from the Actions cache (${key})`);
+    if (bin)
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
+    return bin;
 }
-async function saveToActionsCache(staging, key) {
+async function saveToActionsCache(bin, staging, key) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable())
         return;
     try {
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile(bin, node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'));
         await _actions_cache__WEBPACK_IMPORTED_MODULE_3__.saveCache([staging], key);
     }
     catch (err) {
@@ -336,27 +559,55 @@ async function saveToActionsCache(staging, key) {
         _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
     }
 }
-/** Downloads checksums.txt and the binary into `dir`, leaving `dir/envd` and `dir/envd.sha256`. */
-async function downloadVerified(tag, asset, dir, baseUrl) {
+function releaseUrls(tag, asset, baseUrl) {
     const base = `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(tag)}`;
-    const sumsUrl = `${base}/checksums.txt`;
-    const binUrl = `${base}/${encodeURIComponent(asset)}`;
-    // checksums.txt first: it is small, and a wrong version fails here quickly.
-    const sumsFile = await download(sumsUrl, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
-    const expected = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sumsFile, 'utf8')).get(asset);
-    if (!expected) {
-        throw new Error(`checksums.txt of envd ${tag} (${sumsUrl}) has no entry for ${asset}; refusing to install an unverified binary`);
+    return { sums: `${base}/checksums.txt`, bin: `${base}/${encodeURIComponent(asset)}` };
+}
+/**
+ * Downloads the binary into a fresh private directory and, when `expected` is
+ * given, checks it (`source` names where the digest came from, for the error).
+ */
+async function downloadChecked(tag, asset, baseUrl, expected) {
+    const url = releaseUrls(tag, asset, baseUrl).bin;
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
+    try {
+        const downloaded = await download(url, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
+        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_8__/* .sha256File */ .Q)(downloaded);
+        if (expected && actual !== expected.sha256) {
+            throw new Error(`sha256 mismatch for ${asset} downloaded from ${url}: expected ${expected.sha256} (${expected.source}), got ${actual}; ` +
+                'the download is corrupt or was tampered with');
+        }
+        const bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename(downloaded, bin);
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
+        return bin;
     }
-    const downloaded = await download(binUrl, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
-    const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_8__/* .sha256File */ .Q)(downloaded);
-    if (actual !== expected) {
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(downloaded, { force: true });
-        throw new Error(`sha256 mismatch for ${asset} downloaded from ${binUrl}: expected ${expected} (checksums.txt), got ${actual}; ` +
-            'the download is corrupt or was tampered with');
+    catch (err) {
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
+        throw err;
     }
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename(downloaded, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd'));
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile(node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.sha256'), `${actual}  ${asset}\n`);
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(sumsFile, { force: true });
+}
+/**
+ * The opted-in path without a trusted digest: the release's checksums.txt
+ * comes from the same server as the binary, so it only catches corruption;
+ * it is still checked when it lists the asset.
+ */
+async function downloadUnverified(tag, asset, baseUrl) {
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-sums-');
+    let listed;
+    try {
+        const sums = await download(releaseUrls(tag, asset, baseUrl).sums, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
+        listed = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sums, 'utf8')).get(asset);
+    }
+    catch (err) {
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
+    }
+    finally {
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
+    }
+    if (!listed)
+        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
+    return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
 }
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
 async function download(url, dest, what) {

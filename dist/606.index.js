@@ -223,10 +223,20 @@ function passwordlessSudo() {
 
 // EXTERNAL MODULE: ./src/common/files.ts
 var files = __webpack_require__(8994);
+// EXTERNAL MODULE: ./src/common/pins.ts
+var pins = __webpack_require__(9273);
+// EXTERNAL MODULE: ./src/common/releases.ts
+var releases = __webpack_require__(7471);
+// EXTERNAL MODULE: ./src/common/verify.ts
+var verify = __webpack_require__(7160);
 ;// CONCATENATED MODULE: ./src/builder/local/download.ts
 // Getting buildkitd (and rootlesskit) onto the runner: a matching buildkitd
-// already on PATH, else the runner's tool cache, else our @actions/cache entry,
-// else a download from the release page, checked against a sha256 before use.
+// already on PATH, else the release archive from the runner's tool cache, our
+// @actions/cache entry or the release page. Whatever its origin, the archive is
+// copied into a private directory and hashed against a trusted digest (pinned in
+// src/common/pins.ts, else the GitHub releases API's) before it is unpacked
+// there and run: cache entries can be written by other workflows, so a cached
+// copy is never trusted for having been verified once.
 
 
 
@@ -235,32 +245,20 @@ var files = __webpack_require__(8994);
 
 
 
-const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
+
+
+
+
+
 const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
-const DEFAULT_ROOTLESSKIT_VERSION = 'v2.3.5';
 const DEFAULT_ROOTLESSKIT_DOWNLOAD_URL = 'https://github.com/rootless-containers/rootlesskit/releases/download';
-const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-/**
- * Known-good sha256 of release assets, keyed `<tool>/<tag>/<asset>`. The only
- * place digests live. The default versions must always have entries here, so the
- * default path never depends on the releases API.
- *
- * Sources (we could not reach GitHub from the development machine):
- * - buildkit v0.24.0: containerd/nerdctl Dockerfile.d/SHA256SUMS.d/buildkit-v0.24.0
- *   (nerdctl's build checks downloads against it); amd64 also matches an independent script.
- * - rootlesskit v2.3.5: identical in a Bazel http_archive (which enforces it) and a Homebrew formula.
- * TODO(release): when bumping a default version, add its digests from the release's
- * SHA256SUMS / the releases API `digest` field, and re-verify these on a machine with internet.
- */
-const PINNED_SHA256 = {
-    'buildkit/v0.24.0/buildkit-v0.24.0.linux-amd64.tar.gz': 'af8064eca16077b4d6937745988ba2d2dfa439540874cdcd918318315f3ba1d3',
-    'buildkit/v0.24.0/buildkit-v0.24.0.linux-arm64.tar.gz': '38dc4433d220bb43c198df2070e49d5dde5ed44ee31fb80d6b13722eec21d4ea',
-    'rootlesskit/v2.3.5/rootlesskit-x86_64.tar.gz': '118208e25becd144ee7317c172fc9decce7b16174d5c1bbf80f1d1d0eacc6b5f',
-    'rootlesskit/v2.3.5/rootlesskit-aarch64.tar.gz': '478c14c3195bf989cd9a8e6bd129d227d5d88f1c11418967ffdc84a0072cc7a2',
-};
 const REPOS = {
     buildkit: 'moby/buildkit',
     rootlesskit: 'rootless-containers/rootlesskit',
+};
+const DEFAULT_VERSIONS = {
+    buildkit: pins/* DEFAULT_BUILDKIT_VERSION */.ec,
+    rootlesskit: pins/* DEFAULT_ROOTLESSKIT_VERSION */.XD,
 };
 function runnerArch(arch = process.arch) {
     if (arch === 'x64')
@@ -290,18 +288,18 @@ function rootlesskitAsset(tag, baseUrl = DEFAULT_ROOTLESSKIT_DOWNLOAD_URL, arch 
     return { tool: 'rootlesskit', tag, name, url: joinUrl(baseUrl || DEFAULT_ROOTLESSKIT_DOWNLOAD_URL, tag, name) };
 }
 function pinnedSha256(asset) {
-    return PINNED_SHA256[`${asset.tool}/${asset.tag}/${asset.name}`];
+    return (0,pins/* pinnedSha256For */.JF)(asset.tool, asset.tag, asset.name);
 }
 /** Output of `buildkitd --version`: `buildkitd github.com/moby/buildkit v0.11.6 <rev>` → `v0.11.6`. */
 function parseBuildkitdVersion(output) {
     const m = /^buildkitd\s+\S+\s+(v?\d+\.\d+\.\d+\S*)/m.exec(output.trim());
     return m ? normalizeTag(m[1]) : undefined;
 }
-const defaultLog = { info: runner.info, warning: (m) => runner.warning(m), debug: runner.debug };
+const defaultLog = { info: runner.info, warning: (m) => runner.warning(m), error: (m) => runner.error(m), debug: runner.debug };
 /** Finds or downloads buildkitd at the requested version. */
 async function installBuildkit(options = {}) {
     const log = options.log ?? defaultLog;
-    let tag = normalizeTag(options.version ?? DEFAULT_BUILDKIT_VERSION);
+    let tag = normalizeTag(options.version ?? pins/* DEFAULT_BUILDKIT_VERSION */.ec);
     let release;
     if (tag === 'latest') {
         release = await fetchRelease('buildkit', 'latest', options);
@@ -327,7 +325,7 @@ async function installRootlesskit(options = {}) {
         log.info(`Using ${existing} from PATH`);
         return { binDir: external_node_path_.dirname(existing), tag: 'unknown', source: 'path' };
     }
-    let tag = normalizeTag(options.version ?? DEFAULT_ROOTLESSKIT_VERSION);
+    let tag = normalizeTag(options.version ?? pins/* DEFAULT_ROOTLESSKIT_VERSION */.XD);
     let release;
     if (tag === 'latest') {
         release = await fetchRelease('rootlesskit', 'latest', options);
@@ -340,47 +338,65 @@ async function installRootlesskit(options = {}) {
 async function installTool(asset, arch, mainBinary, binDirOf, release, options) {
     const log = options.log ?? defaultLog;
     requireRunnerDirs();
-    const cached = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
-    if (cached) {
-        log.info(`Using ${asset.tool} ${asset.tag} from the tool cache`);
-        return { binDir: cached, tag: asset.tag, source: 'tool-cache' };
+    (0,verify/* requireSecureUrl */.qp)(asset.url, `${asset.tool} download URL`);
+    // Every path ends here: unpack the checked archive privately, drop its directory.
+    const done = async (archive, source) => {
+        try {
+            return { binDir: await unpackArchive(asset, archive, mainBinary, binDirOf), tag: asset.tag, source };
+        }
+        finally {
+            await external_node_fs_.promises.rm(external_node_path_.dirname(archive), { recursive: true, force: true });
+        }
+    };
+    const trusted = await trustedSha256(asset, release, options);
+    if ('missing' in trusted) {
+        if (!options.allowUnverified) {
+            throw new Error(`no trusted sha256 for ${asset.name} (${asset.tool} ${asset.tag}): ${trusted.missing}; ` +
+                `use ${asset.tool} ${DEFAULT_VERSIONS[asset.tool]} (pinned), or set ${verify/* ALLOW_UNVERIFIED_INPUT */.nW}: true to run it unverified`);
+        }
+        log.warning(`Running ${asset.name} (${asset.tool} ${asset.tag}) unverified because ${verify/* ALLOW_UNVERIFIED_INPUT */.nW} is true: ${trusted.missing}`);
+        log.info(`Downloading ${asset.url}`);
+        // Nothing unverified goes into (or comes out of) a cache another job would trust.
+        return done(await downloadVerified(asset, null, log), 'download');
     }
-    const expected = pinnedSha256(asset) ?? (await digestFromApi(asset, release, options));
-    const cacheKey = `envd-remote-build-${asset.tool}-${asset.tag}-linux-${arch.node}-${(expected ?? 'unverified').slice(0, 16)}`;
+    const sha256 = trusted.sha256;
+    // An earlier job on this runner kept the archive in the tool cache.
+    const fromToolCache = await verifiedFromToolCache(asset, arch, sha256, 'the tool cache', log);
+    if (fromToolCache) {
+        log.info(`Using ${asset.tool} ${asset.tag} from the tool cache (sha256 verified)`);
+        return done(fromToolCache, 'tool-cache');
+    }
+    // The key carries the digest so a bump of the pin never meets an old entry;
+    // it proves nothing (anyone who can write the cache can pick any key).
+    const cacheKey = `envd-remote-build-${asset.tool}-archive-${asset.tag}-linux-${arch.node}-${sha256.slice(0, 16)}`;
     const cachePaths = toolCachePaths(asset.tool, asset.tag, arch.node);
     const actionsCache = options.actionsCache === undefined ? cache : options.actionsCache;
     if (actionsCache && safeAvailable(actionsCache)) {
+        let restored;
         try {
+            // The entry lands in the tool cache paths and goes through the same check as a tool-cache hit.
             if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
-                const restored = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
-                if (restored && (await exists(external_node_path_.join(restored, mainBinary)))) {
-                    log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache`);
-                    return { binDir: restored, tag: asset.tag, source: 'actions-cache' };
-                }
+                restored = await verifiedFromToolCache(asset, arch, sha256, `the Actions cache (${cacheKey})`, log);
             }
         }
         catch (err) {
             log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
         }
+        if (restored) {
+            log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache (sha256 verified)`);
+            return done(restored, 'actions-cache');
+        }
     }
     log.info(`Downloading ${asset.url}`);
-    const archive = await downloadVerified(asset, expected, log);
-    let extracted;
+    const archive = await downloadVerified(asset, sha256, log);
     try {
-        extracted = await tool_cache/* extractTar */.nN(archive);
+        // Replaces whatever the tool cache held (tc.cacheFile clears the version's directory first).
+        await tool_cache/* cacheFile */.NJ(archive, asset.name, asset.tool, asset.tag, arch.node);
     }
     catch (err) {
-        throw new Error(`extracting ${asset.name} failed: ${errorText(err)}`);
+        log.warning(`Could not keep ${asset.name} in the tool cache: ${errorText(err)}`);
+        return done(archive, 'download');
     }
-    finally {
-        await external_node_fs_.promises.rm(archive, { force: true });
-    }
-    const binDir = binDirOf(extracted);
-    if (!(await exists(external_node_path_.join(binDir, mainBinary)))) {
-        throw new Error(`${asset.name} from ${asset.url} has no ${external_node_path_.relative(extracted, external_node_path_.join(binDir, mainBinary))}; is it a ${asset.tool} release archive?`);
-    }
-    const toolDir = await tool_cache/* cacheDir */.e8(binDir, asset.tool, asset.tag, arch.node);
-    await external_node_fs_.promises.rm(extracted, { recursive: true, force: true });
     if (actionsCache && safeAvailable(actionsCache)) {
         try {
             await actionsCache.saveCache([...cachePaths], cacheKey);
@@ -390,7 +406,65 @@ async function installTool(asset, arch, mainBinary, binDirOf, release, options) 
             log.warning(`Could not save ${asset.tool} to the Actions cache: ${errorText(err)}`);
         }
     }
-    return { binDir: toolDir, tag: asset.tag, source: 'download' };
+    return done(archive, 'download');
+}
+/**
+ * The pinned digest, else the one GitHub's releases API reports for the asset
+ * (from api.github.com, never from the download URL or a cache).
+ */
+async function trustedSha256(asset, release, options) {
+    const pinned = pinnedSha256(asset);
+    if (pinned)
+        return { sha256: pinned };
+    let info = release;
+    if (!info) {
+        try {
+            info = await fetchRelease(asset.tool, asset.tag, options);
+        }
+        catch (err) {
+            return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
+        }
+    }
+    const found = (0,releases/* assetSha256 */.kh)(info, asset.name);
+    return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${REPOS[asset.tool]}: ${found.missing}` };
+}
+/**
+ * The archive kept in the tool cache, copied into a private directory and
+ * verified there; undefined (and one line saying why) when it is absent or fails.
+ */
+async function verifiedFromToolCache(asset, arch, sha256, where, log) {
+    const dir = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
+    if (!dir)
+        return undefined;
+    const work = await (0,verify/* privateDir */.XK)(`${asset.tool}-archive-`);
+    const copy = external_node_path_.join(work, asset.name);
+    const check = await (0,verify/* copyVerified */.kj)(external_node_path_.join(dir, asset.name), copy, sha256);
+    if (check.ok)
+        return copy;
+    await external_node_fs_.promises.rm(work, { recursive: true, force: true });
+    const line = `${asset.name} (${asset.tool} ${asset.tag}) from ${where} is not used: ${check.reason}; downloading it again`;
+    if (check.tampered)
+        log.error(line);
+    else
+        log.info(line);
+    return undefined;
+}
+/** Extracts into a fresh private directory and returns the directory holding the binaries. */
+async function unpackArchive(asset, archive, mainBinary, binDirOf) {
+    const dest = await (0,verify/* privateDir */.XK)(`${asset.tool}-${asset.tag}-`);
+    try {
+        await tool_cache/* extractTar */.nN(archive, dest);
+    }
+    catch (err) {
+        await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
+        throw new Error(`extracting ${asset.name} failed: ${errorText(err)}`);
+    }
+    const binDir = binDirOf(dest);
+    if (!(await exists(external_node_path_.join(binDir, mainBinary)))) {
+        await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
+        throw new Error(`${asset.name} from ${asset.url} has no ${external_node_path_.relative(dest, external_node_path_.join(binDir, mainBinary))}; is it a ${asset.tool} release archive?`);
+    }
+    return binDir;
 }
 function safeAvailable(c) {
     try {
@@ -400,7 +474,7 @@ function safeAvailable(c) {
         return false;
     }
 }
-/** The tool-cache directory and its `.complete` marker: tc.find needs both, so both are cached. */
+/** The tool-cache directory (holding the release archive) and its `.complete` marker: tc.find needs both, so both are cached. */
 function toolCachePaths(tool, tag, nodeArch) {
     const dir = external_node_path_.join(process.env['RUNNER_TOOL_CACHE'] ?? '', tool, tag.replace(/^v/, ''), nodeArch);
     return [dir, `${dir}.complete`];
@@ -412,32 +486,35 @@ function requireRunnerDirs() {
     }
 }
 /**
- * Downloads with tool-cache (which retries 5xx, 408, 429 and network errors
- * three times) and checks the sha256. A mismatching file is deleted before we throw.
+ * Downloads into a fresh private directory with tool-cache (which retries 5xx,
+ * 408, 429 and network errors three times) and checks the sha256. `null` means
+ * the caller chose to run it unverified. A mismatching file is deleted, with
+ * its directory, before we throw. The caller removes the returned file's directory.
  */
 async function downloadVerified(asset, expectedSha256, log = defaultLog) {
-    let file;
+    (0,verify/* requireSecureUrl */.qp)(asset.url, `${asset.tool} download URL`);
+    const dir = await (0,verify/* privateDir */.XK)(`${asset.tool}-download-`);
+    const dest = external_node_path_.join(dir, asset.name);
     try {
-        file = await tool_cache/* downloadTool */.bq(asset.url);
+        await tool_cache/* downloadTool */.bq(asset.url, dest);
     }
     catch (err) {
+        await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
         const status = httpStatus(err);
         if (status === 404) {
             throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
         }
         throw new Error(`downloading ${asset.url} failed${status ? ` (HTTP ${status})` : ''}: ${errorText(err)}`);
     }
-    if (!expectedSha256) {
-        log.warning(`No known sha256 for ${asset.name} ${asset.tag}; using it unverified. Pin a version with a published digest to verify downloads.`);
-        return file;
-    }
-    const actual = await (0,files/* sha256File */.Q)(file);
+    if (expectedSha256 === null)
+        return dest;
+    const actual = await (0,files/* sha256File */.Q)(dest);
     if (actual !== expectedSha256.toLowerCase()) {
-        await external_node_fs_.promises.rm(file, { force: true });
+        await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
         throw new Error(`sha256 mismatch for ${asset.name} from ${asset.url}: expected ${expectedSha256}, got ${actual}; the download was deleted`);
     }
     log.debug(`sha256 of ${asset.name} verified: ${actual}`);
-    return file;
+    return dest;
 }
 function httpStatus(err) {
     if (err instanceof tool_cache/* HTTPError */.Hl)
@@ -445,27 +522,137 @@ function httpStatus(err) {
     const code = err?.httpStatusCode;
     return typeof code === 'number' ? code : undefined;
 }
-async function digestFromApi(asset, release, options) {
-    const log = options.log ?? defaultLog;
-    let info = release;
-    if (!info) {
-        try {
-            info = await fetchRelease(asset.tool, asset.tag, options);
-        }
-        catch (err) {
-            log.warning(`Could not look up the sha256 of ${asset.name} ${asset.tag} in the releases API: ${errorText(err)}`);
-            return undefined;
-        }
-    }
-    const digest = info.assets.find((a) => a.name === asset.name)?.digest;
-    const m = digest ? /^sha256:([0-9a-f]{64})$/i.exec(digest) : null;
-    return m ? m[1].toLowerCase() : undefined;
+/** GET /repos/<repo>/releases/latest or /releases/tags/<tag> of the tool's GitHub repository. */
+function fetchRelease(tool, tag, options = {}) {
+    return (0,releases/* fetchGithubRelease */.$V)(REPOS[tool], tag, options);
 }
+/** A buildkitd on PATH and the version it reports, if any. */
+async function buildkitdOnPath(searchPath) {
+    const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
+    if (!found)
+        return undefined;
+    const output = await new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
+    });
+    const tag = parseBuildkitdVersion(output);
+    return tag ? { path: found, tag } : { path: found };
+}
+function pathDirs() {
+    return (process.env['PATH'] ?? '').split(external_node_path_.delimiter).filter(Boolean);
+}
+async function exists(p) {
+    try {
+        await external_node_fs_.promises.access(p);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function errorText(err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return text.split('\n')[0].trim();
+}
+
+;// CONCATENATED MODULE: ./src/builder/local/start.ts
+// The local fallback end to end: get buildkitd, look at the runner, pick a
+// mode (rootless first), start the daemon. Each step is injectable so the
+// wiring is testable without downloads or sudo.
+
+
+
+
+
+
+const defaultDeps = {
+    installBuildkit: installBuildkit,
+    installRootlesskit: installRootlesskit,
+    probeHost: probeHostFacts,
+    startDaemon: daemon/* startLocalDaemon */.ex,
+    installAppArmorProfile: daemon/* installAppArmorProfile */.TK,
+    removeAppArmorProfile: daemon/* stopAppArmorProfile */.m,
+    probe: probe/* probeBuilder */.gH,
+    info: runner.info,
+    warning: (m) => runner.warning(m),
+};
+async function startLocalBuilder(options = {}, overrides = {}) {
+    const deps = { ...defaultDeps, ...overrides };
+    // The same API token and trust choice for both installers.
+    const shared = {
+        ...(options.githubToken ? { githubToken: options.githubToken } : {}),
+        ...(options.allowUnverifiedDownloads ? { allowUnverified: true } : {}),
+    };
+    const buildkit = await deps.installBuildkit({
+        ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
+        ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
+        ...shared,
+    });
+    const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
+    const decision = decideLocalMode(facts);
+    if (decision.mode === 'none')
+        throw preflightError(decision);
+    deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
+    const common = {
+        buildkitd: external_node_path_.join(buildkit.binDir, 'buildkitd'),
+        extraPath: [buildkit.binDir],
+        probe: deps.probe,
+        log: deps.info,
+        ...(options.configToml ? { configToml: options.configToml } : {}),
+        ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    };
+    if (decision.mode !== 'rootless')
+        return deps.startDaemon({ ...common, mode: decision.mode });
+    let profile;
+    try {
+        const rk = await deps.installRootlesskit({
+            ...(options.rootlesskitVersion ? { version: options.rootlesskitVersion } : {}),
+            ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
+            ...shared,
+        });
+        const rootlesskit = external_node_path_.join(rk.binDir, 'rootlesskit');
+        if (decision.installAppArmorProfile)
+            profile = await deps.installAppArmorProfile(rootlesskit);
+        return await deps.startDaemon({ ...common, mode: 'rootless', rootlesskit, ...(profile ? { apparmorProfile: profile } : {}) });
+    }
+    catch (err) {
+        if (profile)
+            await deps.removeAppArmorProfile(profile).catch(() => undefined);
+        // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
+        if (!facts.passwordlessSudo)
+            throw err;
+        deps.warning(`Rootless buildkitd failed, falling back to a rootful daemon via sudo: ${firstLine(err)}`);
+        return deps.startDaemon({ ...common, mode: 'sudo' });
+    }
+}
+function firstLine(err) {
+    return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+
+/***/ }),
+
+/***/ 7471:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $V: () => (/* binding */ fetchGithubRelease),
+/* harmony export */   kh: () => (/* binding */ assetSha256)
+/* harmony export */ });
+/* unused harmony export DEFAULT_GITHUB_API_URL */
+/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7160);
+// The GitHub releases API, for the two things the installers need from it:
+// which tag `latest` is, and the sha256 GitHub computed for each asset when it
+// was uploaded. That digest is served by api.github.com, not by the download
+// host (a mirror, or GitHub's release storage), so it can vouch for a file
+// that came from somewhere else.
+
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 /** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
-async function fetchRelease(tool, tag, options = {}) {
+async function fetchGithubRelease(repo, tag, options = {}) {
     const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-    const repo = REPOS[tool];
     const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
+    // The answer decides which digest is trusted: never over plain http.
+    (0,_verify_js__WEBPACK_IMPORTED_MODULE_0__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
     const headers = {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
@@ -511,28 +698,18 @@ function parseRelease(body, url) {
             .map((a) => (typeof a.digest === 'string' ? { name: a.name, digest: a.digest } : { name: a.name })),
     };
 }
-/** A buildkitd on PATH and the version it reports, if any. */
-async function buildkitdOnPath(searchPath) {
-    const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
-    if (!found)
-        return undefined;
-    const output = await new Promise((resolve) => {
-        (0,external_node_child_process_.execFile)(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
-    });
-    const tag = parseBuildkitdVersion(output);
-    return tag ? { path: found, tag } : { path: found };
-}
-function pathDirs() {
-    return (process.env['PATH'] ?? '').split(external_node_path_.delimiter).filter(Boolean);
-}
-async function exists(p) {
-    try {
-        await external_node_fs_.promises.access(p);
-        return true;
-    }
-    catch {
-        return false;
-    }
+/**
+ * The hex sha256 the release reports for `asset`, or why there is none (GitHub
+ * reports no digest for assets uploaded before June 2025).
+ */
+function assetSha256(release, asset) {
+    const entry = release.assets.find((a) => a.name === asset);
+    if (!entry)
+        return { missing: `release ${release.tag} has no asset ${asset}` };
+    const m = entry.digest ? /^sha256:([0-9a-f]{64})$/i.exec(entry.digest) : null;
+    if (!m)
+        return { missing: `release ${release.tag} reports no sha256 digest for ${asset}` };
+    return { sha256: m[1].toLowerCase() };
 }
 function sleep(ms) {
     return new Promise((r) => setTimeout(r, ms));
@@ -542,74 +719,85 @@ function errorText(err) {
     return text.split('\n')[0].trim();
 }
 
-;// CONCATENATED MODULE: ./src/builder/local/start.ts
-// The local fallback end to end: get buildkitd, look at the runner, pick a
-// mode (rootless first), start the daemon. Each step is injectable so the
-// wiring is testable without downloads or sudo.
+
+/***/ }),
+
+/***/ 7160:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   XK: () => (/* binding */ privateDir),
+/* harmony export */   kj: () => (/* binding */ copyVerified),
+/* harmony export */   nW: () => (/* binding */ ALLOW_UNVERIFIED_INPUT),
+/* harmony export */   qp: () => (/* binding */ requireSecureUrl)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _files_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8994);
+// What every installer does before it runs a file it did not build: check the
+// URL is https, and hash a private copy of the file against a digest that came
+// from somewhere else (pinned in the code, or the GitHub releases API), never
+// from the cache or mirror the file came from.
 
 
 
 
-
-
-const defaultDeps = {
-    installBuildkit: installBuildkit,
-    installRootlesskit: installRootlesskit,
-    probeHost: probeHostFacts,
-    startDaemon: daemon/* startLocalDaemon */.ex,
-    installAppArmorProfile: daemon/* installAppArmorProfile */.TK,
-    removeAppArmorProfile: daemon/* stopAppArmorProfile */.m,
-    probe: probe/* probeBuilder */.gH,
-    info: runner.info,
-    warning: (m) => runner.warning(m),
-};
-async function startLocalBuilder(options = {}, overrides = {}) {
-    const deps = { ...defaultDeps, ...overrides };
-    const token = options.githubToken ? { githubToken: options.githubToken } : {};
-    const buildkit = await deps.installBuildkit({
-        ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
-        ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
-        ...token,
-    });
-    const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
-    const decision = decideLocalMode(facts);
-    if (decision.mode === 'none')
-        throw preflightError(decision);
-    deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
-    const common = {
-        buildkitd: external_node_path_.join(buildkit.binDir, 'buildkitd'),
-        extraPath: [buildkit.binDir],
-        probe: deps.probe,
-        log: deps.info,
-        ...(options.configToml ? { configToml: options.configToml } : {}),
-        ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
-    };
-    if (decision.mode !== 'rootless')
-        return deps.startDaemon({ ...common, mode: decision.mode });
-    let profile;
+/** The input that lets a download no trusted digest vouches for run anyway. */
+const ALLOW_UNVERIFIED_INPUT = 'allow-unverified-downloads';
+// Plain http stays possible for servers on this machine only: the tests' and a
+// runner-local mirror. Anything on the network could be altered in transit.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** Throws one line naming `what` unless `url` is https (or http to a loopback address). */
+function requireSecureUrl(url, what) {
+    let parsed;
     try {
-        const rk = await deps.installRootlesskit({
-            ...(options.rootlesskitVersion ? { version: options.rootlesskitVersion } : {}),
-            ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
-            ...token,
-        });
-        const rootlesskit = external_node_path_.join(rk.binDir, 'rootlesskit');
-        if (decision.installAppArmorProfile)
-            profile = await deps.installAppArmorProfile(rootlesskit);
-        return await deps.startDaemon({ ...common, mode: 'rootless', rootlesskit, ...(profile ? { apparmorProfile: profile } : {}) });
+        parsed = new URL(url);
     }
-    catch (err) {
-        if (profile)
-            await deps.removeAppArmorProfile(profile).catch(() => undefined);
-        // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
-        if (!facts.passwordlessSudo)
-            throw err;
-        deps.warning(`Rootless buildkitd failed, falling back to a rootful daemon via sudo: ${firstLine(err)}`);
-        return deps.startDaemon({ ...common, mode: 'sudo' });
+    catch {
+        throw new Error(`${what}: "${url}" is not a URL`);
     }
+    if (parsed.protocol === 'https:')
+        return;
+    if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname))
+        return;
+    throw new Error(`${what}: refusing ${url}; downloads must use https`);
 }
-function firstLine(err) {
-    return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+/**
+ * A fresh directory (mode 0700) under RUNNER_TEMP for files about to be run:
+ * nobody else can swap them between the hash check and the exec.
+ */
+async function privateDir(prefix) {
+    const base = process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(base, { recursive: true });
+    return node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(base, `envd-remote-build-${prefix}`));
+}
+/**
+ * Copies `src` to `dest` (in a private directory) and hashes the copy, so what
+ * was checked is exactly what runs even if `src` is rewritten meanwhile.
+ * A mismatching copy is deleted.
+ */
+async function copyVerified(src, dest, expectedSha256) {
+    let st;
+    try {
+        st = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.lstat(src);
+    }
+    catch {
+        return { ok: false, tampered: false, reason: 'it is missing' };
+    }
+    // Never follow a link or read a FIFO/device someone planted in a cache.
+    if (!st.isFile())
+        return { ok: false, tampered: true, reason: 'it is not a regular file' };
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.copyFile(src, dest);
+    const actual = await (0,_files_js__WEBPACK_IMPORTED_MODULE_3__/* .sha256File */ .Q)(dest);
+    if (actual !== expectedSha256.toLowerCase()) {
+        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(dest, { force: true });
+        return { ok: false, tampered: true, reason: `its sha256 is ${actual}, not the trusted ${expectedSha256.toLowerCase()}` };
+    }
+    return { ok: true };
 }
 
 
