@@ -33,8 +33,13 @@ TLS=$PEERS_HOME/tls
 log() { printf 'peers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+ROOTLESS_USER=${PEERS_ROOTLESS_USER:-erb-rootless}
+
 mkdir -p "$RUN" "$LOGS"
-chmod 0700 "$PEERS_HOME"
+# The BuildKit binaries are read by the rootless test's user too; the run
+# directory (a registry password) and the TLS keys stay private.
+chmod 0755 "$PEERS_HOME"
+chmod 0700 "$RUN" "$LOGS"
 
 # Each version gets two fixed loopback ports: plain tcp, then mutual TLS.
 port_of() { # version kind(plain|tls)
@@ -61,6 +66,8 @@ install_apt() {
   [ -x /bin/busybox ] || missing+=(busybox-static)
   [ -x /bin/bash-static ] || missing+=(bash-static)
   command -v sudo >/dev/null || missing+=(sudo)
+  command -v rootlesskit >/dev/null || missing+=(rootlesskit)
+  command -v newuidmap >/dev/null || missing+=(uidmap)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return
   log "apt-get install ${missing[*]}"
@@ -196,8 +203,15 @@ trust_plain_registry() {
   printf '# Written by envd-remote-build scripts/peers.sh: its loopback test registry serves plain HTTP.\n[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$REGISTRY_PORT" >"$conf"
 }
 
+# A non-root user with subordinate IDs: the real rootless test runs as it.
+install_rootless_user() {
+  id "$ROOTLESS_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$ROOTLESS_USER"
+  grep -q "^$ROOTLESS_USER:" /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "$ROOTLESS_USER"
+}
+
 cmd_install() {
   install_apt
+  install_rootless_user
   local v
   for v in $BUILDKIT_VERSIONS; do install_buildkit "$v"; done
   install_envd
@@ -249,6 +263,7 @@ export E2E_AUTH_USER=$AUTH_USER
 export E2E_AUTH_PASSWORD=$(auth_password)
 export ENVD_BIN=$(envd_bin)
 export ENVD_VERSION=$ENVD_VERSION
+export PEERS_ROOTLESS_USER=$ROOTLESS_USER
 EOF
 }
 

@@ -11,19 +11,21 @@
 // one line per suite says what ran, and the run fails when a suite that
 // should have run was skipped in part or ran no test at all.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const peersScript = join(root, 'scripts/peers.sh');
-const jestBin = join(root, 'node_modules/.bin/jest');
 // The envd CLI's own BuildKit line (envd v1.3.x is built against v0.25).
 const ENVD_DAEMON_LINE = 'v0.25.';
 const E2E_DIR = '<rootDir>/__tests__/e2e/';
 const ENVD_SUITE = '__tests__/e2e/envd/';
 // The builder tests start real buildkitd processes when BUILDKITD_BIN is set.
 const REAL_DAEMON_UNIT_FILES = ['__tests__/builder/daemon.test.ts', '__tests__/builder/resolve.test.ts'];
+// The real rootless test needs a non-root user: it runs as the user
+// scripts/peers.sh creates, in a jest run of its own.
+const ROOTLESS_FILE = '__tests__/builder/rootless.test.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'run-tests-'));
 const lines = [];
@@ -44,15 +46,16 @@ function peerEnv(version) {
   return env;
 }
 
-/** Runs jest, returns its counts (from its JSON report, not its text). */
-function jest(label, args, env) {
+/** Runs jest (as `user` when given), returns its counts (from its JSON report, not its text). */
+function jest(label, args, env, { user, cwd = root } = {}) {
   const out = join(scratch, `${label.replace(/[^a-z0-9]+/gi, '-')}.json`);
   process.stderr.write(`\n=== ${label}\n`);
-  const r = spawnSync(jestBin, ['--json', `--outputFile=${out}`, ...args], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim(), ...env },
-  });
+  const fullEnv = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim(), ...env };
+  const argv = [join(cwd, 'node_modules/.bin/jest'), '--json', `--outputFile=${out}`, ...args];
+  const [cmd, cmdArgs] = user
+    ? ['runuser', ['-u', user, '--', 'env', ...Object.entries({ ...fullEnv, HOME: `/home/${user}`, USER: user }).map(([k, v]) => `${k}=${v}`), ...argv]]
+    : [argv[0], argv.slice(1)];
+  const r = spawnSync(cmd, cmdArgs, { cwd, stdio: 'inherit', env: fullEnv });
   let report;
   try {
     report = JSON.parse(readFileSync(out, 'utf8'));
@@ -67,6 +70,31 @@ function jest(label, args, env) {
     suitesFailed: report.numFailedTestSuites,
     exit: r.status ?? 1,
   };
+}
+
+function add(a, b) {
+  return { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped, suitesFailed: a.suitesFailed + b.suitesFailed, exit: a.exit || b.exit };
+}
+
+/**
+ * The rootless test as the non-root user. When that user cannot read this
+ * checkout (a clone under /root), it runs from a readable copy.
+ */
+function runRootless(version, env) {
+  const user = env.PEERS_ROOTLESS_USER;
+  const readable = spawnSync('runuser', ['-u', user, '--', 'test', '-r', join(root, 'package.json'), '-a', '-x', join(root, 'node_modules/.bin/jest')]).status === 0;
+  let cwd = root;
+  if (!readable) {
+    cwd = mkdtempSync(join(tmpdir(), 'rootless-tests-'));
+    chmodSync(cwd, 0o755);
+    for (const part of ['package.json', 'jest.config.js', 'tsconfig.json', 'src', '__tests__', 'node_modules']) cpSync(join(root, part), join(cwd, part), { recursive: true });
+  }
+  chmodSync(scratch, 0o777); // its JSON report
+  try {
+    return jest(`rootless on buildkit ${version} as ${user}`, ['--runInBand', ROOTLESS_FILE], env, { user, cwd });
+  } finally {
+    if (cwd !== root) rmSync(cwd, { recursive: true, force: true });
+  }
 }
 
 function record(name, counts, { mustRunAll }) {
@@ -93,13 +121,14 @@ function runE2E(only) {
   const totals = [];
   for (const version of versions) {
     const env = peerEnv(version);
-    totals.push(
-      record(
-        `peers: buildkit ${version} e2e`,
-        jest(`e2e on buildkit ${version}`, ['--runInBand', '--testPathIgnorePatterns', ENVD_SUITE, '--', '__tests__/e2e/', ...REAL_DAEMON_UNIT_FILES], env),
-        { mustRunAll: true },
-      ),
+    const asRoot = process.getuid?.() === 0;
+    let counts = jest(
+      `e2e on buildkit ${version}`,
+      ['--runInBand', '--testPathIgnorePatterns', ENVD_SUITE, '--', '__tests__/e2e/', ...REAL_DAEMON_UNIT_FILES, ...(asRoot ? [] : [ROOTLESS_FILE])],
+      env,
     );
+    if (asRoot) counts = add(counts, runRootless(version, env));
+    totals.push(record(`peers: buildkit ${version} e2e`, counts, { mustRunAll: true }));
   }
   const envdVersion = peers('versions').split('\n').find((v) => v.startsWith(ENVD_DAEMON_LINE));
   if (!only || only === envdVersion) {

@@ -14,7 +14,6 @@ import {
   stopLocalDaemon,
   type LocalDaemonHandle,
 } from '../../src/builder/local/daemon.js';
-import { decideLocalMode, probeHostFacts } from '../../src/builder/local/preflight.js';
 
 let work: string;
 let bin: string;
@@ -289,11 +288,10 @@ async function buildWithRunStep(handle: LocalDaemonHandle): Promise<void> {
   await fs.rm(ctx, { recursive: true, force: true });
 }
 
-async function checkReal(mode: 'rootful' | 'sudo' | 'rootless', rootlesskit?: string): Promise<void> {
+async function checkReal(mode: 'rootful' | 'sudo'): Promise<void> {
   const { handle, info } = await startLocalDaemon({
     mode,
     buildkitd: BUILDKITD_BIN!,
-    ...(rootlesskit ? { rootlesskit } : {}),
     parentDir: work,
     probe: probeBuilder,
     readyTimeoutMs: 60_000,
@@ -327,20 +325,5 @@ describe('(e) real buildkitd', () => {
 
   (sudoWorks ? realIt : it.skip)('through sudo (pid file, sudo kill, sudo rm): start, Info, stop, state cleaned', async () => {
     await checkReal('sudo');
-  });
-
-  it('rootless as a non-root user (run this file as such a user to exercise it)', async () => {
-    if (!BUILDKITD_BIN || isRoot) {
-      process.stderr.write('\n!!! SKIPPING real rootless test: needs BUILDKITD_BIN and a non-root user\n\n');
-      return;
-    }
-    const facts = await probeHostFacts({ extraPath: [path.dirname(BUILDKITD_BIN)] });
-    const decision = decideLocalMode(facts);
-    const rootlesskit = ['/usr/bin/rootlesskit', '/usr/local/bin/rootlesskit'].find((p) => execFileSync('sh', ['-c', `test -x ${p} && echo y || true`]).toString().trim() === 'y');
-    if (decision.mode !== 'rootless' || decision.installAppArmorProfile || !rootlesskit) {
-      process.stderr.write(`\n!!! SKIPPING real rootless test: preflight says ${JSON.stringify(decision)}, rootlesskit ${rootlesskit ?? 'missing'}\n\n`);
-      return;
-    }
-    await checkReal('rootless', rootlesskit);
   });
 });
