@@ -49,8 +49,9 @@ export async function main(signal: AbortSignal): Promise<void> {
 
   const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   setOutputs(result);
-  if (result.digest) runner.info(`digest: ${result.digest}`);
-  for (const image of result.images) runner.info(`image: ${image}`);
+  // Both come from the daemon's exporter response.
+  if (result.digest) runner.untrusted(`digest: ${result.digest}`);
+  for (const image of result.images) runner.untrusted(`image: ${image}`);
 
   await writeSummary({
     builderEndpoint: builder.endpoint.address,
@@ -79,7 +80,9 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
       inputs,
       request,
       credentials,
-      write: (line) => runner.info(line),
+      // Build output and every name in it are the daemon's: commands stay
+      // stopped while it streams (our own masks and annotations resume them).
+      write: (line) => runner.untrusted(line),
       // Everything was masked up front; this only catches a secret file rewritten since.
       onSecret: (source, value) => {
         if (source.kind === 'file') masker(value.toString('utf8'));

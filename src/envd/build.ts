@@ -10,10 +10,9 @@
 // - --force: without it envd asks the local Docker daemon for an image with
 //   the same tag and cache-hash label and, if found, skips the build (and so
 //   the push) with only an info line.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
+import { CommandGuard, type TextSink } from '../action/command-guard.js';
 import * as runner from '../action/runner.js';
 import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
 import { envdEnv, type EnvdContextRecord } from './context.js';
@@ -24,17 +23,15 @@ export type EnvdBuildInputs = Pick<ActionInputs, 'context' | 'file' | 'envdFunct
   Partial<Pick<ActionInputs, 'registryInsecure' | 'platforms'>>;
 
 export interface RunEnvdBuildOptions {
-  /** Live output destination (default process.stdout, i.e. the job log). */
-  readonly out?: Writable;
+  /**
+   * Live output destination (default the job log). Workflow commands are
+   * stopped there while envd's output streams, so a `::set-output::`-style
+   * line printed by a package script inside the build cannot drive the runner.
+   */
+  readonly out?: TextSink;
   readonly signal?: AbortSignal;
   /** Lines of envd output quoted in the error on failure (default 50). */
   readonly tailLines?: number;
-  /**
-   * Suspend workflow-command processing while envd's output streams, so a
-   * `::set-output::`-style line printed by a package script inside the build
-   * cannot drive the runner (default true).
-   */
-  readonly guardWorkflowCommands?: boolean;
 }
 
 /**
@@ -156,20 +153,17 @@ export async function runEnvdBuild(
     throw new Error(`envd file ${inputs.file} does not exist or is not a file`);
   }
 
-  const out = opts.out ?? process.stdout;
   runner.info(`Running: ${displayCommand(record.envdPath, args)}`);
-  const guard = opts.guardWorkflowCommands !== false;
-  const token = randomBytes(16).toString('hex');
-  if (guard) out.write(`::stop-commands::${token}\n`);
+  // The job log's own guard, so our commands in between (a gateway debug
+  // line) resume and re-stop it; a separate one for another destination.
+  const guard = opts.out ? new CommandGuard(opts.out) : undefined;
   const result = await runCommand(record.envdPath, args, {
     env: envdEnv(record, inputs.connectTimeoutMs),
     cwd: path.resolve(inputs.context),
-    out,
+    out: guard ? { write: (chunk) => guard.chunk(chunk) } : runner.untrustedStream,
     tailLines: opts.tailLines ?? 50,
     ...(opts.signal ? { signal: opts.signal } : {}),
-  }).finally(() => {
-    if (guard) out.write(`\n::${token}::\n`);
-  });
+  }).finally(() => (guard ? guard.resume() : runner.resumeCommands()));
 
   if (result.code !== 0) {
     const tail = [...result.tail];

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { jest } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
+import * as runner from '../../../src/action/runner.js';
 import {
   cacheEntryCsv,
   csvField,
@@ -18,6 +20,7 @@ import {
 } from '../../../src/envd/build.js';
 import { createEnvdContext, removeEnvdContext, type EnvdContextRecord } from '../../../src/envd/context.js';
 import { captureStdout, installFakeEnvd, readCalls, setEnv, sink, tempDir } from './helpers.js';
+import { readAsRunner } from '../../helpers/workflow-commands.js';
 
 /** Reads a value the way envd does: one CSV record, fields split at the first '='. */
 const csvFields = (value: string): string[] => (parse(value, { relax_quotes: false }) as string[][])[0] ?? [];
@@ -261,6 +264,40 @@ describe('runEnvdBuild with the stand-in envd', () => {
       /envd file .*nope\.envd does not exist/,
     );
     expect(readCalls(log)).toHaveLength(before);
+  });
+
+  it('keeps envd\'s output inert on the job log, while our own commands issued meanwhile stay live', async () => {
+    const go = path.join(work, 'go');
+    const restore = setEnv({
+      FAKE_ENVD_WAIT_FOR: go,
+      FAKE_ENVD_BUILD_OUTPUT: '50%\r::save-state name=tmpDirs::["/victim"]\n::set-output name=digest::pwned\n##[add-mask]x\n::stop-commands::guess\n::guess::\nlast\r::error::no line end',
+    });
+    out.restore();
+    let text = '';
+    let started: () => void = () => undefined;
+    const building = new Promise<void>((resolve) => (started = resolve));
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string) => {
+      text += chunk;
+      if (text.includes('fake envd: building')) started();
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const build = runEnvdBuild(record, inputs());
+      await building;
+      // What the gateway's log lines or a mask do while envd runs.
+      runner.setSecret('mid-build-secret');
+      fs.writeFileSync(go, '');
+      await build;
+    } finally {
+      spy.mockRestore();
+      restore();
+    }
+    const view = readAsRunner(text);
+    expect(view.live.map((c) => [c.command, c.data])).toEqual([['add-mask', 'mid-build-secret']]);
+    expect(view.stoppedAtEnd).toBe(false);
+    for (const line of ['::save-state name=tmpDirs::["/victim"]', '::set-output name=digest::pwned', '##[add-mask]x', '::guess::', '::error::no line end']) {
+      expect(view.stoppedLines).toContain(line);
+    }
   });
 
   it('can be aborted (the action is being cancelled)', async () => {
