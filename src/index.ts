@@ -27,5 +27,8 @@ async function run(): Promise<void> {
 }
 
 await run();
+// Build output may have left workflow commands stopped; whatever the runner
+// reads after this step should not depend on that.
+runner.resumeCommands();
 // Open handles (grpc channels being torn down) must not keep a finished step alive.
 process.exit(process.exitCode ?? 0);

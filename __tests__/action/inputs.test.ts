@@ -20,6 +20,8 @@ beforeAll(() => {
     'envd-only/custom.envd': 'def gpu():\n    pass\n',
     'both/Dockerfile': 'FROM scratch\n',
     'both/build.envd': 'def build():\n    pass\n',
+    'envd-colon/a:b/build.envd': 'def build():\n    pass\n',
+    'secrets/big': 'x'.repeat(500 * 1024 + 1),
     'certs/ca.pem': CA_PEM,
     'certs/client.key': KEY_PEM,
     'certs/not-pem.txt': 'hello\n',
@@ -537,8 +539,22 @@ describe('secrets', () => {
     [{ 'secret-files': 'npmrc' }, 'Input "secret-files": entry 1 must be id=path (the entry is not shown)'],
     [{ 'secret-envs': 'tok=NOT-A-NAME' }, 'Input "secret-envs": "NOT-A-NAME" for secret "tok" is not an environment variable name'],
     [{ secrets: 'A=1', 'secret-envs': 'A=HOME' }, 'Input "secret-envs": secret id "A" is given more than once (across secrets, secret-files and secret-envs)'],
+    [{ 'secret-files': 'big=secrets/big' }, `Input "secret-files": file "${'__WS__'}/secrets/big" for secret "big" is 501 KiB; BuildKit accepts secrets up to 500 KiB`],
   ])('%j', (inputs, message) => {
     expect(errorOf(inputs)).toBe(message.replace('__WS__', ws));
+  });
+
+  it('refuses secrets and secret-envs values above BuildKit\'s limit, naming the input but not the value', () => {
+    const big = 'y'.repeat(500 * 1024 + 1);
+    expect(errorOf({ secrets: `BIG=${big}` })).toBe('Input "secrets": secret "BIG" is 501 KiB; BuildKit accepts secrets up to 500 KiB');
+    expect(errorOf({ 'secret-envs': 'tok=BIG_TOKEN' }, { BIG_TOKEN: big })).toBe(
+      'Input "secret-envs": secret "tok" (BIG_TOKEN) is 501 KiB; BuildKit accepts secrets up to 500 KiB',
+    );
+  });
+
+  it('masks the content of secret files before anything else can print it', () => {
+    const { out } = run({ 'secret-files': 'npmrc=secrets/npmrc' });
+    expect(maskedValues(out)).toContain('//registry.npmjs.org/:_authToken=abc\n');
   });
 
   it('reads secret-files (against the workspace) and secret-envs, masking env values', () => {
@@ -645,6 +661,36 @@ describe('cross-checks', () => {
     ['a bad platform', { platforms: 'linux' }, 'Input "platforms": "linux" is not a platform; use os/arch[/variant], e.g. linux/amd64 or linux/arm/v7'],
   ])('%s', (_name, inputs, message) => {
     expect(errorOf(inputs)).toBe(message);
+  });
+
+  // What envd cannot express fails here, before a builder is probed or envd downloaded.
+  it.each<[string, Record<string, string>, string]>([
+    ['envd with two cache-from entries', { context: 'envd-only', 'cache-from': 'r.io/a:cache\nr.io/b:cache' }, 'Input "cache-from": envd takes one cache entry, got 2; keep one line'],
+    ['envd with two cache-to entries', { context: 'envd-only', 'cache-to': 'type=registry,ref=r.io/a:c\ntype=inline' }, 'Input "cache-to": envd takes one cache entry, got 2; keep one line'],
+    ['envd with a platform it cannot parse', { context: 'envd-only', platforms: 'linux/x86-64' }, 'Input "platforms": "linux/x86-64" is not in envd\'s os/arch[/variant] form (letters and digits, e.g. linux/amd64)'],
+    ['envd with a variant it cannot parse', { context: 'envd-only', platforms: 'linux/arm/v8.2' }, 'Input "platforms": "linux/arm/v8.2" is not in envd\'s os/arch[/variant] form (letters and digits, e.g. linux/amd64)'],
+    [
+      'envd with a file path holding a colon',
+      { context: 'envd-colon', file: 'a:b/build.envd' },
+      'Input "file": envd cannot read a build file whose path from the context contains \':\' ("a:b/build.envd"); rename it or the directories above it',
+    ],
+    ['envd older than the action supports', { context: 'envd-only', 'envd-version': 'v0.3.32' }, 'Input "envd-version" must be v0.3.33 or later, got "v0.3.32"'],
+    ['a pre-release of the oldest envd', { context: 'envd-only', 'envd-version': '0.3.33-rc.1' }, 'Input "envd-version" must be v0.3.33 or later, got "v0.3.33-rc.1"'],
+    [
+      'a local cache for a Dockerfile build',
+      { 'cache-to': 'type=local,dest=/tmp/c' },
+      'Input "cache-to": type=local needs a content store in the session, which this action does not provide; use type=registry, type=inline or type=gha',
+    ],
+  ])('%s', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+
+  it('accepts what envd can do: one cache entry each way (local too), the oldest version, latest', () => {
+    const inputs = ok({ context: 'envd-only', 'cache-from': 'type=local,src=/tmp/c', 'cache-to': 'type=local,dest=/tmp/c', 'envd-version': 'v0.3.33', platforms: 'linux/arm64/v8' });
+    expect(inputs).toMatchObject({ frontend: 'envd', envdVersion: 'v0.3.33', platforms: ['linux/arm64/v8'] });
+    expect(ok({ context: 'envd-only', 'envd-version': 'latest' }).envdVersion).toBe('latest');
+    // The envd-only limits do not apply to Dockerfile builds.
+    expect(ok({ 'cache-from': 'r.io/a:c\nr.io/b:c', platforms: 'linux/x86-64', 'envd-version': 'v0.3.0' }).cacheFrom).toHaveLength(2);
   });
 
   it('allows one platform for envd, and push with tags', () => {

@@ -7,6 +7,7 @@ import { EOL } from 'node:os';
 import * as path from 'node:path';
 
 import { captureStdout, captureStdoutAsync, makeTempDir, maskedValues, parseFileCommands } from './helpers.js';
+import { readAsRunner } from '../helpers/workflow-commands.js';
 
 // node:crypto's randomUUID, with the real one by default; a test can pin the
 // next delimiter to try to smuggle it into a name or value.
@@ -77,7 +78,18 @@ describe('log commands', () => {
 
   it('writes debug lines escaped and info lines as they are', () => {
     expect(lines(() => runner.debug('a\nb'))).toEqual(['::debug::a%0Ab']);
-    expect(lines(() => runner.info('::not-a-command:: 100%'))).toEqual(['::not-a-command:: 100%']);
+    expect(lines(() => runner.info('plain: 100% done'))).toEqual(['plain: 100% done']);
+  });
+
+  it('never issues a command from an info line: text that could read as one goes between stop-commands', () => {
+    const out = lines(() => {
+      runner.info('::not-a-command:: 100%');
+      runner.resumeCommands();
+    });
+    expect(out).toHaveLength(3);
+    const token = /^::stop-commands::([0-9a-f]{32})$/.exec(out[0]!)?.[1];
+    expect(token).toBeDefined();
+    expect(out.slice(1)).toEqual(['::not-a-command:: 100%', `::${token}::`]);
   });
 
   it('groups', () => {
@@ -107,6 +119,77 @@ describe('log commands', () => {
     } finally {
       process.exitCode = before;
     }
+  });
+});
+
+/** Text a build step, a daemon or a registry could put in front of the runner. */
+const HOSTILE = [
+  '50%\r::save-state name=tmpDirs::["/victim"]',
+  'step\n::error::pwned',
+  '\r\n::set-output name=digest::sha256:pwned',
+  '   ::add-mask::visible',
+  '\u0085::warning::after NEL',
+  '::stop-commands::guess',
+  '::guess::',
+  '::stop-commands::',
+  'text then ##[set-output name=x;]pwned',
+  '##[save-state name=y]pwned',
+  '::echo::on',
+  'ends with a lone cr\r',
+];
+
+describe('untrusted text', () => {
+  afterEach(() => captureStdout(() => runner.resumeCommands()));
+
+  it('reaches the log with commands stopped; only our own commands between it are live', () => {
+    const { out } = captureStdout(() => {
+      for (const text of HOSTILE) {
+        runner.untrusted(text);
+        runner.debug(`ours after ${text}`);
+      }
+      runner.untrusted(HOSTILE.join('\r'));
+      // An annotation made from such text: one escaped command that carries it.
+      runner.warning(`last: ${HOSTILE.join('\n')}`, { title: HOSTILE[0]! });
+    });
+    const view = readAsRunner(out);
+    expect(view.live.map((c) => [c.command, c.data])).toEqual([
+      ...HOSTILE.map((text) => ['debug', `ours after ${text}`]),
+      ['warning', `last: ${HOSTILE.join('\n')}`],
+    ]);
+    expect(view.live.at(-1)?.properties).toEqual({ title: HOSTILE[0] });
+    expect(view.stoppedAtEnd).toBe(false);
+    // Every hostile line is there, shown, just inert.
+    for (const line of HOSTILE.flatMap((t) => t.split(/\r\n|\n|\r/)).filter(Boolean)) expect(view.stoppedLines).toContain(line);
+  });
+
+  it('passes a child\'s output through unchanged, split anywhere, and ends the window on a line of its own', () => {
+    const text = HOSTILE.join('\n');
+    const { out } = captureStdout(() => {
+      // One character at a time, with one of our commands in the middle of a line.
+      for (const [i, ch] of [...text].entries()) {
+        runner.untrustedStream.write(ch);
+        if (i === 20) runner.setSecret('s3cret');
+      }
+      runner.resumeCommands();
+    });
+    const view = readAsRunner(out);
+    expect(view.live.map((c) => [c.command, c.data])).toEqual([['add-mask', 's3cret']]);
+    expect(view.windows).toBe(2);
+    expect(view.stoppedAtEnd).toBe(false);
+    expect(out.replace(/::stop-commands::[0-9a-f]{32}\n|\n?::[0-9a-f]{32}::\n|::add-mask::s3cret\n/g, '')).toBe(text);
+  });
+
+  it('uses a fresh random token for every window', () => {
+    const { out } = captureStdout(() => {
+      for (let i = 0; i < 5; i++) {
+        runner.untrusted('x');
+        runner.endGroup();
+      }
+    });
+    const tokens = [...out.matchAll(/::stop-commands::(.*)/g)].map((m) => m[1]);
+    expect(tokens).toHaveLength(5);
+    for (const t of tokens) expect(t).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(tokens).size).toBe(5);
   });
 });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { LocalDaemonHandle } from '../../src/builder/local/daemon.js';
-import { addTmpDir, isPost, loadState, resetSavedState, savedState, saveState } from '../../src/action/state.js';
+import { isPost, loadState, resetSavedState, savedState, saveState } from '../../src/action/state.js';
 import { captureStdout, makeTempDir, parseFileCommands } from './helpers.js';
 
 // Extending the schema the way other modules will (declaration merging).
@@ -49,9 +49,6 @@ function runnerEnvForPost(): NodeJS.ProcessEnv {
 describe('state between main and post', () => {
   it('round-trips through the GITHUB_STATE file', () => {
     saveState({ isPost: true });
-    addTmpDir('/tmp/erb-a');
-    addTmpDir('/tmp/erb-b');
-    addTmpDir('/tmp/erb-a');
     saveState({
       localBuilder: daemon,
       envdContext: { name: 'erb-1-2-3', home: '/tmp/erb-b/envd-home-x', envdPath: '/opt/envd/bin/envd' },
@@ -62,7 +59,6 @@ describe('state between main and post', () => {
     expect(isPost(env)).toBe(true);
     expect(loadState(env)).toEqual({
       isPost: true,
-      tmpDirs: ['/tmp/erb-a', '/tmp/erb-b'],
       localBuilder: daemon,
       envdContext: { name: 'erb-1-2-3', home: '/tmp/erb-b/envd-home-x', envdPath: '/opt/envd/bin/envd' },
       testExtra: { buildRef: 'line1\nline2 "quoted"', count: 3 },
@@ -75,10 +71,10 @@ describe('state between main and post', () => {
   });
 
   it('clears a field saved as undefined (the last record wins, as in the runner)', () => {
-    saveState({ localBuilder: daemon, tmpDirs: ['/tmp/y'] });
+    saveState({ localBuilder: daemon, testExtra: { buildRef: 'y', count: 1 } });
     saveState({ localBuilder: undefined });
-    expect(savedState()).toEqual({ tmpDirs: ['/tmp/y'] });
-    expect(loadState(runnerEnvForPost())).toEqual({ tmpDirs: ['/tmp/y'] });
+    expect(savedState()).toEqual({ testExtra: { buildRef: 'y', count: 1 } });
+    expect(loadState(runnerEnvForPost())).toEqual({ testExtra: { buildRef: 'y', count: 1 } });
   });
 
   it('is not post in main, and loads nothing without STATE_ variables', () => {
@@ -87,8 +83,8 @@ describe('state between main and post', () => {
   });
 
   it('skips values that are not JSON instead of failing post', () => {
-    const { result } = captureStdout(() => loadState({ STATE_tmpDirs: '["/tmp/a"]', STATE_other: 'not json{' }));
-    expect(result).toEqual({ tmpDirs: ['/tmp/a'] });
+    const { result } = captureStdout(() => loadState({ STATE_isPost: 'true', STATE_other: 'not json{' }));
+    expect(result).toEqual({ isPost: true });
   });
 
   it('rejects field names that cannot be environment variables', () => {
@@ -97,7 +93,7 @@ describe('state between main and post', () => {
 
   it('falls back to the ::save-state:: command without GITHUB_STATE', () => {
     delete process.env['GITHUB_STATE'];
-    const { out } = captureStdout(() => saveState({ tmpDirs: ['/tmp/z'] }));
-    expect(out).toContain('::save-state name=tmpDirs::["/tmp/z"]');
+    const { out } = captureStdout(() => saveState({ testExtra: { buildRef: 'z', count: 2 } }));
+    expect(out).toContain('::save-state name=testExtra::{"buildRef":"z","count":2}');
   });
 });

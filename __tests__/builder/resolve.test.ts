@@ -14,6 +14,7 @@ function recorder(): ResolveLogger & { events: string[] } {
   return {
     events,
     info: (m) => events.push(`info ${m}`),
+    untrusted: (m) => events.push(`untrusted ${m}`),
     warning: (m, p) => events.push(`warning ${p?.title ? `[${p.title}] ` : ''}${m}`),
     startGroup: (n) => events.push(`group ${n}`),
     endGroup: () => events.push('endgroup'),
@@ -93,8 +94,8 @@ describe('resolveBuilder decision table', () => {
     expect(local.started).toEqual([]);
     expect(log.events).toEqual([
       `group Using BuildKit v0.24.0 at ${A} (remote)`,
-      'info Version: github.com/moby/buildkit v0.24.0 (abc123)',
-      'info Worker w1: linux/amd64, linux/arm/v7 (executor oci, snapshotter overlayfs)',
+      'untrusted Version: github.com/moby/buildkit v0.24.0 (abc123)',
+      'untrusted Worker w1: linux/amd64, linux/arm/v7 (executor oci, snapshotter overlayfs)',
       'endgroup',
     ]);
   });
@@ -105,7 +106,7 @@ describe('resolveBuilder decision table', () => {
     const r = await resolveBuilder(inputs([A, B], 'never'), { probe, startLocal: fakeLocal().startLocal, log });
     expect(r.endpoint.address).toBe(B);
     expect(calls.map((c) => c[0])).toEqual([A, B]);
-    expect(log.events[0]).toBe(`info Builder ${A} is not usable: connection refused (is buildkitd listening there?)`);
+    expect(log.events[0]).toBe(`untrusted Builder ${A} is not usable: connection refused (is buildkitd listening there?)`);
     expect(log.events.filter((e) => e.startsWith('warning'))).toEqual([]);
   });
 

@@ -62,3 +62,78 @@ test('a cancelled step is not reported as the failure', () => {
   p.update({ vertexes: [{ digest: 'x', name: 'RUN sleep', started: ts(0), completed: ts(1), error: 'context canceled' }] });
   expect(p.summary().failed).toBeUndefined();
 });
+
+describe('hostile progress', () => {
+  // Each write must be one line the runner sees as one line, starting with
+  // `#<n> `: so no step's text can begin a runner line, whatever it holds.
+  const written = (updates: Parameters<ProgressPrinter['update']>[0][]): string[] => {
+    const lines: string[] = [];
+    const p = new ProgressPrinter((l) => lines.push(l));
+    for (const u of updates) p.update(u);
+    return lines;
+  };
+  const expectOneRunnerLineEach = (lines: readonly string[]) => {
+    for (const l of lines) {
+      expect(l).not.toMatch(/[\r\n]/);
+      expect(l).toMatch(/^#\d+ /);
+    }
+  };
+
+  test('a lone \\r in a log ends a line of its own, as the runner would end it', () => {
+    const lines = written([
+      { vertexes: [{ digest: 'r', name: '[1/1] RUN evil', started: ts(0) }] },
+      { logs: [{ vertex: 'r', msg: Buffer.from('50%\r::save-state name=tmpDirs::["/victim"]\n') }] },
+      { logs: [{ vertex: 'r', msg: Buffer.from('a\r\r\nb\n::error::pwned\n   ::add-mask::x\n') }] },
+      { vertexes: [{ digest: 'r', name: '[1/1] RUN evil', started: ts(0), completed: ts(1) }] },
+    ]);
+    expectOneRunnerLineEach(lines);
+    expect(lines).toEqual([
+      '#1 [1/1] RUN evil',
+      '#1 50%',
+      '#1 ::save-state name=tmpDirs::["/victim"]',
+      '#1 a',
+      '#1 ',
+      '#1 b',
+      '#1 ::error::pwned',
+      '#1    ::add-mask::x',
+      '#1 DONE 1.0s',
+    ]);
+  });
+
+  test('a \\r\\n split across two log messages is one line end, and a final \\r is no text', () => {
+    const lines = written([
+      { vertexes: [{ digest: 'r', name: 'step', started: ts(0) }] },
+      { logs: [{ vertex: 'r', msg: Buffer.from('one\r') }] },
+      { logs: [{ vertex: 'r', msg: Buffer.from('\ntwo\r') }] },
+      { logs: [{ vertex: 'r', msg: Buffer.from('three\r') }] },
+      { vertexes: [{ digest: 'r', name: 'step', started: ts(0), completed: ts(1), error: 'exit code: 1' }] },
+    ]);
+    expectOneRunnerLineEach(lines);
+    expect(lines).toEqual(['#1 step', '#1 one', '#1 two', '#1 three', '#1 ERROR: exit code: 1']);
+  });
+
+  test('names, errors, statuses and warnings with line breaks become several numbered lines', () => {
+    const lines: string[] = [];
+    const printer = new ProgressPrinter((l) => lines.push(l));
+    const updates: Parameters<ProgressPrinter['update']>[0][] = [
+      { vertexes: [{ digest: 'v', name: '[1/2] RUN x\r::set-output name=digest::pwned', started: ts(0) }] },
+      { statuses: [{ ID: 's', vertex: 'v', name: 'pull\r\n::error::s', current: '1', completed: ts(1) }] },
+      { warnings: [{ vertex: 'v', short: Buffer.from('w\r::warning::w'), detail: [Buffer.from('d')] }] },
+      { vertexes: [{ digest: 'v', name: '[1/2] RUN x\r::set-output name=digest::pwned', started: ts(0), completed: ts(2), error: 'failed\n::error::e\r::save-state name=a::b' }] },
+    ];
+    for (const u of updates) printer.update(u);
+    expectOneRunnerLineEach(lines);
+    expect(lines).toEqual([
+      '#1 [1/2] RUN x',
+      '#1 ::set-output name=digest::pwned',
+      '#1 pull ::error::s 1 B done',
+      '#1 WARN: w',
+      '#1 ::warning::w',
+      '#1 ERROR: failed',
+      '#1 ::error::e',
+      '#1 ::save-state name=a::b',
+    ]);
+    // The summary keeps the daemon's text as it was: annotations escape it when they are written.
+    expect(printer.summary().failed).toEqual({ name: '[1/2] RUN x\r::set-output name=digest::pwned', error: 'failed\n::error::e\r::save-state name=a::b', logTail: [] });
+  });
+});

@@ -5,8 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readAsRunner } from './workflow-commands.js';
 
-export const DIST = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
+/** The bundle under test; E2E_ACTION_DIST points at another build of it (e.g. one made outside dist/). */
+export const DIST = process.env.E2E_ACTION_DIST || resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
 
 export interface ActionRun {
   readonly code: number;
@@ -92,9 +94,13 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     ...toInputEnv(inputs),
   };
   const main = await run(base, options.timeoutMs ?? 300_000, options.onMain);
-  const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+  // As the runner does: the live ::set-output / ::save-state commands on
+  // stdout count too (the files, read when the step ends, win).
+  const live = readAsRunner(main.stdout).live;
+  const fromStdout = (command: string) => Object.fromEntries(live.filter((c) => c.command === command && c.properties['name']).map((c) => [c.properties['name']!, c.data]));
+  const outputs = { ...fromStdout('set-output'), ...parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')) };
   const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
-  const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
+  const state = { ...fromStdout('save-state'), ...parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8')) };
   let post;
   if (options.post !== false) {
     const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));

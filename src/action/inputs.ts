@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as runner from './runner.js';
 
+import { MAX_SECRET_BYTES } from '../buildkit/build.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
@@ -122,6 +123,9 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     if (given.length) {
       fail(given[0]!, `is not supported with the envd frontend (envd reads its build configuration from ${path.basename(file)}); remove: ${given.join(', ')}`);
     }
+    checkEnvdLimits({ context, file, platforms, cacheFrom, cacheTo, envdVersion });
+  } else {
+    checkDockerfileLimits(cacheFrom, cacheTo);
   }
   if (fallback === 'never' && builders.length === 0) {
     fail('builder', 'is empty but "fallback" is never: give a builder endpoint, or set fallback to auto or only');
@@ -159,6 +163,57 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     sbom,
     registryInsecure,
   };
+}
+
+// ---------------------------------------------------------------------------
+// What one frontend cannot do. Checked here, not where the frontend runs, so
+// a mistake fails before a builder is probed, envd downloaded or anything
+// started.
+
+/** envd's --platform: os/arch[/variant] of letters, digits (and _ in the arch). */
+const ENVD_PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/i;
+/**
+ * The oldest envd the action can install: earlier releases have broken or
+ * version-less asset names and lack flags the action passes (see
+ * src/envd/install.ts, which checks it again for `latest`).
+ */
+const ENVD_MIN_VERSION = 'v0.3.33';
+
+function checkEnvdLimits(i: Pick<ActionInputs, 'context' | 'file' | 'platforms' | 'cacheFrom' | 'cacheTo' | 'envdVersion'>): void {
+  // envd takes one --import-cache and one --export-cache value.
+  for (const [name, entries] of [['cache-from', i.cacheFrom], ['cache-to', i.cacheTo]] as const) {
+    if (entries.length > 1) fail(name, `: envd takes one cache entry, got ${entries.length}; keep one line`);
+  }
+  const platform = i.platforms[0];
+  if (platform !== undefined && !ENVD_PLATFORM.test(platform)) {
+    fail('platforms', `: "${platform}" is not in envd's os/arch[/variant] form (letters and digits, e.g. linux/amd64)`);
+  }
+  // envd splits --from at every ':' and wants exactly the file and the function.
+  const rel = path.relative(i.context, i.file);
+  if (rel.includes(':')) fail('file', `: envd cannot read a build file whose path from the context contains ':' ("${rel}"); rename it or the directories above it`);
+  if (i.envdVersion !== 'latest' && compareVersions(i.envdVersion, ENVD_MIN_VERSION) < 0) {
+    fail('envd-version', `must be ${ENVD_MIN_VERSION} or later, got "${i.envdVersion}"`);
+  }
+}
+
+function checkDockerfileLimits(cacheFrom: readonly CacheEntry[], cacheTo: readonly CacheEntry[]): void {
+  for (const [name, entries] of [['cache-from', cacheFrom], ['cache-to', cacheTo]] as const) {
+    if (entries.some((e) => e.type === 'local')) {
+      fail(name, ': type=local needs a content store in the session, which this action does not provide; use type=registry, type=inline or type=gha');
+    }
+  }
+}
+
+/** Compares `vX.Y.Z[-pre]` versions (as readVersion returns them) by their numbers; a pre-release sorts before its release. */
+function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const m = /^v(\d+)\.(\d+)\.(\d+)(-.*)?$/.exec(v);
+    return m ? { nums: [Number(m[1]), Number(m[2]), Number(m[3])], pre: !!m[4] } : { nums: [0, 0, 0], pre: true };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let k = 0; k < 3; k++) if (x.nums[k] !== y.nums[k]) return x.nums[k]! - y.nums[k]!;
+  return Number(!x.pre) - Number(!y.pre);
 }
 
 // ---------------------------------------------------------------------------
@@ -319,6 +374,7 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
   }
   entries.forEach((entry, i) => {
     const [id, value] = splitSecretEntry('secrets', entry, i);
+    checkSecretSize('secrets', `secret "${id}"`, Buffer.byteLength(value));
     add('secrets', { id, kind: 'value', value });
   });
 
@@ -326,6 +382,18 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
     const [id, rawPath] = splitSecretEntry('secret-files', entry, i);
     const file = path.resolve(workspace, rawPath.trim());
     if (!isFile(file)) fail('secret-files', `: file "${file}" for secret "${id}" not found`);
+    // Read now, to mask the content before anything can print it (the build
+    // reads it again when the daemon asks, and masks it again if it changed).
+    const what = `file "${file}" for secret "${id}"`;
+    checkSecretSize('secret-files', what, fs.statSync(file).size);
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(file);
+    } catch (err) {
+      fail('secret-files', `: ${what} could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    checkSecretSize('secret-files', what, content.length);
+    maskSecret(content.toString('utf8'));
     add('secret-files', { id, kind: 'file', path: file });
   });
 
@@ -339,10 +407,16 @@ function readSecrets(workspace: string, env: NodeJS.ProcessEnv): SecretSource[] 
       runner.warning(`Input "secret-envs": environment variable ${name} for secret "${id}" is not set`);
     } else {
       maskSecret(value);
+      checkSecretSize('secret-envs', `secret "${id}" (${name})`, Buffer.byteLength(value));
     }
     add('secret-envs', { id, kind: 'env', name });
   });
   return out;
+}
+
+/** BuildKit's own client refuses larger secrets; so does the action, before connecting. */
+function checkSecretSize(input: SecretInput, what: string, bytes: number): void {
+  if (bytes > MAX_SECRET_BYTES) fail(input, `: ${what} is ${Math.ceil(bytes / 1024)} KiB; BuildKit accepts secrets up to ${MAX_SECRET_BYTES / 1024} KiB`);
 }
 
 function readPem(name: string, workspace: string, secret: boolean): string | undefined {

@@ -2,14 +2,14 @@
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as runner from './runner.js';
-import { BuildFailedError, MAX_SECRET_BYTES, SecretError, explainBuildError, readSecretFile, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
 import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
-import type { ActionInputs, SecretSource } from './inputs-types.js';
+import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
 import { saveState } from './state.js';
@@ -26,11 +26,11 @@ export async function main(signal: AbortSignal): Promise<void> {
   saveState({ isPost: true });
   const started = Date.now();
   const inputs = readInputs();
-  // Before anything else prints: the runner masks a value only in lines after its ::add-mask::.
+  // readInputs masked every secret value (files included) before printing
+  // anything; this catches a secret file rewritten since.
   const masker = createSecretMasker();
-  await prepareSecrets(inputs.secrets, masker);
-  // Build the request now: a bad cache or annotation entry is a config error
-  // to report before spending time on connecting to (or starting) a builder.
+  // Built before connecting: it needs nothing from the builder (readInputs
+  // has already refused whatever the request could not express).
   const request = inputs.frontend === 'dockerfile' ? dockerfileRequest(inputs) : undefined;
 
   const builder = await resolveBuilder(inputs, {
@@ -49,8 +49,9 @@ export async function main(signal: AbortSignal): Promise<void> {
 
   const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   setOutputs(result);
-  if (result.digest) runner.info(`digest: ${result.digest}`);
-  for (const image of result.images) runner.info(`image: ${image}`);
+  // Both come from the daemon's exporter response.
+  if (result.digest) runner.untrusted(`digest: ${result.digest}`);
+  for (const image of result.images) runner.untrusted(`image: ${image}`);
 
   await writeSummary({
     builderEndpoint: builder.endpoint.address,
@@ -79,7 +80,9 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
       inputs,
       request,
       credentials,
-      write: (line) => runner.info(line),
+      // Build output and every name in it are the daemon's: commands stay
+      // stopped while it streams (our own masks and annotations resume them).
+      write: (line) => runner.untrusted(line),
       // Everything was masked up front; this only catches a secret file rewritten since.
       onSecret: (source, value) => {
         if (source.kind === 'file') masker(value.toString('utf8'));
@@ -117,34 +120,6 @@ type SecretMasker = (value: string) => void;
 function createSecretMasker(): SecretMasker {
   const seen = new Set<string>();
   return (value) => maskSecret(value, seen);
-}
-
-/**
- * Checks every secret against BuildKit's size limit and masks the contents
- * of secret files. `secrets` and `secret-envs` values were masked when the
- * inputs were read; files are only named there, so their content is read
- * (and masked) here, before any build output can show it.
- */
-async function prepareSecrets(secrets: readonly SecretSource[], mask: SecretMasker): Promise<void> {
-  for (const s of secrets) {
-    if (s.kind === 'file') {
-      let data: Buffer;
-      try {
-        data = await readSecretFile(s);
-      } catch (err) {
-        if (err instanceof SecretError) throw err;
-        const code = (err as NodeJS.ErrnoException).code ?? String(err);
-        throw new SecretError(`Input "secret-files": file "${s.path}" for secret "${s.id}" could not be read (${code})`);
-      }
-      mask(data.toString('utf8'));
-      continue;
-    }
-    const value = s.kind === 'value' ? s.value : process.env[s.name];
-    if (value !== undefined && Buffer.byteLength(value) > MAX_SECRET_BYTES) {
-      const input = s.kind === 'value' ? 'secrets' : 'secret-envs';
-      throw new SecretError(`Input "${input}": secret "${s.id}" is ${Math.ceil(Buffer.byteLength(value) / 1024)} KiB; BuildKit accepts secrets up to ${MAX_SECRET_BYTES / 1024} KiB`);
-    }
-  }
 }
 
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {

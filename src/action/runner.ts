@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { EOL } from 'node:os';
+import { CommandGuard, type TextSink } from './command-guard.js';
 
 // ---------------------------------------------------------------------------
 // Inputs and state
@@ -109,9 +110,36 @@ export function debug(message: string): void {
   issueCommand('debug', {}, message);
 }
 
-/** A plain log line: not a command, so nothing is escaped. */
+/**
+ * Everything this module writes to stdout, so it knows whether commands are
+ * stopped. Looked up at each write (tests replace process.stdout.write).
+ */
+const stdout = new CommandGuard({ write: (text) => process.stdout.write(text) });
+
+/**
+ * A plain log line of ours, written as it is. Should it read as a workflow
+ * command (a path or name that happens to start with `::`), it is written
+ * with commands stopped instead: info never issues a command.
+ */
 export function info(message: string): void {
-  process.stdout.write(message + EOL);
+  stdout.info(message);
+}
+
+/**
+ * Text that came from outside the action: build logs, anything a daemon
+ * reports (versions, worker names, errors), a child's output. It reaches the
+ * log with workflow commands stopped, each \r, \n or \r\n ending a line.
+ */
+export function untrusted(text: string): void {
+  stdout.lines(text);
+}
+
+/** A sink for a child process's output, as it arrives; like untrusted, but unchanged. */
+export const untrustedStream: TextSink = { write: (chunk: string) => stdout.chunk(chunk) };
+
+/** Lets the runner process commands again (our own commands do this themselves). */
+export function resumeCommands(): void {
+  stdout.resume();
 }
 
 export function warning(message: string, properties: AnnotationProperties = {}): void {
@@ -145,7 +173,8 @@ function annotationProperties(p: AnnotationProperties): CommandProperties {
 }
 
 /**
- * Writes `::command key=value,key=value::message` as one stdout line.
+ * Writes `::command key=value,key=value::message` as one stdout line, after
+ * ending any window of stopped commands (see untrusted).
  * Properties that are undefined, '' or 0 are left out, as @actions/core does
  * (lines and columns count from 1, so 0 means "none").
  */
@@ -154,7 +183,7 @@ function issueCommand(command: string, properties: CommandProperties, message: s
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== '' && entry[1] !== 0)
     .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
     .join(',');
-  process.stdout.write(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`);
+  stdout.command(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`);
 }
 
 /**

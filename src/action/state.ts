@@ -16,7 +16,8 @@ import type { EnvdContextRecord } from '../envd/context.js';
 
 /**
  * The schema. Every field is optional: post must cope with a main that
- * stopped anywhere. Other modules add fields by declaration merging, e.g.
+ * stopped anywhere. Post checks every path it is given before acting on it
+ * (post.ts): there is deliberately no "delete these paths" field. Other modules add fields by declaration merging, e.g.
  *
  *     declare module '../action/state.js' {
  *       interface ActionState { buildRef?: string }
@@ -28,8 +29,6 @@ import type { EnvdContextRecord } from '../envd/context.js';
 export interface ActionState {
   /** Set by main at its start; index.ts reads it to know it runs as post. */
   isPost?: boolean;
-  /** Temporary directories to delete in post. */
-  tmpDirs?: string[];
   /** The local fallback buildkitd main started; post stops it and removes its stateDir. */
   localBuilder?: LocalDaemonHandle;
   /** The envd context (private HOME) main created; post removes it. */
@@ -56,12 +55,6 @@ export function saveState(partial: Partial<ActionState>): void {
     else next[name] = value;
   }
   saved = next as ActionState;
-}
-
-/** Appends a temporary directory for post to delete. */
-export function addTmpDir(dir: string): void {
-  const tmpDirs = saved.tmpDirs ?? [];
-  if (!tmpDirs.includes(dir)) saveState({ tmpDirs: [...tmpDirs, dir] });
 }
 
 /** What this process has saved so far (main's view). */

@@ -21,6 +21,8 @@ export type ResolveInputs = Pick<
 
 export interface ResolveLogger {
   info(message: string): void;
+  /** Lines holding what a daemon or the network said (runner.untrusted: commands stopped). */
+  untrusted(message: string): void;
   warning(message: string, properties?: { title?: string }): void;
   startGroup(name: string): void;
   endGroup(): void;
@@ -68,7 +70,8 @@ export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<R
       } catch (err) {
         const cause = causeOf(err, endpoint.address);
         failures.push({ address: endpoint.address, cause });
-        log.info(`Builder ${endpoint.address} is not usable: ${cause}`);
+        // The cause may quote the daemon (a gRPC status's details).
+        log.untrusted(`Builder ${endpoint.address} is not usable: ${cause}`);
       }
     }
   }
@@ -121,13 +124,18 @@ function listFailures(failures: readonly Failure[]): string {
   return failures.map((f) => `${f.address}: ${f.cause}`).join('; ');
 }
 
-/** Version, workers and platforms in a collapsed group; the heading alone says which builder won. */
+/**
+ * Version, workers and platforms in a collapsed group; the heading alone says
+ * which builder won. The heading is a command, so its text is escaped, and
+ * it is written before the daemon's lines stop commands.
+ */
 export function logBuilder(log: ResolveLogger, info: BuilderInfo, kind: string): void {
   const v = info.version;
   const version = v?.version ?? 'unknown version';
   log.startGroup(`Using BuildKit ${version} at ${info.endpoint.address} (${kind})`);
   try {
-    log.info(`Version: ${v?.package ?? 'github.com/moby/buildkit'} ${version}${v?.revision ? ` (${v.revision})` : ''}`);
+    // Everything below is what the daemon says about itself.
+    log.untrusted(`Version: ${v?.package ?? 'github.com/moby/buildkit'} ${version}${v?.revision ? ` (${v.revision})` : ''}`);
     if (info.workers.length === 0) log.info('Workers: none reported');
     for (const w of info.workers) {
       const platforms = (w.platforms ?? []).map((p) => [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/')).join(', ');
@@ -135,7 +143,7 @@ export function logBuilder(log: ResolveLogger, info: BuilderInfo, kind: string):
       const executor = labels['org.mobyproject.buildkit.worker.executor'];
       const snapshotter = labels['org.mobyproject.buildkit.worker.snapshotter'];
       const extra = [executor && `executor ${executor}`, snapshotter && `snapshotter ${snapshotter}`].filter(Boolean).join(', ');
-      log.info(`Worker ${w.ID ?? '?'}: ${platforms || 'no platforms'}${extra ? ` (${extra})` : ''}`);
+      log.untrusted(`Worker ${w.ID ?? '?'}: ${platforms || 'no platforms'}${extra ? ` (${extra})` : ''}`);
     }
   } finally {
     log.endGroup();

@@ -1,10 +1,27 @@
 // Renders the daemon's Status stream as readable log lines, numbered per step
 // like BuildKit's plain output, and remembers what a summary and an error
 // message need: counts, durations, the failing step and its last lines.
+//
+// Every string here comes from the daemon or a build step. Each line this
+// writes starts with `#<n> ` and holds no line break: a \r, \n or \r\n in a
+// name, error or log starts a new `#<n> ` line, as the runner (which ends a
+// line at any of them) would split it anyway. The caller still writes the
+// lines with workflow commands stopped (runner.untrusted): `##[` is a command
+// anywhere in a line.
 import { formatBytes } from '../common/format.js';
 import type { StatusResponse, Timestamp, VertexWarning } from '../protocol/index.js';
 
 const LOG_TAIL_LINES = 20;
+
+/**
+ * Log line ends. A \r at the very end of a chunk waits for the next one, since
+ * it may be the first half of a \r\n.
+ */
+const LOG_LINE_END = /\r\n|\n|\r(?!$)/;
+
+function lines(text: string): string[] {
+  return text.split(/\r\n|\n|\r/);
+}
 
 /**
  * A Dockerfile instruction's vertex: `[2/3] RUN make`, `[stage-1 1/2] COPY`,
@@ -104,10 +121,9 @@ export class ProgressPrinter {
       if (!l.vertex || !l.msg) continue;
       const step = this.step(l.vertex);
       this.header(step);
-      const text = step.partialLine + l.msg.toString('utf8');
-      const lines = text.split(/\r?\n/);
-      step.partialLine = lines.pop() ?? '';
-      for (const line of lines) this.logLine(step, line);
+      const parts = (step.partialLine + l.msg.toString('utf8')).split(LOG_LINE_END);
+      step.partialLine = parts.pop() ?? '';
+      for (const line of parts) this.logLine(step, line);
     }
     for (const w of resp.warnings ?? []) this.warning(w);
   }
@@ -136,12 +152,17 @@ export class ProgressPrinter {
   private header(step: StepState): void {
     if (step.number !== undefined) return;
     step.number = this.nextNumber++;
-    this.write(`#${step.number} ${step.name}`);
+    this.writeLines(step.number, step.name);
   }
 
   private emit(step: StepState, text: string): void {
     this.header(step);
-    this.write(`#${step.number} ${text}`);
+    this.writeLines(step.number!, text);
+  }
+
+  /** One `#<n> ` line per line of text (see the header comment). */
+  private writeLines(number: number, text: string): void {
+    for (const line of lines(text)) this.write(`#${number} ${line}`);
   }
 
   private logLine(step: StepState, line: string): void {
@@ -151,10 +172,10 @@ export class ProgressPrinter {
   }
 
   private flushPartial(step: StepState): void {
-    if (step.partialLine) {
-      this.logLine(step, step.partialLine);
-      step.partialLine = '';
-    }
+    // A held-back \r at the end is the line's end, not part of it.
+    const rest = step.partialLine.replace(/\r$/, '');
+    step.partialLine = '';
+    if (rest) this.logLine(step, rest);
   }
 
   private warning(w: VertexWarning): void {

@@ -10,10 +10,9 @@
 // - --force: without it envd asks the local Docker daemon for an image with
 //   the same tag and cache-hash label and, if found, skips the build (and so
 //   the push) with only an info line.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
+import { CommandGuard, type TextSink } from '../action/command-guard.js';
 import * as runner from '../action/runner.js';
 import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
 import { envdEnv, type EnvdContextRecord } from './context.js';
@@ -24,17 +23,15 @@ export type EnvdBuildInputs = Pick<ActionInputs, 'context' | 'file' | 'envdFunct
   Partial<Pick<ActionInputs, 'registryInsecure' | 'platforms'>>;
 
 export interface RunEnvdBuildOptions {
-  /** Live output destination (default process.stdout, i.e. the job log). */
-  readonly out?: Writable;
+  /**
+   * Live output destination (default the job log). Workflow commands are
+   * stopped there while envd's output streams, so a `::set-output::`-style
+   * line printed by a package script inside the build cannot drive the runner.
+   */
+  readonly out?: TextSink;
   readonly signal?: AbortSignal;
   /** Lines of envd output quoted in the error on failure (default 50). */
   readonly tailLines?: number;
-  /**
-   * Suspend workflow-command processing while envd's output streams, so a
-   * `::set-output::`-style line printed by a package script inside the build
-   * cannot drive the runner (default true).
-   */
-  readonly guardWorkflowCommands?: boolean;
 }
 
 /**
@@ -66,9 +63,6 @@ function csvRecord(fields: readonly string[]): string {
  * would reject the whole --output.
  */
 export function envdOutputValue(tags: readonly string[], push: boolean, registryInsecure = false): string {
-  if (push && tags.length === 0) {
-    throw new Error('push: true needs at least one tag to push to');
-  }
   const fields = ['type=image'];
   if (tags.length > 0) fields.push(`name=${tags.join(',')}`);
   fields.push(`push=${push}`);
@@ -82,35 +76,22 @@ export function cacheEntryCsv(entry: CacheEntry): string {
   return csvRecord([`type=${entry.type}`, ...Object.entries(entry.attrs).map(([k, v]) => `${k}=${v}`)]);
 }
 
-/** `--from` value: the file relative to --path (that is how envd resolves it) and the function. */
+/**
+ * `--from` value: the file relative to --path (that is how envd resolves it)
+ * and the function. envd splits it at every ':', so the path must have none;
+ * readInputs refuses such a file, and a function that is no identifier.
+ */
 export function envdFromValue(context: string, file: string, fn: string): string {
-  const func = fn || 'build';
-  // envd evaluates the function by name in Starlark.
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(func)) {
-    throw new Error(`envd function "${fn}" is not a valid Starlark function name`);
-  }
-  const rel = path.relative(path.resolve(context), path.resolve(file));
-  if (rel === '') throw new Error(`envd file ${file} is the build context directory itself`);
-  // envd splits the value on every ':' and wants exactly two parts.
-  if (rel.includes(':')) {
-    throw new Error(`envd cannot read a build file whose path contains ':' (${rel}); rename it or the directories above it`);
-  }
-  return `${rel}:${func}`;
+  return `${path.relative(path.resolve(context), path.resolve(file))}:${fn || 'build'}`;
 }
 
-/** argv for `envd build` (without the `envd` itself). Throws on inputs envd cannot express. */
+/**
+ * argv for `envd build` (without the `envd` itself). What envd cannot express
+ * (several cache entries or platforms, a platform or path it cannot parse)
+ * was refused by readInputs, before anything started.
+ */
 export function envdBuildArgs(inputs: EnvdBuildInputs): string[] {
-  if (inputs.cacheFrom.length > 1 || inputs.cacheTo.length > 1) {
-    throw new Error(
-      `envd accepts one cache-from and one cache-to entry (got ${inputs.cacheFrom.length} cache-from, ${inputs.cacheTo.length} cache-to)`,
-    );
-  }
   const platforms = inputs.platforms ?? [];
-  if (platforms.length > 1) {
-    // envd would build each platform separately and push every one of them
-    // to the same --output name, each overwriting the last.
-    throw new Error(`envd builds one platform per run; got ${platforms.length} platforms (${platforms.join(', ')})`);
-  }
   const args = [
     'build',
     '--from',
@@ -125,12 +106,7 @@ export function envdBuildArgs(inputs: EnvdBuildInputs): string[] {
     '--force',
   ];
   const platform = platforms[0];
-  if (platform) {
-    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(platform)) {
-      throw new Error(`platform "${platform}" is not in envd's os/arch[/variant] form`);
-    }
-    args.push('--platform', platform);
-  }
+  if (platform) args.push('--platform', platform);
   const from = inputs.cacheFrom[0];
   if (from) args.push('--import-cache', cacheEntryCsv(from));
   const to = inputs.cacheTo[0];
@@ -156,20 +132,17 @@ export async function runEnvdBuild(
     throw new Error(`envd file ${inputs.file} does not exist or is not a file`);
   }
 
-  const out = opts.out ?? process.stdout;
   runner.info(`Running: ${displayCommand(record.envdPath, args)}`);
-  const guard = opts.guardWorkflowCommands !== false;
-  const token = randomBytes(16).toString('hex');
-  if (guard) out.write(`::stop-commands::${token}\n`);
+  // The job log's own guard, so our commands in between (a gateway debug
+  // line) resume and re-stop it; a separate one for another destination.
+  const guard = opts.out ? new CommandGuard(opts.out) : undefined;
   const result = await runCommand(record.envdPath, args, {
     env: envdEnv(record, inputs.connectTimeoutMs),
     cwd: path.resolve(inputs.context),
-    out,
+    out: guard ? { write: (chunk) => guard.chunk(chunk) } : runner.untrustedStream,
     tailLines: opts.tailLines ?? 50,
     ...(opts.signal ? { signal: opts.signal } : {}),
-  }).finally(() => {
-    if (guard) out.write(`\n::${token}::\n`);
-  });
+  }).finally(() => (guard ? guard.resume() : runner.resumeCommands()));
 
   if (result.code !== 0) {
     const tail = [...result.tail];

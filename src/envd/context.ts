@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
+import type { TextSink } from '../action/command-guard.js';
 import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
@@ -37,8 +37,8 @@ export interface CreateEnvdContextOptions {
    * removes) whatever part of it exists.
    */
   readonly onRecord?: (record: EnvdContextRecord) => void | Promise<void>;
-  /** Where envd's output goes (default: the job log via process.stdout). */
-  readonly out?: Writable;
+  /** Where envd's output goes (default: the job log, with workflow commands stopped). */
+  readonly out?: TextSink;
 }
 
 /** Every private home's directory name starts with this; removal refuses other paths. */
@@ -146,7 +146,7 @@ export async function createEnvdContext(opts: CreateEnvdContextOptions): Promise
     const args = envdContextCreateArgs(record.name, opts.gatewayPort);
     const r = await runCommand(record.envdPath, args, {
       env: envdEnv(record, opts.connectTimeoutMs),
-      out: opts.out ?? process.stdout,
+      out: opts.out ?? runner.untrustedStream,
       timeoutMs: CONTEXT_COMMAND_TIMEOUT_MS,
       tailLines: 20,
     });

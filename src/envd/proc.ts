@@ -2,13 +2,13 @@
 // paths and cache attributes are never re-parsed), output streamed live into
 // the job log, and the last lines kept so a failure can quote them.
 import { spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { TextSink } from '../action/command-guard.js';
 
 export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd?: string;
   /** Where output goes as it arrives; omitted = nowhere (captured only). */
-  readonly out?: Writable;
+  readonly out?: TextSink;
   /** How many trailing lines to keep for error messages. */
   readonly tailLines?: number;
   /** Kill the process (SIGTERM, then SIGKILL) after this long. */
