@@ -14,12 +14,11 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   envdOutputValue: () => (/* binding */ envdOutputValue),
 /* harmony export */   runEnvdBuild: () => (/* binding */ runEnvdBuild)
 /* harmony export */ });
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _action_command_guard_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1575);
 /* harmony import */ var _action_runner_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5242);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7230);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9909);
@@ -67,9 +66,6 @@ function csvRecord(fields) {
  * would reject the whole --output.
  */
 function envdOutputValue(tags, push, registryInsecure = false) {
-    if (push && tags.length === 0) {
-        throw new Error('push: true needs at least one tag to push to');
-    }
     const fields = ['type=image'];
     if (tags.length > 0)
         fields.push(`name=${tags.join(',')}`);
@@ -84,39 +80,27 @@ function cacheEntryCsv(entry) {
         throw new Error('cache entry without type');
     return csvRecord([`type=${entry.type}`, ...Object.entries(entry.attrs).map(([k, v]) => `${k}=${v}`)]);
 }
-/** `--from` value: the file relative to --path (that is how envd resolves it) and the function. */
+/**
+ * `--from` value: the file relative to --path (that is how envd resolves it)
+ * and the function. envd splits it at every ':', so the path must have none;
+ * readInputs refuses such a file, and a function that is no identifier.
+ */
 function envdFromValue(context, file, fn) {
-    const func = fn || 'build';
-    // envd evaluates the function by name in Starlark.
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(func)) {
-        throw new Error(`envd function "${fn}" is not a valid Starlark function name`);
-    }
-    const rel = node_path__WEBPACK_IMPORTED_MODULE_2__.relative(node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(context), node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(file));
-    if (rel === '')
-        throw new Error(`envd file ${file} is the build context directory itself`);
-    // envd splits the value on every ':' and wants exactly two parts.
-    if (rel.includes(':')) {
-        throw new Error(`envd cannot read a build file whose path contains ':' (${rel}); rename it or the directories above it`);
-    }
-    return `${rel}:${func}`;
+    return `${node_path__WEBPACK_IMPORTED_MODULE_1__.relative(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(context), node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(file))}:${fn || 'build'}`;
 }
-/** argv for `envd build` (without the `envd` itself). Throws on inputs envd cannot express. */
+/**
+ * argv for `envd build` (without the `envd` itself). What envd cannot express
+ * (several cache entries or platforms, a platform or path it cannot parse)
+ * was refused by readInputs, before anything started.
+ */
 function envdBuildArgs(inputs) {
-    if (inputs.cacheFrom.length > 1 || inputs.cacheTo.length > 1) {
-        throw new Error(`envd accepts one cache-from and one cache-to entry (got ${inputs.cacheFrom.length} cache-from, ${inputs.cacheTo.length} cache-to)`);
-    }
     const platforms = inputs.platforms ?? [];
-    if (platforms.length > 1) {
-        // envd would build each platform separately and push every one of them
-        // to the same --output name, each overwriting the last.
-        throw new Error(`envd builds one platform per run; got ${platforms.length} platforms (${platforms.join(', ')})`);
-    }
     const args = [
         'build',
         '--from',
         envdFromValue(inputs.context, inputs.file, inputs.envdFunction),
         '--path',
-        node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(inputs.context),
+        node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(inputs.context),
         '--output',
         envdOutputValue(inputs.tags, inputs.push, inputs.registryInsecure ?? false),
         '--tag',
@@ -125,12 +109,8 @@ function envdBuildArgs(inputs) {
         '--force',
     ];
     const platform = platforms[0];
-    if (platform) {
-        if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(platform)) {
-            throw new Error(`platform "${platform}" is not in envd's os/arch[/variant] form`);
-        }
+    if (platform)
         args.push('--platform', platform);
-    }
     const from = inputs.cacheFrom[0];
     if (from)
         args.push('--import-cache', cacheEntryCsv(from));
@@ -146,7 +126,7 @@ function envdBuildArgs(inputs) {
 async function runEnvdBuild(record, inputs, opts = {}) {
     const args = envdBuildArgs(inputs);
     try {
-        if (!(await node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat(inputs.file)).isFile())
+        if (!(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(inputs.file)).isFile())
             throw new Error('not a file');
     }
     catch {
@@ -154,22 +134,17 @@ async function runEnvdBuild(record, inputs, opts = {}) {
         // directory; say plainly what is missing instead.
         throw new Error(`envd file ${inputs.file} does not exist or is not a file`);
     }
-    const out = opts.out ?? process.stdout;
     _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.info(`Running: ${displayCommand(record.envdPath, args)}`);
-    const guard = opts.guardWorkflowCommands !== false;
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
-    if (guard)
-        out.write(`::stop-commands::${token}\n`);
+    // The job log's own guard, so our commands in between (a gateway debug
+    // line) resume and re-stop it; a separate one for another destination.
+    const guard = opts.out ? new _action_command_guard_js__WEBPACK_IMPORTED_MODULE_2__/* .CommandGuard */ .LI(opts.out) : undefined;
     const result = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_5__/* .runCommand */ .d)(record.envdPath, args, {
         env: (0,_context_js__WEBPACK_IMPORTED_MODULE_4__/* .envdEnv */ .bQ)(record, inputs.connectTimeoutMs),
-        cwd: node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(inputs.context),
-        out,
+        cwd: node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(inputs.context),
+        out: guard ? { write: (chunk) => guard.chunk(chunk) } : _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.untrustedStream,
         tailLines: opts.tailLines ?? 50,
         ...(opts.signal ? { signal: opts.signal } : {}),
-    }).finally(() => {
-        if (guard)
-            out.write(`\n::${token}::\n`);
-    });
+    }).finally(() => (guard ? guard.resume() : _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.resumeCommands()));
     if (result.code !== 0) {
         const tail = [...result.tail];
         while (tail.length > 0 && tail[tail.length - 1]?.trim() === '')
