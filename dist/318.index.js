@@ -198,7 +198,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _actions_cache__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1691);
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8701);
 /* harmony import */ var _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9805);
-/* harmony import */ var _action_runner_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5242);
+/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9373);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9909);
 /* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8994);
 /* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(9273);
@@ -356,7 +356,7 @@ async function resolveEnvdVersion(version, opts = {}) {
             if (res.ok) {
                 const body = (await res.json());
                 const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
-                _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+                _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
                 return normalizeEnvdVersion(tag);
             }
             lastError = `HTTP ${res.status}`;
@@ -394,10 +394,10 @@ async function installEnvd(version, opts = {}) {
         if (onPath) {
             const found = await probeEnvdVersion(onPath);
             if (found === tag) {
-                _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} found on PATH: ${onPath}`);
+                _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} found on PATH: ${onPath}`);
                 return onPath;
             }
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
         }
     }
     const trusted = await trustedSha256(tag, asset, opts);
@@ -406,10 +406,10 @@ async function installEnvd(version, opts = {}) {
             throw new Error(`no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
                 `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
         }
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
         // Neither read from nor written to a cache another job would trust.
         const bin = await downloadUnverified(tag, asset, baseUrl);
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
         return bin;
     }
     const sha256 = trusted.sha256;
@@ -418,7 +418,7 @@ async function installEnvd(version, opts = {}) {
         const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
         const bin = dir ? await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
         if (bin) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
             return bin;
         }
     }
@@ -436,12 +436,12 @@ async function installEnvd(version, opts = {}) {
             await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(bin, 'envd', TOOL_NAME, toolVersion, arch);
         }
         catch (err) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
         }
     }
     if (useCache && !restored)
         await saveToActionsCache(bin, staging, key);
-    _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
     return bin;
 }
 /**
@@ -482,9 +482,9 @@ async function verifiedCopy(src, sha256, what) {
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     const line = `${what} is not used: ${check.reason}; downloading it again`;
     if (check.tampered)
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.error(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.error(line);
     else
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(line);
     return undefined;
 }
 function tempBase() {
@@ -507,7 +507,7 @@ async function probeEnvdVersion(bin) {
             tailLines: 5,
         });
         if (r.code !== 0) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
             return undefined;
         }
         const reported = parseEnvdVersionOutput(r.stdout);
@@ -521,7 +521,7 @@ async function probeEnvdVersion(bin) {
 }
 async function restoreFromActionsCache(staging, key, sha256, tag) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug('Actions cache service not available; not restoring envd from it');
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug('Actions cache service not available; not restoring envd from it');
         return undefined;
     }
     try {
@@ -531,14 +531,14 @@ async function restoreFromActionsCache(staging, key, sha256, tag) {
             return undefined;
     }
     catch (err) {
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
         return undefined;
     }
     // Checked against the trusted digest, never against anything in the entry:
     // whoever wrote the entry wrote everything in it.
     const bin = await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'), sha256, `envd ${tag} from the Actions cache (${key})`);
     if (bin)
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
     return bin;
 }
 async function saveToActionsCache(bin, staging, key) {
@@ -553,10 +553,10 @@ async function saveToActionsCache(bin, staging, key) {
     catch (err) {
         // Another job saving the same key at once is normal, not worth a warning.
         if (err instanceof _actions_cache__WEBPACK_IMPORTED_MODULE_3__.ReserveCacheError) {
-            _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd is already being cached by another job: ${errorText(err)}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd is already being cached by another job: ${errorText(err)}`);
             return;
         }
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
     }
 }
 function releaseUrls(tag, asset, baseUrl) {
@@ -600,13 +600,13 @@ async function downloadUnverified(tag, asset, baseUrl) {
         listed = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sums, 'utf8')).get(asset);
     }
     catch (err) {
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
     }
     finally {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     }
     if (!listed)
-        _action_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
     return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
 }
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */

@@ -18,8 +18,8 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _action_command_guard_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1575);
-/* harmony import */ var _action_runner_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5242);
+/* harmony import */ var _github_command_guard_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8538);
+/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9373);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7230);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9909);
 // `envd build` against the job's private envd context.
@@ -134,17 +134,17 @@ async function runEnvdBuild(record, inputs, opts = {}) {
         // directory; say plainly what is missing instead.
         throw new Error(`envd file ${inputs.file} does not exist or is not a file`);
     }
-    _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.info(`Running: ${displayCommand(record.envdPath, args)}`);
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_3__.info(`Running: ${displayCommand(record.envdPath, args)}`);
     // The job log's own guard, so our commands in between (a gateway debug
     // line) resume and re-stop it; a separate one for another destination.
-    const guard = opts.out ? new _action_command_guard_js__WEBPACK_IMPORTED_MODULE_2__/* .CommandGuard */ .LI(opts.out) : undefined;
+    const guard = opts.out ? new _github_command_guard_js__WEBPACK_IMPORTED_MODULE_2__/* .CommandGuard */ .LI(opts.out) : undefined;
     const result = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_5__/* .runCommand */ .d)(record.envdPath, args, {
         env: (0,_context_js__WEBPACK_IMPORTED_MODULE_4__/* .envdEnv */ .bQ)(record, inputs.connectTimeoutMs),
         cwd: node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(inputs.context),
-        out: guard ? { write: (chunk) => guard.chunk(chunk) } : _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.untrustedStream,
+        out: guard ? { write: (chunk) => guard.chunk(chunk) } : _github_runner_js__WEBPACK_IMPORTED_MODULE_3__.untrustedStream,
         tailLines: opts.tailLines ?? 50,
         ...(opts.signal ? { signal: opts.signal } : {}),
-    }).finally(() => (guard ? guard.resume() : _action_runner_js__WEBPACK_IMPORTED_MODULE_3__.resumeCommands()));
+    }).finally(() => (guard ? guard.resume() : _github_runner_js__WEBPACK_IMPORTED_MODULE_3__.resumeCommands()));
     if (result.code !== 0) {
         const tail = [...result.tail];
         while (tail.length > 0 && tail[tail.length - 1]?.trim() === '')

@@ -15,8 +15,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
-// EXTERNAL MODULE: ./src/action/runner.ts
-var runner = __webpack_require__(5242);
+// EXTERNAL MODULE: ./src/github/runner.ts
+var runner = __webpack_require__(9373);
 // EXTERNAL MODULE: ./src/buildkit/probe.ts
 var probe = __webpack_require__(8718);
 // EXTERNAL MODULE: ./src/builder/local/daemon.ts

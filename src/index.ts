@@ -2,7 +2,7 @@
 // for `post`; the state written by main tells them apart.
 import { main } from './action/main.js';
 import { post } from './action/post.js';
-import * as runner from './action/runner.js';
+import * as runner from './github/runner.js';
 import { isPost } from './action/state.js';
 
 async function run(): Promise<void> {

@@ -1,6 +1,6 @@
 // Shared fixtures for the action tests: a throw-away workspace, INPUT_*
 // handling the way the runner does it, and capture of workflow commands
-// (::add-mask:: etc.) that src/action/runner.ts writes to stdout.
+// (::add-mask:: etc.) that src/github/runner.ts writes to stdout.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';

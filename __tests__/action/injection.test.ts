@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition, Services, type BytesMessage, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse, type StatusResponse } from '../../src/protocol/index.js';
 import { main } from '../../src/action/main.js';
-import * as runner from '../../src/action/runner.js';
+import * as runner from '../../src/github/runner.js';
 import { resetSavedState } from '../../src/action/state.js';
 import { readAsRunner } from '../helpers/workflow-commands.js';
 import { captureStdoutAsync, makeTempDir, parseFileCommands, setInputs, writeTree } from './helpers.js';

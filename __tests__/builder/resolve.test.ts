@@ -4,7 +4,6 @@ import type { Fallback } from '../../src/action/inputs-types.js';
 import type { BuilderEndpoint } from '../../src/buildkit/endpoint.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import type { BuilderInfo } from '../../src/buildkit/probe.js';
-import { describeLocalCache } from '../../src/builder/cache.js';
 import type { LocalDaemon, LocalDaemonHandle } from '../../src/builder/local/daemon.js';
 import { stopLocalDaemon } from '../../src/builder/local/daemon.js';
 import { resolveBuilder, type ResolveInputs, type ResolveLogger } from '../../src/builder/resolve.js';
@@ -183,11 +182,6 @@ describe('resolveBuilder decision table', () => {
     expect(seen[0]!.tls?.ca?.toString()).toBe('CA');
     expect(seen[0]!.tls?.serverName).toBe('bk.internal');
   });
-});
-
-it('describeLocalCache says nothing when no cache is configured', () => {
-  expect(describeLocalCache([], [])).toBeUndefined();
-  expect(describeLocalCache([{ type: 'gha', attrs: {} }], [{ type: 'gha', attrs: { mode: 'max' } }])).toContain('(gha)');
 });
 
 // --- against real daemons --------------------------------------------------------

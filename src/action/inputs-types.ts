@@ -1,31 +1,16 @@
 // The validated, typed inputs of one run. readInputs() (inputs.ts) produces
 // this from the action's `with:` values; everything downstream consumes it and
-// never reads the runner's inputs itself.
+// never reads the runner's inputs itself. The build's own settings are
+// BuildKit's types (src/buildkit/settings.ts): the layers below take those.
+import type { Fallback } from '../builder/resolve.js';
+import type { BuildSettings, CacheEntry, SecretSource, TlsFiles } from '../buildkit/settings.js';
+
+export type { CacheEntry, Fallback, SecretSource };
+export type TlsInputs = TlsFiles;
 
 export type Frontend = 'dockerfile' | 'envd';
-export type Fallback = 'auto' | 'never' | 'only';
 
-/** One `type=...,k=v` cache entry (cache-from / cache-to). */
-export interface CacheEntry {
-  readonly type: string;
-  readonly attrs: Readonly<Record<string, string>>;
-}
-
-/** Where a build secret's value comes from. Values are read lazily at solve time. */
-export type SecretSource =
-  | { readonly id: string; readonly kind: 'value'; readonly value: string }
-  | { readonly id: string; readonly kind: 'file'; readonly path: string }
-  | { readonly id: string; readonly kind: 'env'; readonly name: string };
-
-export interface TlsInputs {
-  /** PEM content (file paths are already read). */
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
-  readonly serverName?: string;
-}
-
-export interface ActionInputs {
+export interface ActionInputs extends BuildSettings {
   /** Builder endpoints in order of preference; empty = none given. */
   readonly builders: readonly string[];
   readonly tls?: TlsInputs;
@@ -39,29 +24,7 @@ export interface ActionInputs {
 
   /** Resolved from `frontend: auto|dockerfile|envd` and the file name. */
   readonly frontend: Frontend;
-  /** Build context directory, absolute. */
-  readonly context: string;
-  /** Dockerfile or build.envd path, absolute. */
-  readonly file: string;
   /** envd build function (envd only). */
   readonly envdFunction: string;
   readonly envdVersion: string;
-
-  readonly target: string;
-  /** Ordered [name, value] pairs. */
-  readonly buildArgs: readonly (readonly [string, string])[];
-  readonly labels: readonly (readonly [string, string])[];
-  readonly annotations: readonly string[];
-  readonly tags: readonly string[];
-  readonly push: boolean;
-  readonly platforms: readonly string[];
-  readonly noCache: boolean;
-  readonly cacheFrom: readonly CacheEntry[];
-  readonly cacheTo: readonly CacheEntry[];
-  readonly secrets: readonly SecretSource[];
-  /** `provenance` / `sbom` inputs as frontend attr values; '' = off. */
-  readonly provenance: string;
-  readonly sbom: string;
-  /** Allow plain-HTTP registries for push (registry.insecure). */
-  readonly registryInsecure: boolean;
 }

@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 
 import { MAX_SECRET_BYTES } from '../buildkit/build.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';

@@ -1,7 +1,7 @@
 // The main step: inputs → builder → build → outputs. Everything main starts
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';

@@ -1,7 +1,7 @@
 // Registering secret values with the runner's log masker. The runner masks
 // log lines one at a time, so a multi-line value matched only as a whole
 // would leak line by line: each line is registered on its own as well.
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 
 /**
  * Lines shorter than this are not masked on their own: a line like `}` or

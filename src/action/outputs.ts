@@ -2,7 +2,7 @@
 // string map) into the action's outputs: the exact digest pushed and the
 // `name@digest` references later steps should deploy, instead of mutable tags.
 
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 
 import { repositoryOf } from './reference.js';
 

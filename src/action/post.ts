@@ -8,7 +8,7 @@
 import { lstat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 import { readLogTail, stopLocalDaemon } from '../builder/local/daemon.js';
 import { ENVD_HOME_PREFIX, removeEnvdContext } from '../envd/context.js';
 import { loadState } from './state.js';

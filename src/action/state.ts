@@ -7,7 +7,7 @@
 // JSON value per top-level field, so post can clean up whatever main started
 // even if main died half-way (every save is on disk immediately).
 
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 
 // The records the owning modules already define as JSON-serialisable, so
 // post hands them back to the same modules' stop/remove functions unchanged.

@@ -3,7 +3,7 @@
 // Only the typed fields below are rendered; inputs as a whole are never
 // dumped, so secrets (and secret ids' values) cannot end up here.
 
-import * as runner from './runner.js';
+import * as runner from '../github/runner.js';
 
 import type { Frontend } from './inputs-types.js';
 

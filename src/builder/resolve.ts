@@ -1,9 +1,9 @@
 // Which builder does this run use? The given endpoints in order, then (if the
 // `fallback` input allows) a buildkitd started on the runner. The decision
 // table lives here; probing and starting are injected so it is unit-testable.
-import type { ActionInputs, TlsInputs } from '../action/inputs-types.js';
-import * as runner from '../action/runner.js';
+import * as runner from '../github/runner.js';
 import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit/endpoint.js';
+import type { TlsFiles } from '../buildkit/settings.js';
 import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
 
@@ -14,10 +14,22 @@ export interface ResolvedBuilder {
   readonly local?: LocalDaemonHandle;
 }
 
-export type ResolveInputs = Pick<
-  ActionInputs,
-  'builders' | 'tls' | 'connectTimeoutMs' | 'fallback' | 'buildkitVersion' | 'buildkitDownloadUrl' | 'buildkitdConfigInline' | 'allowUnverifiedDownloads'
->;
+/** What to do without a reachable builder (the `fallback` input). */
+export type Fallback = 'auto' | 'never' | 'only';
+
+export interface ResolveInputs {
+  /** Endpoints in order of preference; empty = none given. */
+  readonly builders: readonly string[];
+  readonly tls?: TlsFiles;
+  readonly connectTimeoutMs: number;
+  readonly fallback: Fallback;
+  /** The local fallback's BuildKit release, where to download it, its config. */
+  readonly buildkitVersion: string;
+  readonly buildkitDownloadUrl: string;
+  readonly buildkitdConfigInline: string;
+  /** Run a downloaded tool that no trusted sha256 vouches for. */
+  readonly allowUnverifiedDownloads: boolean;
+}
 
 export interface ResolveLogger {
   info(message: string): void;
@@ -103,7 +115,7 @@ export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<R
   return { endpoint: local.endpoint, info: local.info, local: local.handle };
 }
 
-function toTlsConfig(tls: TlsInputs | undefined): TlsConfig | undefined {
+function toTlsConfig(tls: TlsFiles | undefined): TlsConfig | undefined {
   if (!tls) return undefined;
   const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string } = {};
   if (tls.ca) out.ca = Buffer.from(tls.ca);

@@ -1,7 +1,7 @@
 // A Dockerfile build with our own client: the session serves the build
 // context and Dockerfile directory, registry credentials and secrets; the
 // progress is rendered as it arrives.
-import type { ActionInputs, SecretSource } from '../action/inputs-types.js';
+import type { BuildSettings, SecretSource } from './settings.js';
 import { Messages, Services, type Packet } from '../protocol/index.js';
 import { authCredentialsMethod } from '../session/auth/service.js';
 import type { CredentialProvider } from '../session/auth/provider.js';
@@ -113,7 +113,7 @@ const INDEX_LEVEL = /^(index|index-descriptor)(\[[^\]]*\])?:/;
  * the Dockerfile nor the action input that fixes it. Other errors pass
  * through unchanged.
  */
-export function explainBuildError(message: string, inputs: Pick<ActionInputs, 'secrets' | 'annotations'>, env: NodeJS.ProcessEnv = process.env): string {
+export function explainBuildError(message: string, inputs: Pick<BuildSettings, 'secrets' | 'annotations'>, env: NodeJS.ProcessEnv = process.env): string {
   const missing = /\bsecret ([^\s:]+): not found\b/.exec(message);
   if (missing) {
     const id = missing[1]!;
@@ -180,7 +180,7 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildReport> {
 
 export interface DockerfileBuildOptions {
   readonly client: ControlClient;
-  readonly inputs: ActionInputs;
+  readonly inputs: BuildSettings;
   /** The request, built (and so validated) before connecting; built here when absent. */
   readonly request?: BuildRequest;
   readonly credentials: CredentialProvider;

@@ -2,7 +2,7 @@
 // frontend attributes, the image exporter and cache options.
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
+import type { BuildSettings, CacheEntry } from './settings.js';
 import type { CacheOptionsEntry, ExporterEntry, SolveRequest } from '../protocol/index.js';
 
 export type BuildRequest = Omit<SolveRequest, 'Ref' | 'Session'>;
@@ -13,7 +13,7 @@ export interface LocalDirs {
   readonly dockerfile: string;
 }
 
-export function localDirs(inputs: Pick<ActionInputs, 'context' | 'file'>): LocalDirs {
+export function localDirs(inputs: Pick<BuildSettings, 'context' | 'file'>): LocalDirs {
   return { context: inputs.context, dockerfile: dirname(inputs.file) };
 }
 
@@ -26,7 +26,7 @@ export function sharedKeyFor(dir: string): string {
   return createHash('sha256').update(`envd-remote-build:${dir}`).digest('hex').slice(0, 32);
 }
 
-export function imageExporter(inputs: Pick<ActionInputs, 'tags' | 'push' | 'registryInsecure' | 'annotations'>): ExporterEntry {
+export function imageExporter(inputs: Pick<BuildSettings, 'tags' | 'push' | 'registryInsecure' | 'annotations'>): ExporterEntry {
   const attrs: Record<string, string> = {};
   // All names go into one exporter, comma-separated: one image, several tags.
   if (inputs.tags.length) attrs.name = inputs.tags.join(',');
@@ -72,7 +72,7 @@ export function cacheEntries(entries: readonly CacheEntry[], direction: 'from' |
   });
 }
 
-export function dockerfileRequest(inputs: ActionInputs, env: NodeJS.ProcessEnv = process.env): BuildRequest {
+export function dockerfileRequest(inputs: BuildSettings, env: NodeJS.ProcessEnv = process.env): BuildRequest {
   const attrs: Record<string, string> = { filename: basename(inputs.file) };
   if (inputs.target) attrs.target = inputs.target;
   for (const [name, value] of inputs.buildArgs) attrs[`build-arg:${name}`] = value;

@@ -12,15 +12,18 @@
 //   the push) with only an info line.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { CommandGuard, type TextSink } from '../action/command-guard.js';
-import * as runner from '../action/runner.js';
-import type { ActionInputs, CacheEntry } from '../action/inputs-types.js';
+import { CommandGuard, type TextSink } from '../github/command-guard.js';
+import * as runner from '../github/runner.js';
+import type { BuildSettings, CacheEntry } from '../buildkit/settings.js';
 import { envdEnv, type EnvdContextRecord } from './context.js';
 import { runCommand, describeExit } from './proc.js';
 
 /** What `envd build` needs from the action inputs. */
-export type EnvdBuildInputs = Pick<ActionInputs, 'context' | 'file' | 'envdFunction' | 'tags' | 'push' | 'cacheFrom' | 'cacheTo'> &
-  Partial<Pick<ActionInputs, 'registryInsecure' | 'platforms'>>;
+export type EnvdBuildInputs = Pick<BuildSettings, 'context' | 'file' | 'tags' | 'push' | 'cacheFrom' | 'cacheTo'> &
+  Partial<Pick<BuildSettings, 'registryInsecure' | 'platforms'>> & {
+    /** The function of build.envd to build. */
+    readonly envdFunction: string;
+  };
 
 export interface RunEnvdBuildOptions {
   /**
@@ -120,7 +123,7 @@ export function envdBuildArgs(inputs: EnvdBuildInputs): string[] {
  */
 export async function runEnvdBuild(
   record: EnvdContextRecord,
-  inputs: EnvdBuildInputs & Pick<ActionInputs, 'connectTimeoutMs'>,
+  inputs: EnvdBuildInputs & { readonly connectTimeoutMs: number },
   opts: RunEnvdBuildOptions = {},
 ): Promise<void> {
   const args = envdBuildArgs(inputs);

@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TextSink } from '../action/command-guard.js';
-import * as runner from '../action/runner.js';
+import type { TextSink } from '../github/command-guard.js';
+import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
 

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as cache from '@actions/cache';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
-import * as runner from '../action/runner.js';
+import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
 import { DEFAULT_ENVD_VERSION, pinnedSha256For } from '../common/pins.js';

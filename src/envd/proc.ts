@@ -2,7 +2,7 @@
 // paths and cache attributes are never re-parsed), output streamed live into
 // the job log, and the last lines kept so a failure can quote them.
 import { spawn } from 'node:child_process';
-import type { TextSink } from '../action/command-guard.js';
+import type { TextSink } from '../github/command-guard.js';
 
 export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;

@@ -2,7 +2,7 @@
 // HTTP/2 connection on which the daemon calls *our* services.
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import type { ControlClient } from '../buildkit/control.js';
+import type { BytesMessage } from '../protocol/index.js';
 import type { MethodHandler } from './rpc.js';
 import { SessionServer } from './server.js';
 import { TunnelSocket } from './tunnel.js';
@@ -27,7 +27,16 @@ export function randomId(): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }
 
-export function openSession(client: ControlClient, handlers: readonly MethodHandler[], options: SessionOptions): Session {
+/**
+ * The one call of the daemon's Control service a session needs: the stream
+ * the tunnel runs over. The BuildKit client (src/buildkit/control.ts)
+ * provides it; the session layer does not depend on that client.
+ */
+export interface SessionOpener {
+  session(metadata: grpc.Metadata): grpc.ClientDuplexStream<BytesMessage, BytesMessage>;
+}
+
+export function openSession(client: SessionOpener, handlers: readonly MethodHandler[], options: SessionOptions): Session {
   const id = randomId();
   const server = new SessionServer(handlers, options.log);
   const metadata = new grpc.Metadata();

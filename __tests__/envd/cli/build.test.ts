@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { jest } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
-import * as runner from '../../../src/action/runner.js';
+import * as runner from '../../../src/github/runner.js';
 import {
   cacheEntryCsv,
   csvField,

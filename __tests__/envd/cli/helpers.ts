@@ -55,7 +55,7 @@ export function setEnv(vars: Record<string, string | undefined>): () => void {
   };
 }
 
-/** Swallows and records what the action logs (src/action/runner.ts), so tests can assert on warnings. */
+/** Swallows and records what the action logs (src/github/runner.ts), so tests can assert on warnings. */
 export function captureStdout(): { text: () => string; restore: () => void } {
   let buf = '';
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {

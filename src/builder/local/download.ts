@@ -10,7 +10,7 @@ import * as tc from '@actions/tool-cache';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as runner from '../../action/runner.js';
+import * as runner from '../../github/runner.js';
 import { findExecutable } from './preflight.js';
 import { sha256File } from '../../common/files.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ROOTLESSKIT_VERSION, pinnedSha256For } from '../../common/pins.js';

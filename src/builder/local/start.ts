@@ -2,7 +2,7 @@
 // mode (rootless first), start the daemon. Each step is injectable so the
 // wiring is testable without downloads or sudo.
 import * as path from 'node:path';
-import * as runner from '../../action/runner.js';
+import * as runner from '../../github/runner.js';
 import { probeBuilder } from '../../buildkit/probe.js';
 import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
 import { installBuildkit, installRootlesskit, type InstallBuildkitOptions, type InstallRootlesskitOptions, type InstalledTool } from './download.js';

@@ -1,4 +1,4 @@
-// The runner protocol (src/action/runner.ts): the exact bytes the runner
+// The runner protocol (src/github/runner.ts): the exact bytes the runner
 // parses. Formats follow @actions/core v3 and the runner's own parser
 // (actions/runner ActionCommandManager / FileCommandManager).
 import { jest } from '@jest/globals';
@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { EOL } from 'node:os';
 import * as path from 'node:path';
 
-import { captureStdout, captureStdoutAsync, makeTempDir, maskedValues, parseFileCommands } from './helpers.js';
+import { captureStdout, captureStdoutAsync, makeTempDir, maskedValues, parseFileCommands } from '../action/helpers.js';
 import { readAsRunner } from '../helpers/workflow-commands.js';
 
 // node:crypto's randomUUID, with the real one by default; a test can pin the
@@ -14,7 +14,7 @@ import { readAsRunner } from '../helpers/workflow-commands.js';
 const crypto = await import('node:crypto');
 const randomUUID = jest.fn(() => crypto.randomUUID());
 jest.unstable_mockModule('node:crypto', () => ({ ...crypto, randomUUID }));
-const runner = await import('../../src/action/runner.js');
+const runner = await import('../../src/github/runner.js');
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
