@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { jest } from '@jest/globals';
+import { parseFileCommands as parseRunnerFileCommands } from '../helpers/file-commands.js';
 
 export function makeTempDir(prefix = 'erb-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -73,18 +74,5 @@ export function maskedValues(stdout: string): string[] {
  * `name<<delimiter` heredoc format into a map, as the runner does.
  */
 export function parseFileCommands(text: string): Map<string, string> {
-  const result = new Map<string, string>();
-  const lines = text.split(os.EOL);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;
-    const m = /^([^<=]+)<<(.+)$/.exec(line);
-    if (!m) throw new Error(`unexpected file command line: ${line}`);
-    const [, name, delimiter] = m;
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i]!);
-    if (i >= lines.length) throw new Error(`no closing delimiter for ${name}`);
-    result.set(name!, value.join(os.EOL));
-  }
-  return result;
+  return new Map(Object.entries(parseRunnerFileCommands(text)));
 }

@@ -65,6 +65,15 @@ describe('state between main and post', () => {
     });
   });
 
+  it('writes the bytes the runner reads: one name<<ghadelimiter_<uuid> heredoc per field, JSON inside', () => {
+    saveState({ testExtra: { buildRef: 'a\nb', count: 1 } });
+    const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+    const m = new RegExp(`^testExtra<<(ghadelimiter_${uuid})\n(.*)\n\\1\n$`).exec(fs.readFileSync(stateFile, 'utf8'));
+    expect(m).not.toBeNull();
+    // JSON keeps the newline escaped, so the value is one line and cannot end the heredoc early.
+    expect(m![2]).toBe('{"buildRef":"a\\nb","count":1}');
+  });
+
   it('writes each save to the file at once, so post cleans up after a crashed main', () => {
     saveState({ localBuilder: daemon });
     expect(loadState(runnerEnvForPost())).toEqual({ localBuilder: daemon });

@@ -147,9 +147,13 @@ describe('probeHostFacts', () => {
     }
   });
 
-  it('probes this machine without throwing', async () => {
+  it('probes this machine: its real uid, and the decision that follows from it', async () => {
     const facts = await probeHostFacts();
+    expect(facts.uid).toBe(process.getuid!());
     expect(typeof facts.maxUserNamespaces === 'number' || facts.maxUserNamespaces === undefined).toBe(true);
-    expect(decideLocalMode(facts).mode).toBeDefined();
+    const decision = decideLocalMode(facts);
+    if (!facts.ociRuntime) expect(decision.mode).toBe('none');
+    else if (facts.uid === 0) expect(decision).toEqual({ mode: 'rootful', reason: 'running as root' });
+    else expect(['rootless', 'sudo', 'none']).toContain(decision.mode);
   });
 });

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readAsRunner } from './workflow-commands.js';
+import { parseFileCommands } from './file-commands.js';
 
 /** The bundle under test; E2E_ACTION_DIST points at another build of it (e.g. one made outside dist/). */
 export const DIST = process.env.E2E_ACTION_DIST || resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
@@ -20,24 +21,7 @@ export interface ActionRun {
   readonly summary: string;
 }
 
-/** Parses the runner's file-command format: `name=value` lines or `name<<DELIM` heredocs. */
-export function parseFileCommands(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name, delim] = heredoc;
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
-      out[name!] = value.join('\n');
-    } else if (line.includes('=')) {
-      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
-    }
-  }
-  return out;
-}
+export { parseFileCommands };
 
 function toInputEnv(inputs: Record<string, string>): Record<string, string> {
   // The runner upper-cases names and turns spaces into underscores; dashes stay.
