@@ -15,6 +15,7 @@ const crypto = await import('node:crypto');
 const randomUUID = jest.fn(() => crypto.randomUUID());
 jest.unstable_mockModule('node:crypto', () => ({ ...crypto, randomUUID }));
 const runner = await import('../../src/github/runner.js');
+const summary = await import('../../src/github/summary.js');
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -303,9 +304,9 @@ describe('outputs and state files', () => {
 
 describe('job summary', () => {
   it('renders a heading and a table, escaping text cells but not html ones', () => {
-    expect(runner.summaryHeading('envd <remote> & "build"', 3)).toBe(`<h3>envd &lt;remote&gt; &amp; &quot;build&quot;</h3>${EOL}`);
-    expect(runner.summaryHeading({ html: '<em>x</em>' }, 2)).toBe(`<h2><em>x</em></h2>${EOL}`);
-    const table = runner.summaryTable([
+    expect(summary.summaryHeading('envd <remote> & "build"', 3)).toBe(`<h3>envd &lt;remote&gt; &amp; &quot;build&quot;</h3>${EOL}`);
+    expect(summary.summaryHeading({ html: '<em>x</em>' }, 2)).toBe(`<h2><em>x</em></h2>${EOL}`);
+    const table = summary.summaryTable([
       [
         { content: 'Field', header: true },
         { content: '<Value>', header: true },
@@ -328,15 +329,15 @@ describe('job summary', () => {
     const file = path.join(dir, 'summary');
     fs.writeFileSync(file, 'earlier step\n');
     process.env['GITHUB_STEP_SUMMARY'] = file;
-    await runner.appendSummary(runner.summaryHeading('one', 3), runner.summaryTable([['a', 'b']]));
-    await runner.appendSummary(runner.summaryHeading('two', 3));
+    await summary.appendSummary(summary.summaryHeading('one', 3), summary.summaryTable([['a', 'b']]));
+    await summary.appendSummary(summary.summaryHeading('two', 3));
     expect(fs.readFileSync(file, 'utf8')).toBe(`earlier step\n<h3>one</h3>${EOL}<table><tr><td>a</td><td>b</td></tr></table>${EOL}<h3>two</h3>${EOL}`);
   });
 
   it('fails without GITHUB_STEP_SUMMARY or when the file cannot be written', async () => {
-    await expect(runner.appendSummary('x')).rejects.toThrow(/GITHUB_STEP_SUMMARY/);
+    await expect(summary.appendSummary('x')).rejects.toThrow(/GITHUB_STEP_SUMMARY/);
     process.env['GITHUB_STEP_SUMMARY'] = dir; // a directory: EISDIR
-    const { out } = await captureStdoutAsync(() => expect(runner.appendSummary('x')).rejects.toThrow(/EISDIR/));
+    const { out } = await captureStdoutAsync(() => expect(summary.appendSummary('x')).rejects.toThrow(/EISDIR/));
     expect(out).toBe('');
   });
 });

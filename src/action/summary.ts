@@ -3,6 +3,7 @@
 // Only the typed fields below are rendered; inputs as a whole are never
 // dumped, so secrets (and secret ids' values) cannot end up here.
 
+import * as summary from '../github/summary.js';
 import * as runner from '../github/runner.js';
 
 import type { Frontend } from './inputs-types.js';
@@ -29,7 +30,7 @@ export interface BuildSummary {
 }
 
 function code(text: string): string {
-  return `<code>${runner.escapeHtml(text)}</code>`;
+  return `<code>${summary.escapeHtml(text)}</code>`;
 }
 
 /** Drops `user:pass@` and query strings: an address may carry a token. */
@@ -57,8 +58,8 @@ export function summaryRows(s: BuildSummary): [string, string][] {
   const rows: [string, string][] = [];
   const kind = s.builderKind === 'local' ? ' (local fallback)' : '';
   rows.push(['Builder', `${code(redactEndpoint(s.builderEndpoint))}${kind}`]);
-  if (s.builderVersion) rows.push(['BuildKit', runner.escapeHtml(s.builderVersion)]);
-  rows.push(['Frontend', runner.escapeHtml(s.frontend)]);
+  if (s.builderVersion) rows.push(['BuildKit', summary.escapeHtml(s.builderVersion)]);
+  rows.push(['Frontend', summary.escapeHtml(s.frontend)]);
   if (s.platforms && s.platforms.length > 0) rows.push(['Platforms', s.platforms.map(code).join(' ')]);
   rows.push(['Tags', s.tags.length > 0 ? s.tags.map(code).join('<br>') : '<em>none</em>']);
   if (s.pushed !== undefined) rows.push(['Pushed', s.pushed ? 'yes' : 'no']);
@@ -85,9 +86,9 @@ export async function writeSummary(s: BuildSummary): Promise<boolean> {
     return false;
   }
   try {
-    await runner.appendSummary(
-      runner.summaryHeading('envd-remote-build', 3),
-      runner.summaryTable([
+    await summary.appendSummary(
+      summary.summaryHeading('envd-remote-build', 3),
+      summary.summaryTable([
         [
           { content: 'Field', header: true },
           { content: 'Value', header: true },

@@ -1,6 +1,7 @@
 // Talking to the GitHub Actions runner: inputs from INPUT_* variables, outputs
-// and state through the files the runner names (GITHUB_OUTPUT, GITHUB_STATE,
-// GITHUB_STEP_SUMMARY), everything else as `::command::` lines on stdout.
+// and state through the files the runner names (GITHUB_OUTPUT, GITHUB_STATE),
+// everything else as `::command::` lines on stdout. The job summary's HTML is
+// in summary.ts beside this file.
 //
 // This replaces @actions/core, whose formats it follows (v3.0.1: command.js,
 // file-command.js, utils.js, core.js, summary.js). We do not import that
@@ -11,7 +12,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import { EOL } from 'node:os';
 import { CommandGuard, type TextSink } from './command-guard.js';
 
@@ -198,52 +198,4 @@ export function escapeData(text: string): string {
 /** A property value: also `:` and `,`, which end the property list and a property. */
 export function escapeProperty(text: string): string {
   return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
-
-// ---------------------------------------------------------------------------
-// Job summary
-// ---------------------------------------------------------------------------
-
-/** Text, escaped when rendered, or HTML the caller built (and escaped) itself. */
-export type SummaryContent = string | { readonly html: string };
-
-export interface SummaryCell {
-  readonly content: SummaryContent;
-  /** A <th> instead of a <td>. */
-  readonly header?: boolean;
-}
-
-/** For text that goes into the job summary's HTML. */
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function render(content: SummaryContent): string {
-  return typeof content === 'string' ? escapeHtml(content) : content.html;
-}
-
-/** `<hN>text</hN>`, a line of its own. */
-export function summaryHeading(text: SummaryContent, level: 1 | 2 | 3 | 4 | 5 | 6): string {
-  return `<h${level}>${render(text)}</h${level}>${EOL}`;
-}
-
-/** `<table><tr><td>…</td>…</tr>…</table>`, one line, as @actions/core writes it; cells are escaped unless given as `{ html }`. */
-export function summaryTable(rows: readonly (readonly (SummaryContent | SummaryCell)[])[]): string {
-  const cell = (c: SummaryContent | SummaryCell): string => {
-    const { content, header } = typeof c === 'object' && 'content' in c ? c : { content: c, header: false };
-    const tag = header ? 'th' : 'td';
-    return `<${tag}>${render(content)}</${tag}>`;
-  };
-  return `<table>${rows.map((row) => `<tr>${row.map(cell).join('')}</tr>`).join('')}</table>${EOL}`;
-}
-
-/**
- * Appends blocks (from summaryHeading, summaryTable) to the job summary in
- * one write, so a failure leaves no half table behind. Throws when the
- * runner provides no summary file or it cannot be written.
- */
-export async function appendSummary(...blocks: readonly string[]): Promise<void> {
-  const file = process.env['GITHUB_STEP_SUMMARY'];
-  if (!file) throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries.');
-  await appendFile(file, blocks.join(''), { encoding: 'utf8' });
 }
