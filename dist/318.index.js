@@ -180,8 +180,7 @@ async function copyVerified(src, dest, expectedSha256) {
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   DEFAULT_ENVD_DOWNLOAD_BASE_URL: () => (/* binding */ DEFAULT_ENVD_DOWNLOAD_BASE_URL),
-/* harmony export */   DEFAULT_ENVD_LATEST_RELEASE_API: () => (/* binding */ DEFAULT_ENVD_LATEST_RELEASE_API),
-/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* reexport safe */ _common_pins_js__WEBPACK_IMPORTED_MODULE_9__.ds),
+/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* reexport safe */ _common_pins_js__WEBPACK_IMPORTED_MODULE_11__.ds),
 /* harmony export */   envdAssetName: () => (/* binding */ envdAssetName),
 /* harmony export */   installEnvd: () => (/* binding */ installEnvd),
 /* harmony export */   normalizeEnvdVersion: () => (/* binding */ normalizeEnvdVersion),
@@ -198,12 +197,16 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _actions_cache__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1691);
 /* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8701);
 /* harmony import */ var _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9805);
-/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9373);
-/* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9909);
-/* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8994);
-/* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(9273);
-/* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(7471);
-/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(7160);
+/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8469);
+/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default = /*#__PURE__*/__webpack_require__.n(semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6__);
+/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(6353);
+/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7___default = /*#__PURE__*/__webpack_require__.n(semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7__);
+/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(9373);
+/* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(9909);
+/* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8994);
+/* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(9273);
+/* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(7471);
+/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(7160);
 // Puts a verified envd binary on the runner and returns its path.
 //
 // Order of preference (cheapest first): an `envd` on PATH that reports the
@@ -228,40 +231,19 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
+
+
 const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
-const DEFAULT_ENVD_LATEST_RELEASE_API = 'https://api.github.com/repos/tensorchord/envd/releases/latest';
 const ENVD_REPO = 'tensorchord/envd';
-/**
- * Oldest release we can install. Before v0.3.33 the release asset names were
- * broken or version-less (goreleaser template bugs); from v0.3.33 on, every
- * flag and env var this action uses exists (checked in envd's git history).
- */
-const MIN_VERSION = { major: 0, minor: 3, patch: 33, pre: '' };
 /** envd v1.3.1 switched asset names from `envd_1.2.6_Linux_x86_64` to `envd_1.3.1_linux_amd64`. */
-const LOWERCASE_ASSETS_SINCE = { major: 1, minor: 3, patch: 1, pre: '' };
+const LOWERCASE_ASSETS_SINCE = '1.3.1';
 const TOOL_NAME = 'envd';
 /** Bump to invalidate every Actions-cache entry written by older code. */
 const CACHE_KEY_PREFIX = 'envd-remote-build-envd-bin-v1';
 const VERSION_PROBE_TIMEOUT_MS = 30_000;
+/** A release version, with or without its `v`; ranges and loose forms are no version. */
 function parseSemVer(v) {
-    const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/.exec(v.trim());
-    if (!m)
-        return undefined;
-    return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), pre: m[4] ?? '' };
-}
-/** Semver order, good enough for envd's tags (a pre-release sorts before its release). */
-function compareSemVer(a, b) {
-    for (const k of ['major', 'minor', 'patch']) {
-        if (a[k] !== b[k])
-            return a[k] - b[k];
-    }
-    if (a.pre === b.pre)
-        return 0;
-    if (a.pre === '')
-        return 1;
-    if (b.pre === '')
-        return -1;
-    return a.pre < b.pre ? -1 : 1;
+    return semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7___default()(v.trim().replace(/^v/, '')) ?? undefined;
 }
 /**
  * `1.3.4` / `v1.3.4` → `v1.3.4` (envd's git tags carry the `v`). Rejects
@@ -271,12 +253,12 @@ function compareSemVer(a, b) {
 function normalizeEnvdVersion(version) {
     const v = parseSemVer(version);
     if (!v) {
-        throw new Error(`envd-version "${version}" is not a release version like ${_common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .DEFAULT_ENVD_VERSION */ .ds} (or "latest")`);
+        throw new Error(`envd-version "${version}" is not a release version like ${_common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .DEFAULT_ENVD_VERSION */ .ds} (or "latest")`);
     }
-    if (compareSemVer(v, MIN_VERSION) < 0) {
+    if (semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default()(v, _common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .ENVD_MIN_VERSION */ .OQ) < 0) {
         throw new Error(`envd-version "${version}" is too old: this action supports envd v0.3.33 and later`);
     }
-    return `v${v.major}.${v.minor}.${v.patch}${v.pre ? `-${v.pre}` : ''}`;
+    return `v${v.version}`;
 }
 /**
  * Name of the envd binary asset of a release, as goreleaser names it:
@@ -286,8 +268,7 @@ function normalizeEnvdVersion(version) {
  */
 function envdAssetName(version, platform = process.platform, arch = process.arch) {
     const tag = normalizeEnvdVersion(version);
-    const v = parseSemVer(tag);
-    const lower = compareSemVer(v, LOWERCASE_ASSETS_SINCE) >= 0;
+    const lower = semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default()(tag.slice(1), LOWERCASE_ASSETS_SINCE) >= 0;
     let osName;
     switch (platform) {
         case 'linux':
@@ -334,46 +315,26 @@ function parseEnvdVersionOutput(stdout) {
 async function resolveEnvdVersion(version, opts = {}) {
     const wanted = version.trim();
     if (wanted === '')
-        return _common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .DEFAULT_ENVD_VERSION */ .ds;
+        return _common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .DEFAULT_ENVD_VERSION */ .ds;
     if (wanted.toLowerCase() !== 'latest')
         return normalizeEnvdVersion(wanted);
-    const url = opts.latestReleaseApiUrl ?? DEFAULT_ENVD_LATEST_RELEASE_API;
-    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
-    const headers = {
-        Accept: 'application/vnd.github+json',
-        'X-GitHub-Api-Version': '2022-11-28',
-        'User-Agent': 'envd-remote-build',
-    };
-    // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
-    // runners exhaust quickly; the token only goes to the API, never elsewhere.
-    if (token)
-        headers['Authorization'] = `Bearer ${token}`;
-    let lastError = '';
-    for (let attempt = 1; attempt <= 3; attempt++) {
-        try {
-            const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-            if (res.ok) {
-                const body = (await res.json());
-                const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
-                _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
-                return normalizeEnvdVersion(tag);
-            }
-            lastError = `HTTP ${res.status}`;
-            // 403/429 are rate limits: retrying within seconds will not help.
-            if (res.status < 500)
-                break;
-        }
-        catch (err) {
-            if (err instanceof Error && err.message.startsWith('envd-version'))
-                throw err;
-            lastError = err instanceof Error ? err.message : String(err);
-        }
-        if (attempt < 3)
-            await new Promise((r) => setTimeout(r, 1000 * attempt));
+    let tag;
+    try {
+        // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
+        // runners exhaust quickly; the token only goes to the API, never elsewhere.
+        ({ tag } = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, 'latest', {
+            ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+            ...(token ? { githubToken: token } : {}),
+            ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+        }));
     }
-    throw new Error(`could not resolve envd-version "latest" from ${url}: ${lastError}` +
-        (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'));
+    catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new Error(`could not resolve envd-version "latest" from the GitHub releases API: ${reason}` + (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'));
+    }
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+    return normalizeEnvdVersion(tag);
 }
 /**
  * Installs envd and returns the absolute path of the `envd` binary.
@@ -383,7 +344,7 @@ async function installEnvd(version, opts = {}) {
     const platform = opts.platform ?? process.platform;
     const arch = opts.arch ?? process.arch;
     const baseUrl = opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL;
-    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
+    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
     const tag = await resolveEnvdVersion(version, opts);
     const asset = envdAssetName(tag, platform, arch);
     const toolVersion = tag.slice(1);
@@ -394,22 +355,22 @@ async function installEnvd(version, opts = {}) {
         if (onPath) {
             const found = await probeEnvdVersion(onPath);
             if (found === tag) {
-                _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} found on PATH: ${onPath}`);
+                _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} found on PATH: ${onPath}`);
                 return onPath;
             }
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
         }
     }
     const trusted = await trustedSha256(tag, asset, opts);
     if ('missing' in trusted) {
         if (!opts.allowUnverified) {
             throw new Error(`no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
-                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
+                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
         }
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
         // Neither read from nor written to a cache another job would trust.
         const bin = await downloadUnverified(tag, asset, baseUrl);
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Installed envd ${tag} at ${bin}`);
         return bin;
     }
     const sha256 = trusted.sha256;
@@ -418,7 +379,7 @@ async function installEnvd(version, opts = {}) {
         const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
         const bin = dir ? await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
         if (bin) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
             return bin;
         }
     }
@@ -436,12 +397,12 @@ async function installEnvd(version, opts = {}) {
             await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(bin, 'envd', TOOL_NAME, toolVersion, arch);
         }
         catch (err) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
         }
     }
     if (useCache && !restored)
         await saveToActionsCache(bin, staging, key);
-    _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Installed envd ${tag} at ${bin}`);
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Installed envd ${tag} at ${bin}`);
     return bin;
 }
 /**
@@ -449,13 +410,13 @@ async function installEnvd(version, opts = {}) {
  * for it (api.github.com, not the download host, and never a cache entry).
  */
 async function trustedSha256(tag, asset, opts) {
-    const pinned = (0,_common_pins_js__WEBPACK_IMPORTED_MODULE_9__/* .pinnedSha256For */ .JF)('envd', tag, asset);
+    const pinned = (0,_common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .pinnedSha256For */ .JF)('envd', tag, asset);
     if (pinned)
         return { sha256: pinned };
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
     let release;
     try {
-        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_10__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, {
+        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, {
             ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
             ...(token ? { githubToken: token } : {}),
             ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
@@ -464,7 +425,7 @@ async function trustedSha256(tag, asset, opts) {
     catch (err) {
         return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
     }
-    const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_10__/* .assetSha256 */ .kh)(release, asset);
+    const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .assetSha256 */ .kh)(release, asset);
     return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${ENVD_REPO}: ${found.missing}` };
 }
 /**
@@ -472,9 +433,9 @@ async function trustedSha256(tag, asset, opts) {
  * executable copy, or undefined after one line saying why it is not used.
  */
 async function verifiedCopy(src, sha256, what) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-');
     const bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
-    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .copyVerified */ .kj)(src, bin, sha256);
+    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .copyVerified */ .kj)(src, bin, sha256);
     if (check.ok) {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
         return bin;
@@ -482,9 +443,9 @@ async function verifiedCopy(src, sha256, what) {
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     const line = `${what} is not used: ${check.reason}; downloading it again`;
     if (check.tampered)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.error(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.error(line);
     else
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(line);
     return undefined;
 }
 function tempBase() {
@@ -500,14 +461,14 @@ async function probeEnvdVersion(bin) {
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(tempBase(), { recursive: true });
     const home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
     try {
-        const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .runCommand */ .d)(bin, ['version', '--short'], {
+        const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .runCommand */ .d)(bin, ['version', '--short'], {
             env: { ...process.env, HOME: home, ENVD_ANALYTICS: 'false' },
             timeoutMs: VERSION_PROBE_TIMEOUT_MS,
             captureStdout: true,
             tailLines: 5,
         });
         if (r.code !== 0) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_7__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
             return undefined;
         }
         const reported = parseEnvdVersionOutput(r.stdout);
@@ -521,7 +482,7 @@ async function probeEnvdVersion(bin) {
 }
 async function restoreFromActionsCache(staging, key, sha256, tag) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.debug('Actions cache service not available; not restoring envd from it');
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug('Actions cache service not available; not restoring envd from it');
         return undefined;
     }
     try {
@@ -531,14 +492,14 @@ async function restoreFromActionsCache(staging, key, sha256, tag) {
             return undefined;
     }
     catch (err) {
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
         return undefined;
     }
     // Checked against the trusted digest, never against anything in the entry:
     // whoever wrote the entry wrote everything in it.
     const bin = await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'), sha256, `envd ${tag} from the Actions cache (${key})`);
     if (bin)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
     return bin;
 }
 async function saveToActionsCache(bin, staging, key) {
@@ -553,10 +514,10 @@ async function saveToActionsCache(bin, staging, key) {
     catch (err) {
         // Another job saving the same key at once is normal, not worth a warning.
         if (err instanceof _actions_cache__WEBPACK_IMPORTED_MODULE_3__.ReserveCacheError) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.info(`envd is already being cached by another job: ${errorText(err)}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd is already being cached by another job: ${errorText(err)}`);
             return;
         }
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
     }
 }
 function releaseUrls(tag, asset, baseUrl) {
@@ -569,10 +530,10 @@ function releaseUrls(tag, asset, baseUrl) {
  */
 async function downloadChecked(tag, asset, baseUrl, expected) {
     const url = releaseUrls(tag, asset, baseUrl).bin;
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-');
     try {
         const downloaded = await download(url, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
-        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_8__/* .sha256File */ .Q)(downloaded);
+        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_10__/* .sha256File */ .Q)(downloaded);
         if (expected && actual !== expected.sha256) {
             throw new Error(`sha256 mismatch for ${asset} downloaded from ${url}: expected ${expected.sha256} (${expected.source}), got ${actual}; ` +
                 'the download is corrupt or was tampered with');
@@ -593,20 +554,20 @@ async function downloadChecked(tag, asset, baseUrl, expected) {
  * it is still checked when it lists the asset.
  */
 async function downloadUnverified(tag, asset, baseUrl) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-sums-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-sums-');
     let listed;
     try {
         const sums = await download(releaseUrls(tag, asset, baseUrl).sums, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
         listed = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sums, 'utf8')).get(asset);
     }
     catch (err) {
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
     }
     finally {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     }
     if (!listed)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_6__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
     return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
 }
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import compareVersions from 'semver/functions/compare.js';
 
 export const BUILDKIT_HOST = process.env.BUILDKIT_HOST ?? '';
 export const E2E_REGISTRY = process.env.E2E_REGISTRY ?? '';
@@ -80,10 +81,7 @@ export async function daemonVersion(host: string = BUILDKIT_HOST): Promise<strin
   return version;
 }
 
-/** Is `version` (vX.Y.Z) at least `min`? Pre-release and build suffixes are ignored. */
+/** Is `version` (vX.Y.Z, as a daemon reports it) at least `min`? */
 export function versionAtLeast(version: string, min: string): boolean {
-  const parts = (v: string): number[] => v.replace(/^v/, '').split(/[-+]/)[0]!.split('.').map(Number);
-  const [a, b] = [parts(version), parts(min)];
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
-  return true;
+  return compareVersions(version.replace(/^v/, ''), min.replace(/^v/, '')) >= 0;
 }

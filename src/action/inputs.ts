@@ -15,7 +15,8 @@ import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInp
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
 import { parseImageReference } from './reference.js';
 import { MIN_MASKED_LINE, maskSecret } from './mask.js';
-import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION } from '../common/pins.js';
+import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION } from '../common/pins.js';
+import compareVersions from 'semver/functions/compare.js';
 
 /** Defaults shared with action.yml (a test keeps the two in step); tool versions live in common/pins.ts. */
 export const DEFAULTS = {
@@ -177,7 +178,6 @@ const ENVD_PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/i;
  * version-less asset names and lack flags the action passes (see
  * src/envd/install.ts, which checks it again for `latest`).
  */
-const ENVD_MIN_VERSION = 'v0.3.33';
 
 function checkEnvdLimits(i: Pick<ActionInputs, 'context' | 'file' | 'platforms' | 'cacheFrom' | 'cacheTo' | 'envdVersion'>): void {
   // envd takes one --import-cache and one --export-cache value.
@@ -191,8 +191,9 @@ function checkEnvdLimits(i: Pick<ActionInputs, 'context' | 'file' | 'platforms' 
   // envd splits --from at every ':' and wants exactly the file and the function.
   const rel = path.relative(i.context, i.file);
   if (rel.includes(':')) fail('file', `: envd cannot read a build file whose path from the context contains ':' ("${rel}"); rename it or the directories above it`);
-  if (i.envdVersion !== 'latest' && compareVersions(i.envdVersion, ENVD_MIN_VERSION) < 0) {
-    fail('envd-version', `must be ${ENVD_MIN_VERSION} or later, got "${i.envdVersion}"`);
+  // readVersion has checked the form already: vX.Y.Z[-pre].
+  if (i.envdVersion !== 'latest' && compareVersions(i.envdVersion.slice(1), ENVD_MIN_VERSION) < 0) {
+    fail('envd-version', `must be v${ENVD_MIN_VERSION} or later, got "${i.envdVersion}"`);
   }
 }
 
@@ -202,18 +203,6 @@ function checkDockerfileLimits(cacheFrom: readonly CacheEntry[], cacheTo: readon
       fail(name, ': type=local needs a content store in the session, which this action does not provide; use type=registry, type=inline or type=gha');
     }
   }
-}
-
-/** Compares `vX.Y.Z[-pre]` versions (as readVersion returns them) by their numbers; a pre-release sorts before its release. */
-function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const m = /^v(\d+)\.(\d+)\.(\d+)(-.*)?$/.exec(v);
-    return m ? { nums: [Number(m[1]), Number(m[2]), Number(m[3])], pre: !!m[4] } : { nums: [0, 0, 0], pre: true };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let k = 0; k < 3; k++) if (x.nums[k] !== y.nums[k]) return x.nums[k]! - y.nums[k]!;
-  return Number(!x.pre) - Number(!y.pre);
 }
 
 // ---------------------------------------------------------------------------

@@ -8,6 +8,13 @@
 export const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
 /** The rootlesskit release used when the runner has none (rootless local builder). */
 export const DEFAULT_ROOTLESSKIT_VERSION = 'v2.3.5';
+/**
+ * The oldest envd this action installs (without the `v`). Before v0.3.33 the
+ * release asset names were broken or version-less (goreleaser template bugs);
+ * from v0.3.33 on, every flag and env var this action uses exists (checked in
+ * envd's git history).
+ */
+export const ENVD_MIN_VERSION = '0.3.33';
 /** The envd release used when the `envd-version` input is empty. */
 export const DEFAULT_ENVD_VERSION = 'v1.3.4';
 

@@ -15,26 +15,22 @@ import * as path from 'node:path';
 import * as cache from '@actions/cache';
 import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
+import compareVersions from 'semver/functions/compare.js';
+import parseVersion from 'semver/functions/parse.js';
+import type { SemVer } from 'semver';
 import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
-import { DEFAULT_ENVD_VERSION, pinnedSha256For } from '../common/pins.js';
+import { DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION, pinnedSha256For } from '../common/pins.js';
 import { assetSha256, fetchGithubRelease } from '../common/releases.js';
 import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../common/verify.js';
 
 export { DEFAULT_ENVD_VERSION } from '../common/pins.js';
 export const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
-export const DEFAULT_ENVD_LATEST_RELEASE_API = 'https://api.github.com/repos/tensorchord/envd/releases/latest';
 const ENVD_REPO = 'tensorchord/envd';
 
-/**
- * Oldest release we can install. Before v0.3.33 the release asset names were
- * broken or version-less (goreleaser template bugs); from v0.3.33 on, every
- * flag and env var this action uses exists (checked in envd's git history).
- */
-const MIN_VERSION: SemVer = { major: 0, minor: 3, patch: 33, pre: '' };
 /** envd v1.3.1 switched asset names from `envd_1.2.6_Linux_x86_64` to `envd_1.3.1_linux_amd64`. */
-const LOWERCASE_ASSETS_SINCE: SemVer = { major: 1, minor: 3, patch: 1, pre: '' };
+const LOWERCASE_ASSETS_SINCE = '1.3.1';
 
 const TOOL_NAME = 'envd';
 /** Bump to invalidate every Actions-cache entry written by older code. */
@@ -44,8 +40,6 @@ const VERSION_PROBE_TIMEOUT_MS = 30_000;
 export interface InstallEnvdOptions {
   /** Release download base; `<base>/<tag>/<asset>` and `<base>/<tag>/checksums.txt`. */
   readonly downloadBaseUrl?: string;
-  /** GitHub API endpoint answering with the latest release (for `latest`). */
-  readonly latestReleaseApiUrl?: string;
   /** Token for the releases API only (rate limits); defaults to $GITHUB_TOKEN. Never sent to downloadBaseUrl. */
   readonly githubToken?: string;
   /** GitHub REST API root asked for the asset digest of a version without a pinned one; default https://api.github.com. */
@@ -67,28 +61,9 @@ export interface InstallEnvdOptions {
   readonly arch?: string;
 }
 
-interface SemVer {
-  readonly major: number;
-  readonly minor: number;
-  readonly patch: number;
-  readonly pre: string;
-}
-
+/** A release version, with or without its `v`; ranges and loose forms are no version. */
 function parseSemVer(v: string): SemVer | undefined {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/.exec(v.trim());
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), pre: m[4] ?? '' };
-}
-
-/** Semver order, good enough for envd's tags (a pre-release sorts before its release). */
-function compareSemVer(a: SemVer, b: SemVer): number {
-  for (const k of ['major', 'minor', 'patch'] as const) {
-    if (a[k] !== b[k]) return a[k] - b[k];
-  }
-  if (a.pre === b.pre) return 0;
-  if (a.pre === '') return 1;
-  if (b.pre === '') return -1;
-  return a.pre < b.pre ? -1 : 1;
+  return parseVersion(v.trim().replace(/^v/, '')) ?? undefined;
 }
 
 /**
@@ -101,10 +76,10 @@ export function normalizeEnvdVersion(version: string): string {
   if (!v) {
     throw new Error(`envd-version "${version}" is not a release version like ${DEFAULT_ENVD_VERSION} (or "latest")`);
   }
-  if (compareSemVer(v, MIN_VERSION) < 0) {
+  if (compareVersions(v, ENVD_MIN_VERSION) < 0) {
     throw new Error(`envd-version "${version}" is too old: this action supports envd v0.3.33 and later`);
   }
-  return `v${v.major}.${v.minor}.${v.patch}${v.pre ? `-${v.pre}` : ''}`;
+  return `v${v.version}`;
 }
 
 /**
@@ -115,8 +90,7 @@ export function normalizeEnvdVersion(version: string): string {
  */
 export function envdAssetName(version: string, platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
   const tag = normalizeEnvdVersion(version);
-  const v = parseSemVer(tag) as SemVer;
-  const lower = compareSemVer(v, LOWERCASE_ASSETS_SINCE) >= 0;
+  const lower = compareVersions(tag.slice(1), LOWERCASE_ASSETS_SINCE) >= 0;
   let osName: string;
   switch (platform) {
     case 'linux':
@@ -167,41 +141,24 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
   if (wanted === '') return DEFAULT_ENVD_VERSION;
   if (wanted.toLowerCase() !== 'latest') return normalizeEnvdVersion(wanted);
 
-  const url = opts.latestReleaseApiUrl ?? DEFAULT_ENVD_LATEST_RELEASE_API;
-  requireSecureUrl(url, 'the GitHub releases API');
   const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
-  const headers: Record<string, string> = {
-    Accept: 'application/vnd.github+json',
-    'X-GitHub-Api-Version': '2022-11-28',
-    'User-Agent': 'envd-remote-build',
-  };
-  // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
-  // runners exhaust quickly; the token only goes to the API, never elsewhere.
-  if (token) headers['Authorization'] = `Bearer ${token}`;
-
-  let lastError = '';
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-      if (res.ok) {
-        const body = (await res.json()) as { tag_name?: unknown };
-        const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
-        runner.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
-        return normalizeEnvdVersion(tag);
-      }
-      lastError = `HTTP ${res.status}`;
-      // 403/429 are rate limits: retrying within seconds will not help.
-      if (res.status < 500) break;
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('envd-version')) throw err;
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (attempt < 3) await new Promise((r) => setTimeout(r, 1000 * attempt));
+  let tag: string;
+  try {
+    // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
+    // runners exhaust quickly; the token only goes to the API, never elsewhere.
+    ({ tag } = await fetchGithubRelease(ENVD_REPO, 'latest', {
+      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+      ...(token ? { githubToken: token } : {}),
+      ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+    }));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `could not resolve envd-version "latest" from the GitHub releases API: ${reason}` + (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'),
+    );
   }
-  throw new Error(
-    `could not resolve envd-version "latest" from ${url}: ${lastError}` +
-      (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'),
-  );
+  runner.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+  return normalizeEnvdVersion(tag);
 }
 
 /**

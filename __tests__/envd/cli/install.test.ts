@@ -371,7 +371,6 @@ describe('installEnvd against a local release server', () => {
         const bin = await installEnvd('latest', {
           ...opts(srv.url),
           apiBaseUrl: api.url,
-          latestReleaseApiUrl: `${api.url}/repos/tensorchord/envd/releases/latest`,
           githubToken: 'secret-token',
         });
         expect(fs.readFileSync(bin)).toEqual(body);
@@ -384,9 +383,9 @@ describe('installEnvd against a local release server', () => {
     });
 
     it('explains a rate-limited API without retrying', async () => {
-      const api = await startServer({ '/latest': send('{"message":"API rate limit exceeded"}', 403) });
+      const api = await startServer({ '/repos/tensorchord/envd/releases/latest': send('{"message":"API rate limit exceeded"}', 403) });
       try {
-        await expect(resolveEnvdVersion('latest', { latestReleaseApiUrl: `${api.url}/latest` })).rejects.toThrow(
+        await expect(resolveEnvdVersion('latest', { apiBaseUrl: api.url })).rejects.toThrow(
           /could not resolve envd-version "latest" .*HTTP 403 \(no GITHUB_TOKEN set/,
         );
         expect(api.hits).toHaveLength(1);
@@ -396,9 +395,9 @@ describe('installEnvd against a local release server', () => {
     });
 
     it('rejects a tag that is no version', async () => {
-      const api = await startServer({ '/latest': send('{"tag_name":"nightly"}') });
+      const api = await startServer({ '/repos/tensorchord/envd/releases/latest': send('{"tag_name":"nightly"}') });
       try {
-        await expect(resolveEnvdVersion('LATEST', { latestReleaseApiUrl: `${api.url}/latest` })).rejects.toThrow(
+        await expect(resolveEnvdVersion('LATEST', { apiBaseUrl: api.url })).rejects.toThrow(
           /"nightly" is not a release version/,
         );
       } finally {
