@@ -8,7 +8,6 @@ export const modules = {
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   cacheEntryCsv: () => (/* binding */ cacheEntryCsv),
-/* harmony export */   csvField: () => (/* binding */ csvField),
 /* harmony export */   envdBuildArgs: () => (/* binding */ envdBuildArgs),
 /* harmony export */   envdFromValue: () => (/* binding */ envdFromValue),
 /* harmony export */   envdOutputValue: () => (/* binding */ envdOutputValue),
@@ -22,6 +21,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9373);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7230);
 /* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9909);
+/* harmony import */ var _common_csv_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(4388);
 // `envd build` against the job's private envd context.
 //
 // Flag semantics verified in envd's source (pkg/app/build.go,
@@ -40,6 +40,7 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
+
 /**
  * envd's --tag is only a fallback image name (used when there is no
  * --output), a log field and the key of the local-Docker "skip build" check
@@ -48,17 +49,6 @@ __webpack_require__.r(__webpack_exports__);
  * `.github`), so we always pass this fixed, valid one.
  */
 const PLACEHOLDER_TAG = 'envd-remote-build:envd';
-/**
- * Quotes one field for Go's encoding/csv reader: a field with a comma, quote
- * or line break must be wrapped in quotes with inner quotes doubled; a bare
- * quote inside an unquoted field is a parse error there.
- */
-function csvField(field) {
-    return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-}
-function csvRecord(fields) {
-    return fields.map(csvField).join(',');
-}
 /**
  * `type=image,"name=a,b",push=true`: BuildKit's image exporter takes several
  * names comma-separated in one `name` attribute, so that field must be quoted
@@ -72,13 +62,13 @@ function envdOutputValue(tags, push, registryInsecure = false) {
     fields.push(`push=${push}`);
     if (registryInsecure)
         fields.push('registry.insecure=true');
-    return csvRecord(fields);
+    return (0,_common_csv_js__WEBPACK_IMPORTED_MODULE_6__/* .csvRecord */ .e)(fields);
 }
 /** A cache-from/cache-to entry as the CSV value of --import-cache/--export-cache. */
 function cacheEntryCsv(entry) {
     if (!entry.type)
         throw new Error('cache entry without type');
-    return csvRecord([`type=${entry.type}`, ...Object.entries(entry.attrs).map(([k, v]) => `${k}=${v}`)]);
+    return (0,_common_csv_js__WEBPACK_IMPORTED_MODULE_6__/* .csvRecord */ .e)([`type=${entry.type}`, ...Object.entries(entry.attrs).map(([k, v]) => `${k}=${v}`)]);
 }
 /**
  * `--from` value: the file relative to --path (that is how envd resolves it)

@@ -17,6 +17,7 @@ import { parseImageReference } from './reference.js';
 import { MIN_MASKED_LINE, maskSecret } from './mask.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION } from '../common/pins.js';
 import compareVersions from 'semver/functions/compare.js';
+import { csvRecord } from '../common/csv.js';
 
 /** Defaults shared with action.yml (a test keeps the two in step); tool versions live in common/pins.ts. */
 export const DEFAULTS = {
@@ -644,10 +645,6 @@ function workflowRunUrl(env: NodeJS.ProcessEnv): string | undefined {
   return `${server}/${repo}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
 }
 
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /**
  * Parses an attestation input given as attrs (`mode=max,builder-id=...`). The
  * buildx spellings `type=...` and `disabled=...` are accepted; returns
@@ -693,7 +690,7 @@ function readProvenance(env: NodeJS.ProcessEnv): string {
   if (mode !== undefined && mode !== 'min' && mode !== 'max') fail('provenance', `: mode must be min or max, got "${mode}"`);
   if (!attrs.some(([k]) => k === 'mode')) attrs.unshift(['mode', 'min']);
   if (builderId && !attrs.some(([k]) => k === 'builder-id')) attrs.push(['builder-id', builderId]);
-  return attrs.map(([k, v]) => `${k}=${csvField(v)}`).join(',');
+  return csvRecord(attrs.map(([k, v]) => `${k}=${v}`));
 }
 
 function readSbom(): string {
@@ -706,5 +703,5 @@ function readSbom(): string {
   if (attrs === undefined) return '';
   // e.g. `disabled=false` alone: on, with the defaults.
   if (attrs.length === 0) return SBOM_DEFAULT_ATTRS;
-  return attrs.map(([k, v]) => `${k}=${csvField(v)}`).join(',');
+  return csvRecord(attrs.map(([k, v]) => `${k}=${v}`));
 }

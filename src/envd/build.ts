@@ -17,6 +17,7 @@ import * as runner from '../github/runner.js';
 import type { BuildSettings, CacheEntry } from '../buildkit/settings.js';
 import { envdEnv, type EnvdContextRecord } from './context.js';
 import { runCommand, describeExit } from './proc.js';
+import { csvRecord } from '../common/csv.js';
 
 /** What `envd build` needs from the action inputs. */
 export type EnvdBuildInputs = Pick<BuildSettings, 'context' | 'file' | 'tags' | 'push' | 'cacheFrom' | 'cacheTo'> &
@@ -45,19 +46,6 @@ export interface RunEnvdBuildOptions {
  * `.github`), so we always pass this fixed, valid one.
  */
 const PLACEHOLDER_TAG = 'envd-remote-build:envd';
-
-/**
- * Quotes one field for Go's encoding/csv reader: a field with a comma, quote
- * or line break must be wrapped in quotes with inner quotes doubled; a bare
- * quote inside an unquoted field is a parse error there.
- */
-export function csvField(field: string): string {
-  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-}
-
-function csvRecord(fields: readonly string[]): string {
-  return fields.map(csvField).join(',');
-}
 
 /**
  * `type=image,"name=a,b",push=true`: BuildKit's image exporter takes several

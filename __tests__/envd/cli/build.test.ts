@@ -11,7 +11,6 @@ import { parse } from 'csv-parse/sync';
 import * as runner from '../../../src/github/runner.js';
 import {
   cacheEntryCsv,
-  csvField,
   envdBuildArgs,
   envdFromValue,
   envdOutputValue,
@@ -21,19 +20,21 @@ import {
 import { createEnvdContext, removeEnvdContext, type EnvdContextRecord } from '../../../src/envd/context.js';
 import { captureStdout, installFakeEnvd, readCalls, setEnv, sink, tempDir } from './helpers.js';
 import { readAsRunner } from '../../helpers/workflow-commands.js';
+import { csvRecord } from '../../../src/common/csv.js';
 
 /** Reads a value the way envd does: one CSV record, fields split at the first '='. */
 const csvFields = (value: string): string[] => (parse(value, { relax_quotes: false }) as string[][])[0] ?? [];
 
-describe('CSV quoting for envd', () => {
+describe('CSV quoting for envd (common/csv.ts)', () => {
   it.each([
     ['name=a', 'name=a'],
     ['name=a,b', '"name=a,b"'],
     ['x="y"', '"x=""y"""'],
     ['multi\nline', '"multi\nline"'],
     ['ref=ghcr.io/o/r:cache', 'ref=ghcr.io/o/r:cache'],
+    ['lone\rreturn', '"lone\rreturn"'],
   ])('%p -> %p', (field, expected) => {
-    expect(csvField(field)).toBe(expected);
+    expect(csvRecord([field])).toBe(expected);
     expect(csvFields(expected)).toEqual([field]);
   });
 });
