@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ControlClient } from '../../src/buildkit/control.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import { sessionHandlers } from '../../src/buildkit/build.js';
-import { imageExporter, sharedKeyFor } from '../../src/buildkit/request.js';
+import { imageExporter, sharedKeyFor } from '../../src/buildkit/solve-request.js';
 import { solve } from '../../src/buildkit/solve.js';
 import { startGateway, type Gateway } from '../../src/envd/gateway.js';
 import {

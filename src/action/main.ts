@@ -4,7 +4,7 @@
 import * as runner from '../github/runner.js';
 import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
-import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
+import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
@@ -15,6 +15,7 @@ import { parseExporterResponse, setOutputs } from './outputs.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
+import { withRunnerCacheService } from '../github/cache-service.js';
 
 export interface BuildOutcome {
   readonly exporterResponse: Readonly<Record<string, string>>;
@@ -31,7 +32,10 @@ export async function main(signal: AbortSignal): Promise<void> {
   const masker = createSecretMasker();
   // Built before connecting: it needs nothing from the builder (readInputs
   // has already refused whatever the request could not express).
-  const request = inputs.frontend === 'dockerfile' ? dockerfileRequest(inputs) : undefined;
+  const request =
+    inputs.frontend === 'dockerfile'
+      ? dockerfileRequest({ ...inputs, cacheFrom: withRunnerCacheService(inputs.cacheFrom), cacheTo: withRunnerCacheService(inputs.cacheTo) })
+      : undefined;
 
   const builder = await resolveBuilder(inputs, {
     // Record a local daemon the moment it runs, before anything else can fail.

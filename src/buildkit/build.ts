@@ -11,7 +11,7 @@ import { bidiMethod, healthService, secretsService } from '../session/services.j
 import { readFile, stat } from 'node:fs/promises';
 import type { ControlClient } from './control.js';
 import { ProgressPrinter, type ProgressSummary } from './progress.js';
-import { dockerfileRequest, localDirs, sharedKeyFor, type BuildRequest } from './request.js';
+import { dockerfileRequest, localDirs, sharedKeyFor, type BuildRequest } from './solve-request.js';
 import { solve, SolveError } from './solve.js';
 
 export interface BuildReport {

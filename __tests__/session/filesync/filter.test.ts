@@ -1,5 +1,5 @@
 import { createFilter, resolveFollowPaths, type FilterSpec } from '../../../src/session/filesync/filter.js';
-import { queryUnescape, readDiffCopyRequest } from '../../../src/session/filesync/request.js';
+import { queryUnescape, readDiffCopyRequest } from '../../../src/session/filesync/diffcopy-request.js';
 import type { WalkFilter } from '../../../src/session/filesync/walk.js';
 import { makeTree, removeTrees, walkPaths, type Node } from './helpers.js';
 

@@ -11,7 +11,7 @@ import { createFilter } from './filter.js';
 import { isRegularGoMode } from './mode.js';
 import { WorkQueue } from './queue.js';
 import { encodePacket } from './packet.js';
-import { readDiffCopyRequest, type DiffCopyRequest } from './request.js';
+import { readDiffCopyRequest, type DiffCopyRequest } from './diffcopy-request.js';
 import { walkBatches } from './walk.js';
 import { FsThreadError, sharedFsThread, type FsThread } from './fs-thread.js';
 

@@ -1,5 +1,6 @@
 import type { ActionInputs } from '../../src/action/inputs-types.js';
-import { annotationAttrs, cacheEntries, dockerfileRequest, imageExporter, localDirs, sharedKeyFor } from '../../src/buildkit/request.js';
+import { annotationAttrs, cacheEntries, dockerfileRequest, imageExporter, localDirs, sharedKeyFor } from '../../src/buildkit/solve-request.js';
+import { withRunnerCacheService } from '../../src/github/cache-service.js';
 import { parseEndpoint, grpcTarget } from '../../src/buildkit/endpoint.js';
 
 const base: ActionInputs = {
@@ -107,7 +108,8 @@ describe('attestations', () => {
 
 describe('cache entries', () => {
   it('sends imports both to the daemon and to the frontend, which resolves them itself', () => {
-    const req = dockerfileRequest({ ...base, cacheFrom: [{ type: 'registry', attrs: { ref: 'r.io/a:cache' } }, { type: 'gha', attrs: { scope: 'x' } }] }, { ACTIONS_RUNTIME_TOKEN: 't' });
+    const cacheFrom = withRunnerCacheService([{ type: 'registry', attrs: { ref: 'r.io/a:cache' } }, { type: 'gha', attrs: { scope: 'x' } }], { ACTIONS_RUNTIME_TOKEN: 't' });
+    const req = dockerfileRequest({ ...base, cacheFrom });
     expect(JSON.parse(req.FrontendAttrs!['cache-imports']!)).toEqual([
       { Type: 'registry', Attrs: { ref: 'r.io/a:cache' } },
       { Type: 'gha', Attrs: { scope: 'x', token: 't' } },
@@ -126,14 +128,16 @@ describe('cache entries', () => {
 
   it('fills gha url, url_v2 and token from the runner', () => {
     const env = { ACTIONS_CACHE_URL: 'https://c/', ACTIONS_RESULTS_URL: 'https://r/', ACTIONS_RUNTIME_TOKEN: 'tok' };
-    expect(cacheEntries([{ type: 'gha', attrs: { scope: 's' } }], 'to', env)).toEqual([
+    expect(cacheEntries(withRunnerCacheService([{ type: 'gha', attrs: { scope: 's' } }], env))).toEqual([
       { Type: 'gha', Attrs: { scope: 's', url: 'https://c/', url_v2: 'https://r/', token: 'tok' } },
     ]);
-    expect(cacheEntries([{ type: 'gha', attrs: { url: 'mine' } }], 'from', env)[0]!.Attrs!.url).toBe('mine');
+    expect(withRunnerCacheService([{ type: 'gha', attrs: { url: 'mine' } }], env)[0]!.attrs.url).toBe('mine');
+    // Other backends get nothing from the runner.
+    expect(withRunnerCacheService([{ type: 'registry', attrs: { ref: 'r' } }], env)).toEqual([{ type: 'registry', attrs: { ref: 'r' } }]);
   });
 
   it('refuses type=local with a clear reason', () => {
-    expect(() => cacheEntries([{ type: 'local', attrs: { dest: '/tmp/c' } }], 'to', {})).toThrow(/cache-to.*type=local needs a content store/);
+    expect(() => cacheEntries([{ type: 'local', attrs: { dest: '/tmp/c' } }])).toThrow(/type=local needs a content store/);
   });
 });
 

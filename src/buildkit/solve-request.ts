@@ -54,25 +54,19 @@ export function annotationAttrs(annotations: readonly string[]): [string, string
   });
 }
 
-/** Cache entries as the daemon wants them; gha gets its URLs and token from the runner. */
-export function cacheEntries(entries: readonly CacheEntry[], direction: 'from' | 'to', env: NodeJS.ProcessEnv = process.env): CacheOptionsEntry[] {
+/**
+ * Cache entries as the daemon wants them. The caller fills in what a cache
+ * backend needs from its environment (for gha: src/github/cache-service.ts).
+ */
+export function cacheEntries(entries: readonly CacheEntry[]): CacheOptionsEntry[] {
   return entries.map((e) => {
-    if (e.type === 'local') {
-      throw new Error(
-        `Input "cache-${direction}": type=local needs a content store in the session, which this action does not provide; use type=registry, type=inline or type=gha`,
-      );
-    }
-    const attrs: Record<string, string> = { ...e.attrs };
-    if (e.type === 'gha') {
-      if (!attrs.url && env.ACTIONS_CACHE_URL) attrs.url = env.ACTIONS_CACHE_URL;
-      if (!attrs.url_v2 && env.ACTIONS_RESULTS_URL) attrs.url_v2 = env.ACTIONS_RESULTS_URL;
-      if (!attrs.token && env.ACTIONS_RUNTIME_TOKEN) attrs.token = env.ACTIONS_RUNTIME_TOKEN;
-    }
-    return { Type: e.type, Attrs: attrs };
+    // The session serves no content store, which type=local would need.
+    if (e.type === 'local') throw new Error('cache type=local needs a content store in the session, which this client does not provide');
+    return { Type: e.type, Attrs: { ...e.attrs } };
   });
 }
 
-export function dockerfileRequest(inputs: BuildSettings, env: NodeJS.ProcessEnv = process.env): BuildRequest {
+export function dockerfileRequest(inputs: BuildSettings): BuildRequest {
   const attrs: Record<string, string> = { filename: basename(inputs.file) };
   if (inputs.target) attrs.target = inputs.target;
   for (const [name, value] of inputs.buildArgs) attrs[`build-arg:${name}`] = value;
@@ -82,8 +76,8 @@ export function dockerfileRequest(inputs: BuildSettings, env: NodeJS.ProcessEnv 
   if (inputs.provenance) attrs['attest:provenance'] = inputs.provenance;
   if (inputs.sbom) attrs['attest:sbom'] = inputs.sbom;
 
-  const imports = cacheEntries(inputs.cacheFrom, 'from', env);
-  const exports = cacheEntries(inputs.cacheTo, 'to', env);
+  const imports = cacheEntries(inputs.cacheFrom);
+  const exports = cacheEntries(inputs.cacheTo);
   // The Dockerfile frontend resolves cache sources itself and reads only this attribute.
   if (imports.length) attrs['cache-imports'] = JSON.stringify(imports.map((i) => ({ Type: i.Type, Attrs: i.Attrs ?? {} })));
 
