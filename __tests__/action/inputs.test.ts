@@ -409,6 +409,34 @@ describe('builder', () => {
   });
 });
 
+describe('builder from BUILDKIT_HOST', () => {
+  it('an empty builder input takes BUILDKIT_HOST from the environment, and says so', () => {
+    const { result, out } = run({}, { BUILDKIT_HOST: 'tcp://shared-builder:1234' });
+    expect(result!.builders).toEqual(['tcp://shared-builder:1234']);
+    expect(out).toContain('Input "builder" is empty; using BUILDKIT_HOST from the environment: tcp://shared-builder:1234');
+  });
+
+  it('the builder input wins over BUILDKIT_HOST', () => {
+    expect(ok({ builder: 'tcp://given:1' }, { BUILDKIT_HOST: 'tcp://env:2' }).builders).toEqual(['tcp://given:1']);
+  });
+
+  it('satisfies fallback: never', () => {
+    expect(ok({ fallback: 'never' }, { BUILDKIT_HOST: 'unix:///run/buildkit/buildkitd.sock' }).builders).toEqual(['unix:///run/buildkit/buildkitd.sock']);
+  });
+
+  it('is ignored with fallback: only (no warning: the variable may be set runner-wide)', () => {
+    const { result, out } = run({ fallback: 'only' }, { BUILDKIT_HOST: 'tcp://env:2' });
+    expect(result!.builders).toEqual([]);
+    expect(out).not.toContain('::warning');
+  });
+
+  it('an unusable BUILDKIT_HOST is one line naming the variable', () => {
+    expect(errorOf({}, { BUILDKIT_HOST: 'docker-container://buildkitd' })).toMatch(
+      /^Environment variable BUILDKIT_HOST \(used because input "builder" is empty\): "docker-container:\/\/buildkitd" unsupported address; use tcp:\/\/host:port or unix:\/\/\/path/,
+    );
+  });
+});
+
 describe('context and file', () => {
   it.each<[string, Record<string, string>, { frontend: string; file: string; context?: string }]>([
     ['default Dockerfile', {}, { frontend: 'dockerfile', file: 'Dockerfile' }],

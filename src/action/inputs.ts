@@ -73,9 +73,9 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const secrets = readSecrets(workspace, env);
   const tls = readTls(workspace);
 
-  const builders = readBuilders();
   const connectTimeoutMs = readTimeout('connect-timeout');
   const fallback = readChoice<Fallback>('fallback', ['auto', 'never', 'only'], DEFAULTS.fallback);
+  const builders = readBuilders(env, fallback);
   const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
   const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
@@ -467,9 +467,30 @@ function readTls(workspace: string): TlsInputs | undefined {
 // ---------------------------------------------------------------------------
 // Builder, context and file
 
-function readBuilders(): string[] {
+/**
+ * The `builder` endpoints; when the input is empty, BUILDKIT_HOST from the
+ * environment (as buildctl reads it), so a runner or container that already
+ * points at a shared builder needs no extra input. Not with `fallback: only`,
+ * which ignores remote builders anyway.
+ */
+function readBuilders(env: NodeJS.ProcessEnv, fallback: Fallback): string[] {
+  const given = readList('builder');
+  const fromEnv = (env[BUILDKIT_HOST_ENV] ?? '').trim();
+  if (given.length === 0 && fromEnv !== '' && fallback !== 'only') {
+    try {
+      parseEndpoint(fromEnv);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new InputError(
+        'builder',
+        `Environment variable ${BUILDKIT_HOST_ENV} (used because input "builder" is empty): "${fromEnv}" ${message.replace(/^builder "[^"]*":\s*/, '')}`,
+      );
+    }
+    runner.info(`Input "builder" is empty; using ${BUILDKIT_HOST_ENV} from the environment: ${fromEnv}`);
+    return [fromEnv];
+  }
   const out: string[] = [];
-  for (const entry of readList('builder')) {
+  for (const entry of given) {
     try {
       parseEndpoint(entry);
     } catch (err) {
@@ -482,6 +503,9 @@ function readBuilders(): string[] {
   }
   return out;
 }
+
+/** The variable buildctl reads its daemon address from. */
+export const BUILDKIT_HOST_ENV = 'BUILDKIT_HOST';
 
 function isFile(p: string): boolean {
   try {
