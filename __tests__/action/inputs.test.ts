@@ -77,6 +77,8 @@ describe('defaults', () => {
       annotations: [],
       tags: [],
       push: false,
+      pushByDigest: false,
+      merge: [],
       platforms: [],
       noCache: false,
       cacheFrom: [],
@@ -179,6 +181,8 @@ describe('action.yml', () => {
     provenance: '',
     sbom: '',
     'registry-insecure': 'false',
+    'push-by-digest': 'false',
+    merge: '',
   };
 
   it('documents exactly the inputs readInputs reads, with matching defaults', () => {
@@ -434,6 +438,56 @@ describe('builder from BUILDKIT_HOST', () => {
     expect(errorOf({}, { BUILDKIT_HOST: 'docker-container://buildkitd' })).toMatch(
       /^Environment variable BUILDKIT_HOST \(used because input "builder" is empty\): "docker-container:\/\/buildkitd" unsupported address; use tcp:\/\/host:port or unix:\/\/\/path/,
     );
+  });
+});
+
+describe('push-by-digest', () => {
+  it('takes repositories without tags and implies push', () => {
+    const inputs = ok({ 'push-by-digest': 'true', tags: 'ghcr.io/org/app' });
+    expect(inputs).toMatchObject({ pushByDigest: true, push: true, tags: ['ghcr.io/org/app'] });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no repository', { 'push-by-digest': 'true' }, 'Input "tags" is empty but "push-by-digest" is true: give the repository to push to, e.g. ghcr.io/org/app'],
+    [
+      'a tag',
+      { 'push-by-digest': 'true', tags: 'ghcr.io/org/app,ghcr.io/org/app:1' },
+      'Input "tags": "ghcr.io/org/app:1" has a tag, but "push-by-digest" pushes by digest only; give the repository without a tag (the merge run tags the index)',
+    ],
+    ['envd', { 'push-by-digest': 'true', tags: 'r.io/a', file: 'envd-only/build.envd' }, 'Input "push-by-digest" is not supported with the envd frontend (envd pushes by tag)'],
+    ['not a boolean', { 'push-by-digest': 'yes' }, 'Input "push-by-digest" must be true or false, got "yes"'],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+});
+
+describe('merge', () => {
+  const refs = `r.io/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nr.io/app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`;
+
+  it('needs no context or Dockerfile, pushes, and keeps the references in order', () => {
+    const inputs = ok({ merge: refs, tags: 'r.io/app:1,r.io/other:1', context: '.' }, { GITHUB_WORKSPACE: '/nonexistent-workspace' });
+    expect(inputs).toMatchObject({ merge: [`r.io/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`, `r.io/app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`], tags: ['r.io/app:1', 'r.io/other:1'], push: true, file: '' });
+  });
+
+  it('annotations go on the index', () => {
+    expect(ok({ merge: refs, tags: 'r.io/app:1', annotations: 'a=1\nindex:b=2' }).annotations).toEqual(['a=1', 'index:b=2']);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no digest', { merge: 'r.io/app:1', tags: 'r.io/app:2' }, 'Input "merge": "r.io/app:1" has no digest; give name@sha256:<digest> as the digest output of a push-by-digest run'],
+    ['a bad digest', { merge: 'r.io/app@sha256:12', tags: 'r.io/app:2' }, 'Input "merge": "r.io/app@sha256:12" is not a valid image reference: "sha256:12" is not a digest (expected sha256:<64 hex digits>)'],
+    ['no tags', { merge: refs }, 'Input "tags" is empty but "merge" is given: name the index to push, e.g. ghcr.io/org/app:1.2'],
+    ['a build option', { merge: refs, tags: 'r.io/app:1', 'build-args': 'A=1' }, 'Input "build-args" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['platforms', { merge: refs, tags: 'r.io/app:1', platforms: 'linux/amd64' }, 'Input "platforms" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['push-by-digest', { merge: refs, tags: 'r.io/app:1', 'push-by-digest': 'true' }, 'Input "push-by-digest" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['secrets', { merge: refs, tags: 'r.io/app:1', secrets: 'id=value-1234' }, 'Input "secrets" cannot be used with "merge": a merge builds nothing'],
+    [
+      'a manifest annotation',
+      { merge: refs, tags: 'r.io/app:1', annotations: 'manifest:a=1' },
+      'Input "annotations": "manifest:a" cannot be used with "merge": a merge only annotates the index (write key=value or index:key=value)',
+    ],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
   });
 });
 

@@ -21,6 +21,8 @@ const base: ActionInputs = {
   annotations: [],
   tags: [],
   push: false,
+  pushByDigest: false,
+  merge: [],
   platforms: [],
   noCache: false,
   cacheFrom: [],
@@ -36,6 +38,7 @@ describe('image exporter attributes', () => {
     ['no tags: no name, no push', {}, { push: 'false' }],
     ['tags joined into one name, pushed', { tags: ['r.io/a/b:1', 'r.io/a/b:latest'], push: true }, { name: 'r.io/a/b:1,r.io/a/b:latest', push: 'true' }],
     ['push without tags cannot push', { push: true }, { push: 'false' }],
+    ['push by digest: repository names, no tags', { tags: ['r.io/a/b', 'r.io/c/d'], push: true, pushByDigest: true }, { name: 'r.io/a/b,r.io/c/d', push: 'true', 'push-by-digest': 'true' }],
     ['insecure registry', { tags: ['localhost:5000/x:1'], registryInsecure: true }, { name: 'localhost:5000/x:1', push: 'false', 'registry.insecure': 'true' }],
     ['annotations', { annotations: ['org.opencontainers.image.title=x', 'index:a=b'] }, { push: 'false', 'annotation.org.opencontainers.image.title': 'x', 'annotation-index.a': 'b' }],
   ];

@@ -54,6 +54,18 @@ export interface ActionInputs {
   readonly annotations: readonly string[];
   readonly tags: readonly string[];
   readonly push: boolean;
+  /**
+   * `push-by-digest`: push the image by digest only, under the repositories
+   * of `tags` (which then carry no tag); implies push. For matrix jobs whose
+   * digests a later `merge` run assembles into one index.
+   */
+  readonly pushByDigest: boolean;
+  /**
+   * `merge`: `name@digest` references of images (or indexes) to assemble
+   * into one index pushed under `tags`. Non-empty = merge mode: nothing is
+   * built and no builder is used.
+   */
+  readonly merge: readonly string[];
   readonly platforms: readonly string[];
   readonly noCache: boolean;
   readonly cacheFrom: readonly CacheEntry[];

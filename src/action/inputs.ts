@@ -13,7 +13,8 @@ import { MAX_SECRET_BYTES } from '../buildkit/build.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
-import { parseImageReference } from './reference.js';
+import { parseImageReference, type ImageReference } from './reference.js';
+import { parseReference } from '../registry/reference.js';
 import { MIN_MASKED_LINE, maskSecret } from './mask.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION } from '../common/pins.js';
 
@@ -81,6 +82,43 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
   const allowUnverifiedDownloads = readBool('allow-unverified-downloads', false);
 
+  // Merge mode builds nothing: no context, Dockerfile or builder to check.
+  const merge = readMergeSources();
+  if (merge.length > 0) {
+    checkNothingToBuild(secrets);
+    return {
+      builders,
+      ...(tls ? { tls } : {}),
+      connectTimeoutMs,
+      fallback,
+      buildkitVersion,
+      buildkitDownloadUrl,
+      buildkitdConfigInline,
+      allowUnverifiedDownloads,
+      frontend: 'dockerfile',
+      context: workspace,
+      file: '',
+      envdFunction: DEFAULTS.envdFunction,
+      envdVersion: DEFAULTS.envdVersion,
+      target: '',
+      buildArgs: [],
+      labels: [],
+      annotations: readMergeAnnotations(),
+      tags: readMergeTags(),
+      push: true,
+      pushByDigest: false,
+      merge,
+      platforms: [],
+      noCache: false,
+      cacheFrom: [],
+      cacheTo: [],
+      secrets: [],
+      provenance: '',
+      sbom: '',
+      registryInsecure: readBool('registry-insecure', false),
+    };
+  }
+
   const context = readContext(workspace);
   const { frontend, file } = readFrontendAndFile(context, workspace);
   const envdFunction = readIdentifier('function', DEFAULTS.envdFunction);
@@ -91,7 +129,9 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const labels = readLabels();
   const annotations = readAnnotations();
   const tags = readTags();
-  const push = readBool('push', false);
+  const pushByDigest = readBool('push-by-digest', false);
+  // Pushing by digest is pushing.
+  const push = readBool('push', false) || pushByDigest;
   const platforms = readPlatforms();
   const noCache = readBool('no-cache', false);
   const cacheFrom = readCacheEntries('cache-from');
@@ -101,8 +141,14 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const registryInsecure = readBool('registry-insecure', false);
 
   // Cross-checks: each names the input the user most likely has to change.
-  if (push && tags.length === 0) {
+  if (push && tags.length === 0 && !pushByDigest) {
     fail('tags', 'is empty but "push" is true: pushing needs at least one tag, e.g. ghcr.io/org/app:latest');
+  }
+  if (pushByDigest) {
+    if (tags.length === 0) fail('tags', 'is empty but "push-by-digest" is true: give the repository to push to, e.g. ghcr.io/org/app');
+    const tagged = tags.find((t) => (parseImageReference(t) as ImageReference).tag !== '');
+    if (tagged) fail('tags', `: "${tagged}" has a tag, but "push-by-digest" pushes by digest only; give the repository without a tag (the merge run tags the index)`);
+    if (frontend === 'envd') fail('push-by-digest', 'is not supported with the envd frontend (envd pushes by tag)');
   }
   if (frontend === 'envd' && platforms.length > 1) {
     fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');
@@ -154,6 +200,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     annotations,
     tags,
     push,
+    pushByDigest,
+    merge: [],
     platforms,
     noCache,
     cacheFrom,
@@ -163,6 +211,68 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     sbom,
     registryInsecure,
   };
+}
+
+// ---------------------------------------------------------------------------
+// Merge mode
+
+/** `merge`: `name@digest` references, one a line or comma separated. */
+function readMergeSources(): string[] {
+  const out: string[] = [];
+  for (const entry of readList('merge')) {
+    const parsed = parseReference(entry);
+    if (typeof parsed === 'string') fail('merge', `: "${entry}" is not a valid image reference: ${parsed}`);
+    if (!parsed.digest) fail('merge', `: "${entry}" has no digest; give name@sha256:<digest> as the digest output of a push-by-digest run`);
+    if (!out.includes(entry)) out.push(entry);
+  }
+  return out;
+}
+
+/** Inputs that only shape a build, with the value that means "not given". */
+const BUILD_ONLY_INPUTS: readonly (readonly [string, readonly string[]])[] = [
+  ['file', ['']],
+  ['context', ['', '.']],
+  ['target', ['']],
+  ['build-args', ['']],
+  ['labels', ['']],
+  ['platforms', ['']],
+  ['cache-from', ['']],
+  ['cache-to', ['']],
+  ['provenance', ['', 'false']],
+  ['sbom', ['', 'false']],
+  ['no-cache', ['', 'false']],
+  ['push-by-digest', ['', 'false']],
+];
+
+/**
+ * A merge builds nothing, so a build option given with it is a workflow
+ * mistake (probably a step meant to build); say so instead of ignoring it.
+ */
+function checkNothingToBuild(secrets: readonly SecretSource[]): void {
+  for (const [name, unset] of BUILD_ONLY_INPUTS) {
+    const raw = runner.getInput(name);
+    if (!unset.includes(raw.trim())) fail(name, `cannot be used with "merge": a merge builds nothing, it assembles the given images into one index`);
+  }
+  if (secrets.length > 0) fail('secrets', 'cannot be used with "merge": a merge builds nothing');
+}
+
+function readMergeTags(): string[] {
+  const tags = readTags();
+  if (tags.length === 0) fail('tags', 'is empty but "merge" is given: name the index to push, e.g. ghcr.io/org/app:1.2');
+  return tags;
+}
+
+/** With `merge`, annotations go on the index: `key=value` or `index:key=value`. */
+function readMergeAnnotations(): string[] {
+  return readAnnotations().map((a) => {
+    const eq = a.indexOf('=');
+    const key = a.slice(0, eq);
+    const colon = key.indexOf(':');
+    const level = colon > 0 ? key.slice(0, colon) : '';
+    if (!/^(manifest|manifest-descriptor|index-descriptor|index\[[^\]]*\])(\[[^\]]*\])?$/.test(level)) return a;
+    // Other levels would change the images, and so their digests.
+    fail('annotations', `: "${key}" cannot be used with "merge": a merge only annotates the index (write key=value or index:key=value)`);
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { failureAnnotation, warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
+import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
@@ -26,6 +27,11 @@ export async function main(signal: AbortSignal): Promise<void> {
   saveState({ isPost: true });
   const started = Date.now();
   const inputs = readInputs();
+  // Merge mode builds nothing: no builder, no session, only registry calls.
+  if (inputs.merge.length > 0) {
+    await (await import('./merge.js')).runMerge(inputs, signal);
+    return;
+  }
   // readInputs masked every secret value (files included) before printing
   // anything; this catches a secret file rewritten since.
   const masker = createSecretMasker();
@@ -47,7 +53,8 @@ export async function main(signal: AbortSignal): Promise<void> {
 
   const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
 
-  const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
+  const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
+  const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
   setOutputs(result);
   // Both come from the daemon's exporter response.
   if (result.digest) runner.untrusted(`digest: ${result.digest}`);

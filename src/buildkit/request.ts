@@ -26,11 +26,13 @@ export function sharedKeyFor(dir: string): string {
   return createHash('sha256').update(`envd-remote-build:${dir}`).digest('hex').slice(0, 32);
 }
 
-export function imageExporter(inputs: Pick<ActionInputs, 'tags' | 'push' | 'registryInsecure' | 'annotations'>): ExporterEntry {
+export function imageExporter(inputs: Pick<ActionInputs, 'tags' | 'push' | 'registryInsecure' | 'annotations'> & Partial<Pick<ActionInputs, 'pushByDigest'>>): ExporterEntry {
   const attrs: Record<string, string> = {};
   // All names go into one exporter, comma-separated: one image, several tags.
   if (inputs.tags.length) attrs.name = inputs.tags.join(',');
   attrs.push = String(inputs.push && inputs.tags.length > 0);
+  // The names are repositories: the daemon pushes the manifest by its digest only.
+  if (inputs.pushByDigest) attrs['push-by-digest'] = 'true';
   if (inputs.registryInsecure) attrs['registry.insecure'] = 'true';
   for (const [key, value] of annotationAttrs(inputs.annotations)) attrs[key] = value;
   return { Type: 'image', Attrs: attrs };
