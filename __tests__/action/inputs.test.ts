@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -86,6 +87,7 @@ describe('defaults', () => {
       secrets: [],
       provenance: '',
       sbom: '',
+      sourceDateEpoch: '',
       registryInsecure: false,
     });
     expect(inputs.tls).toBeUndefined();
@@ -183,6 +185,7 @@ describe('action.yml', () => {
     'registry-insecure': 'false',
     'push-by-digest': 'false',
     merge: '',
+    'source-date-epoch': '',
   };
 
   it('documents exactly the inputs readInputs reads, with matching defaults', () => {
@@ -488,6 +491,53 @@ describe('merge', () => {
     ],
   ])('%s is an error', (_name, inputs, message) => {
     expect(errorOf(inputs)).toBe(message);
+  });
+});
+
+describe('source-date-epoch', () => {
+  it('takes seconds', () => {
+    expect(ok({ 'source-date-epoch': '1700000000' }).sourceDateEpoch).toBe('1700000000');
+  });
+
+  it('git: the commit time of GITHUB_SHA in the workspace', () => {
+    const repo = makeTempDir('erb-sde-git-');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '@1600000000 +0000', GIT_AUTHOR_DATE: '@1500000000 +0000' },
+      }).trim();
+    try {
+      writeTree(repo, { Dockerfile: 'FROM scratch\n' });
+      git('init', '-q');
+      git('add', 'Dockerfile');
+      git('commit', '-q', '-m', 'one');
+      const first = git('rev-parse', 'HEAD');
+      execFileSync('git', ['-C', repo, 'commit', '-q', '--allow-empty', '-m', 'two'], {
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '@1650000000 +0000' },
+      });
+      // The committer time (not the author's), of the commit the workflow runs for, not HEAD.
+      setInputs({ 'source-date-epoch': 'git' });
+      const { result, out } = captureStdout(() => readInputs({ GITHUB_WORKSPACE: repo, GITHUB_SHA: first }));
+      expect(result!.sourceDateEpoch).toBe('1600000000');
+      expect(out).toContain(`source-date-epoch: 1600000000 (commit time of ${first})`);
+      setInputs({ 'source-date-epoch': 'GIT' });
+      expect(readInputs({ GITHUB_WORKSPACE: repo }).sourceDateEpoch).toBe('1650000000');
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['not a number', { 'source-date-epoch': 'yesterday' }, 'Input "source-date-epoch" must be seconds since 1970 (e.g. 1700000000) or git, got "yesterday"'],
+    ['negative', { 'source-date-epoch': '-1' }, 'Input "source-date-epoch" must be seconds since 1970 (e.g. 1700000000) or git, got "-1"'],
+    ['also a build arg', { 'source-date-epoch': '1', 'build-args': 'SOURCE_DATE_EPOCH=2' }, 'Input "build-args": SOURCE_DATE_EPOCH is set by "source-date-epoch"; give it in one of the two inputs'],
+    ['envd', { 'source-date-epoch': '1', file: 'envd-only/build.envd' }, 'Input "source-date-epoch" is not supported with the envd frontend (envd reads its build configuration from build.envd); remove: source-date-epoch'],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+
+  it('git outside a repository is one line naming the input', () => {
+    expect(errorOf({ 'source-date-epoch': 'git' })).toMatch(/^Input "source-date-epoch": git could not tell the commit time of HEAD in .* \(.*\); check the repository out first, or give seconds$/);
   });
 });
 

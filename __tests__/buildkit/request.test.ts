@@ -30,6 +30,7 @@ const base: ActionInputs = {
   secrets: [],
   provenance: '',
   sbom: '',
+  sourceDateEpoch: '',
   registryInsecure: false,
 };
 
@@ -92,6 +93,21 @@ describe('dockerfile solve request', () => {
     expect(sharedKeyFor('/src/ü')).toMatch(/^[0-9a-f]{32}$/);
     expect(sharedKeyFor('/a')).toBe(sharedKeyFor('/a'));
     expect(sharedKeyFor('/a')).not.toBe(sharedKeyFor('/b'));
+  });
+});
+
+describe('source-date-epoch', () => {
+  it('is the SOURCE_DATE_EPOCH build arg and rewrites layer timestamps in the exporter', () => {
+    const req = dockerfileRequest({ ...base, sourceDateEpoch: '1700000000' }, {});
+    expect(req.FrontendAttrs!['build-arg:SOURCE_DATE_EPOCH']).toBe('1700000000');
+    expect(req.Exporters![0]!.Attrs!['rewrite-timestamp']).toBe('true');
+    expect(req.ExporterAttrsDeprecated!['rewrite-timestamp']).toBe('true');
+  });
+
+  it('is absent unless asked for', () => {
+    const req = dockerfileRequest(base, {});
+    expect(req.FrontendAttrs!['build-arg:SOURCE_DATE_EPOCH']).toBeUndefined();
+    expect(req.Exporters![0]!.Attrs!['rewrite-timestamp']).toBeUndefined();
   });
 });
 

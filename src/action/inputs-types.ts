@@ -74,6 +74,11 @@ export interface ActionInputs {
   /** `provenance` / `sbom` inputs as frontend attr values; '' = off. */
   readonly provenance: string;
   readonly sbom: string;
+  /**
+   * `source-date-epoch` as decimal seconds ('' = off): the SOURCE_DATE_EPOCH
+   * build arg, with layer timestamps rewritten by the image exporter.
+   */
+  readonly sourceDateEpoch: string;
   /** Allow plain-HTTP registries for push (registry.insecure). */
   readonly registryInsecure: boolean;
 }

@@ -5,6 +5,7 @@
 // should be obvious from the job log's last line, not from a stack trace ten
 // minutes into a build.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as runner from './runner.js';
@@ -115,6 +116,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
       secrets: [],
       provenance: '',
       sbom: '',
+      sourceDateEpoch: '',
       registryInsecure: readBool('registry-insecure', false),
     };
   }
@@ -138,6 +140,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const cacheTo = readCacheEntries('cache-to');
   const provenance = readProvenance(env);
   const sbom = readSbom();
+  const sourceDateEpoch = readSourceDateEpoch(workspace, env);
   const registryInsecure = readBool('registry-insecure', false);
 
   // Cross-checks: each names the input the user most likely has to change.
@@ -149,6 +152,9 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     const tagged = tags.find((t) => (parseImageReference(t) as ImageReference).tag !== '');
     if (tagged) fail('tags', `: "${tagged}" has a tag, but "push-by-digest" pushes by digest only; give the repository without a tag (the merge run tags the index)`);
     if (frontend === 'envd') fail('push-by-digest', 'is not supported with the envd frontend (envd pushes by tag)');
+  }
+  if (sourceDateEpoch !== '' && buildArgs.some(([name]) => name === 'SOURCE_DATE_EPOCH')) {
+    fail('build-args', ': SOURCE_DATE_EPOCH is set by "source-date-epoch"; give it in one of the two inputs');
   }
   if (frontend === 'envd' && platforms.length > 1) {
     fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');
@@ -164,6 +170,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
       ['no-cache', noCache],
       ['provenance', !!provenance],
       ['sbom', !!sbom],
+      ['source-date-epoch', sourceDateEpoch !== ''],
     ];
     const given = unsupported.filter(([, set]) => set).map(([name]) => name);
     if (given.length) {
@@ -209,6 +216,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     secrets,
     provenance,
     sbom,
+    sourceDateEpoch,
     registryInsecure,
   };
 }
@@ -242,6 +250,7 @@ const BUILD_ONLY_INPUTS: readonly (readonly [string, readonly string[]])[] = [
   ['sbom', ['', 'false']],
   ['no-cache', ['', 'false']],
   ['push-by-digest', ['', 'false']],
+  ['source-date-epoch', ['']],
 ];
 
 /**
@@ -839,6 +848,36 @@ function readProvenance(env: NodeJS.ProcessEnv): string {
   if (!attrs.some(([k]) => k === 'mode')) attrs.unshift(['mode', 'min']);
   if (builderId && !attrs.some(([k]) => k === 'builder-id')) attrs.push(['builder-id', builderId]);
   return attrs.map(([k, v]) => `${k}=${csvField(v)}`).join(',');
+}
+
+/** Largest SOURCE_DATE_EPOCH Go's time handling in BuildKit takes without overflow (year 9999). */
+const MAX_EPOCH = 253_402_300_799;
+
+/**
+ * `source-date-epoch`: decimal seconds, or `git` for the commit time of
+ * GITHUB_SHA (HEAD when unset) in the workspace's repository.
+ */
+function readSourceDateEpoch(workspace: string, env: NodeJS.ProcessEnv): string {
+  const raw = runner.getInput('source-date-epoch');
+  if (raw === '') return '';
+  if (raw.toLowerCase() === 'git') {
+    const rev = env['GITHUB_SHA'] || 'HEAD';
+    if (!/^[0-9a-f]{7,64}$|^HEAD$/i.test(rev)) fail('source-date-epoch', `: GITHUB_SHA "${rev}" is not a commit id`);
+    let out: string;
+    try {
+      out = execFileSync('git', ['-C', workspace, 'log', '-1', '--format=%ct', rev, '--'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      const why = e.code === 'ENOENT' ? 'git is not installed' : (e.stderr ?? '').split('\n').find((l) => l.trim() !== '')?.trim() || e.message.split('\n')[0];
+      fail('source-date-epoch', `: git could not tell the commit time of ${rev} in ${workspace} (${why}); check the repository out first, or give seconds`);
+    }
+    const seconds = out.trim();
+    if (!/^\d+$/.test(seconds)) fail('source-date-epoch', `: git printed no commit time for ${rev} in ${workspace}`);
+    runner.info(`source-date-epoch: ${seconds} (commit time of ${rev})`);
+    return seconds;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_EPOCH) fail('source-date-epoch', `must be seconds since 1970 (e.g. 1700000000) or git, got "${raw}"`);
+  return String(Number(raw));
 }
 
 function readSbom(): string {

@@ -5,6 +5,7 @@ import * as runner from './runner.js';
 import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
+import { checkBuilderFeatures } from '../builder/features.js';
 import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
@@ -47,6 +48,8 @@ export async function main(signal: AbortSignal): Promise<void> {
       return local;
     },
   });
+
+  checkBuilderFeatures(inputs, builder.info);
 
   // A cancel while probing or starting a builder: do not start a build at all.
   if (signal.aborted) throw new Error('build cancelled before it started');
