@@ -61,6 +61,7 @@ describe('defaults', () => {
     const inputs = ok({});
     expect(inputs).toEqual({
       builders: [],
+      builderPlatforms: {},
       connectTimeoutMs: 20_000,
       fallback: 'auto',
       buildkitVersion: 'v0.24.0',
@@ -413,6 +414,21 @@ describe('builder', () => {
     ['unix://relative.sock', /^Input "builder": "unix:\/\/relative.sock" a unix endpoint needs an absolute path/],
   ])('%s is an error', (value, message) => {
     expect(errorOf({ builder: value })).toMatch(message);
+  });
+});
+
+describe('builder lines that pin platforms', () => {
+  it('a line may pin platforms; its commas separate platforms, other lines are lists', () => {
+    const inputs = ok({ builder: 'tcp://amd:1, tcp://spare:1\ntcp://arm:1 platforms=linux/arm64,linux/arm/v7' });
+    expect(inputs.builders).toEqual(['tcp://amd:1', 'tcp://spare:1', 'tcp://arm:1']);
+    expect(inputs.builderPlatforms).toEqual({ 'tcp://arm:1': ['linux/arm64', 'linux/arm/v7'] });
+  });
+
+  it.each<[string, string]>([
+    ['tcp://arm:1 platforms=linux', 'Input "builder": "linux" pinned on tcp://arm:1 is not a platform; write tcp://arm:1 platforms=linux/arm64[,linux/arm/v7]'],
+    ['tcp://arm:1 arch=arm64', 'Input "builder": "tcp://arm:1 arch=arm64" is not an endpoint; to pin platforms write <address> platforms=linux/arm64[,linux/arm/v7]'],
+  ])('%s is an error', (value, message) => {
+    expect(errorOf({ builder: value })).toBe(message);
   });
 });
 

@@ -4,6 +4,7 @@ import { parseEndpoint, grpcTarget } from '../../src/buildkit/endpoint.js';
 
 const base: ActionInputs = {
   builders: [],
+  builderPlatforms: {},
   connectTimeoutMs: 20000,
   fallback: 'never',
   buildkitVersion: 'v0.24.0',

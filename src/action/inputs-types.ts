@@ -28,6 +28,11 @@ export interface TlsInputs {
 export interface ActionInputs {
   /** Builder endpoints in order of preference; empty = none given. */
   readonly builders: readonly string[];
+  /**
+   * Platforms pinned on a builder's line (`tcp://arm:1234 platforms=linux/arm64`),
+   * by address as in `builders`; a builder without an entry runs what its workers say.
+   */
+  readonly builderPlatforms: Readonly<Record<string, readonly string[]>>;
   readonly tls?: TlsInputs;
   readonly connectTimeoutMs: number;
   readonly fallback: Fallback;

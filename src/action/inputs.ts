@@ -77,7 +77,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 
   const connectTimeoutMs = readTimeout('connect-timeout');
   const fallback = readChoice<Fallback>('fallback', ['auto', 'never', 'only'], DEFAULTS.fallback);
-  const builders = readBuilders(env, fallback);
+  const { builders, builderPlatforms } = readBuilders(env, fallback);
   const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
   const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
@@ -89,6 +89,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     checkNothingToBuild(secrets);
     return {
       builders,
+      builderPlatforms,
       ...(tls ? { tls } : {}),
       connectTimeoutMs,
       fallback,
@@ -189,6 +190,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 
   return {
     builders,
+    builderPlatforms,
     ...(tls ? { tls } : {}),
     connectTimeoutMs,
     fallback,
@@ -592,8 +594,8 @@ function readTls(workspace: string): TlsInputs | undefined {
  * points at a shared builder needs no extra input. Not with `fallback: only`,
  * which ignores remote builders anyway.
  */
-function readBuilders(env: NodeJS.ProcessEnv, fallback: Fallback): string[] {
-  const given = readList('builder');
+function readBuilders(env: NodeJS.ProcessEnv, fallback: Fallback): { builders: string[]; builderPlatforms: Record<string, string[]> } {
+  const given = readBuilderLines();
   const fromEnv = (env[BUILDKIT_HOST_ENV] ?? '').trim();
   if (given.length === 0 && fromEnv !== '' && fallback !== 'only') {
     try {
@@ -606,19 +608,50 @@ function readBuilders(env: NodeJS.ProcessEnv, fallback: Fallback): string[] {
       );
     }
     runner.info(`Input "builder" is empty; using ${BUILDKIT_HOST_ENV} from the environment: ${fromEnv}`);
-    return [fromEnv];
+    return { builders: [fromEnv], builderPlatforms: {} };
   }
-  const out: string[] = [];
-  for (const entry of given) {
+  const builders: string[] = [];
+  const builderPlatforms: Record<string, string[]> = {};
+  for (const { address, platforms } of given) {
     try {
-      parseEndpoint(entry);
+      parseEndpoint(address);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // endpoint.ts words its errors as `builder "<addr>": ...`; keep the
       // detail and put the input name in front.
-      fail('builder', `: "${entry}" ${message.replace(/^builder "[^"]*":\s*/, '')}`);
+      fail('builder', `: "${address}" ${message.replace(/^builder "[^"]*":\s*/, '')}`);
     }
-    if (!out.includes(entry)) out.push(entry);
+    if (platforms) {
+      for (const p of platforms) if (!PLATFORM.test(p)) fail('builder', `: "${p}" pinned on ${address} is not a platform; write ${address} platforms=linux/arm64[,linux/arm/v7]`);
+      builderPlatforms[address] = [...new Set([...(builderPlatforms[address] ?? []), ...platforms])];
+    }
+    if (!builders.includes(address)) builders.push(address);
+  }
+  return { builders, builderPlatforms };
+}
+
+/**
+ * The `builder` lines. A line may pin platforms after the address
+ * (`tcp://arm:1234 platforms=linux/arm64,linux/arm/v7`): that line is one
+ * builder, its commas separate platforms. Other lines are lists as usual.
+ */
+function readBuilderLines(): { address: string; platforms?: string[] }[] {
+  const out: { address: string; platforms?: string[] }[] = [];
+  for (const line of runner.getInput('builder').split(/\r?\n/)) {
+    const pinned = /^\s*(\S+)\s+platforms=(\S+)\s*$/.exec(line);
+    if (pinned) {
+      out.push({ address: pinned[1]!, platforms: pinned[2]!.split(',').filter(Boolean) });
+      continue;
+    }
+    if (/\s\S*=/.test(line.trim())) fail('builder', `: "${line.trim()}" is not an endpoint; to pin platforms write <address> platforms=linux/arm64[,linux/arm/v7]`);
+    let entries: string[];
+    try {
+      entries = parseList(line);
+    } catch (err) {
+      if (err instanceof ListSyntaxError) fail('builder', `is not a valid list (${err.message}); check the "quotes"`);
+      throw err;
+    }
+    for (const address of entries) out.push({ address });
   }
   return out;
 }

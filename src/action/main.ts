@@ -6,7 +6,8 @@ import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildRepo
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
 import { checkBuilderFeatures } from '../builder/features.js';
-import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
+import { wantsPlatformPlan } from '../builder/platforms.js';
+import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
@@ -40,7 +41,16 @@ export async function main(signal: AbortSignal): Promise<void> {
   // has already refused whatever the request could not express).
   const request = inputs.frontend === 'dockerfile' ? dockerfileRequest(inputs) : undefined;
 
-  const builder = await resolveBuilder(inputs, {
+  // Several builders and platforms: each platform on a builder that runs it natively.
+  let planned: { builders: readonly string[]; probe: ResolveDeps['probe'] } | undefined;
+  if (wantsPlatformPlan(inputs)) {
+    const outcome = await (await import('./native.js')).buildOnPlatformBuilders(inputs, signal);
+    if (outcome.done) return;
+    planned = outcome;
+  }
+
+  const builder = await resolveBuilder(planned ? { ...inputs, builders: [...planned.builders] } : inputs, {
+    ...(planned ? { probe: planned.probe } : {}),
     // Record a local daemon the moment it runs, before anything else can fail.
     startLocal: async (i) => {
       const local = await defaultResolveDeps.startLocal(i);

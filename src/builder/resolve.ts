@@ -103,7 +103,7 @@ export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<R
   return { endpoint: local.endpoint, info: local.info, local: local.handle };
 }
 
-function toTlsConfig(tls: TlsInputs | undefined): TlsConfig | undefined {
+export function toTlsConfig(tls: TlsInputs | undefined): TlsConfig | undefined {
   if (!tls) return undefined;
   const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string } = {};
   if (tls.ca) out.ca = Buffer.from(tls.ca);

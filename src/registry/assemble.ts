@@ -6,7 +6,7 @@
 // Where the target repository differs from a source's, the blobs are mounted
 // (same registry) or copied, and the manifests put by digest, before the
 // index that names them.
-import type { RegistryClient, FetchedManifest } from './client.js';
+import { digestOf, type RegistryClient, type FetchedManifest } from './client.js';
 import { formatPlatform, isAttestation, isImageManifestType, MediaTypes, platformFromConfig, type Descriptor, type ImageManifest } from './media.js';
 import { formatReference, type Reference, type Repository } from './reference.js';
 
@@ -148,6 +148,8 @@ export async function assembleIndex(
   sources: readonly Reference[],
   tags: readonly Reference[],
   annotations: Readonly<Record<string, string>> = {},
+  /** Put the index under its digest where a tag names no tag (push-by-digest). */
+  byDigest = false,
 ): Promise<PushedIndex> {
   const entries = await collectEntries(client, sources);
   const index = indexDocument(entries, annotations);
@@ -159,7 +161,8 @@ export async function assembleIndex(
       await copyEntries(client, entries, tag, report);
       done.push(tag);
     }
-    digest = await client.putManifest(tag, tag.tag ?? 'latest', index.bytes, index.mediaType);
+    const reference = tag.tag ?? (byDigest ? digestOf(index.bytes) : 'latest');
+    digest = await client.putManifest(tag, reference, index.bytes, index.mediaType);
   }
   return { digest, mediaType: index.mediaType, size: index.bytes.length, entries, report };
 }
