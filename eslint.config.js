@@ -4,19 +4,20 @@
 //   action/                      top: inputs, outputs, main/post, summary
 //   builder/  envd/              which builder; envd's CLI and gateway
 //   buildkit/                    our BuildKit client (channel, control, solve)
-//   session/                     what the daemon calls back into
-//   registry/                    registry client (manifests, indexes, tokens)
+//   session/  registry/          what the daemon calls back into; the registry client
+//   credentials/                 registry logins: docker config, credential helpers
 //   protocol/  github/  common/  bottom: codecs, the runner protocol, helpers
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /** For each layer, the layers above it, which it must never import. */
 const above = {
-  github: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry', 'protocol'],
-  common: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry', 'protocol', 'github'],
-  protocol: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry'],
+  github: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry', 'credentials', 'protocol'],
+  common: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry', 'credentials', 'protocol', 'github'],
+  protocol: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry', 'credentials'],
+  credentials: ['action', 'builder', 'envd', 'buildkit', 'session', 'registry'],
   registry: ['action', 'builder', 'envd', 'buildkit', 'session'],
-  session: ['action', 'builder', 'envd', 'buildkit'],
+  session: ['action', 'builder', 'envd', 'buildkit', 'registry'],
   buildkit: ['action', 'builder', 'envd'],
   builder: ['action', 'envd'],
   envd: ['action', 'builder'],

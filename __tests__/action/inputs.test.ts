@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -60,6 +61,7 @@ describe('defaults', () => {
     const inputs = ok({});
     expect(inputs).toEqual({
       builders: [],
+      builderPlatforms: {},
       connectTimeoutMs: 20_000,
       fallback: 'auto',
       buildkitVersion: 'v0.24.0',
@@ -77,6 +79,8 @@ describe('defaults', () => {
       annotations: [],
       tags: [],
       push: false,
+      pushByDigest: false,
+      merge: [],
       platforms: [],
       noCache: false,
       cacheFrom: [],
@@ -84,6 +88,7 @@ describe('defaults', () => {
       secrets: [],
       provenance: '',
       sbom: '',
+      sourceDateEpoch: '',
       registryInsecure: false,
     });
     expect(inputs.tls).toBeUndefined();
@@ -179,6 +184,9 @@ describe('action.yml', () => {
     provenance: '',
     sbom: '',
     'registry-insecure': 'false',
+    'push-by-digest': 'false',
+    merge: '',
+    'source-date-epoch': '',
   };
 
   it('documents exactly the inputs readInputs reads, with matching defaults', () => {
@@ -406,6 +414,146 @@ describe('builder', () => {
     ['unix://relative.sock', /^Input "builder": "unix:\/\/relative.sock" a unix endpoint needs an absolute path/],
   ])('%s is an error', (value, message) => {
     expect(errorOf({ builder: value })).toMatch(message);
+  });
+});
+
+describe('builder lines that pin platforms', () => {
+  it('a line may pin platforms; its commas separate platforms, other lines are lists', () => {
+    const inputs = ok({ builder: 'tcp://amd:1, tcp://spare:1\ntcp://arm:1 platforms=linux/arm64,linux/arm/v7' });
+    expect(inputs.builders).toEqual(['tcp://amd:1', 'tcp://spare:1', 'tcp://arm:1']);
+    expect(inputs.builderPlatforms).toEqual({ 'tcp://arm:1': ['linux/arm64', 'linux/arm/v7'] });
+  });
+
+  it.each<[string, string]>([
+    ['tcp://arm:1 platforms=linux', 'Input "builder": "linux" pinned on tcp://arm:1 is not a platform; write tcp://arm:1 platforms=linux/arm64[,linux/arm/v7]'],
+    ['tcp://arm:1 arch=arm64', 'Input "builder": "tcp://arm:1 arch=arm64" is not an endpoint; to pin platforms write <address> platforms=linux/arm64[,linux/arm/v7]'],
+  ])('%s is an error', (value, message) => {
+    expect(errorOf({ builder: value })).toBe(message);
+  });
+});
+
+describe('builder from BUILDKIT_HOST', () => {
+  it('an empty builder input takes BUILDKIT_HOST from the environment, and says so', () => {
+    const { result, out } = run({}, { BUILDKIT_HOST: 'tcp://shared-builder:1234' });
+    expect(result!.builders).toEqual(['tcp://shared-builder:1234']);
+    expect(out).toContain('Input "builder" is empty; using BUILDKIT_HOST from the environment: tcp://shared-builder:1234');
+  });
+
+  it('the builder input wins over BUILDKIT_HOST', () => {
+    expect(ok({ builder: 'tcp://given:1' }, { BUILDKIT_HOST: 'tcp://env:2' }).builders).toEqual(['tcp://given:1']);
+  });
+
+  it('satisfies fallback: never', () => {
+    expect(ok({ fallback: 'never' }, { BUILDKIT_HOST: 'unix:///run/buildkit/buildkitd.sock' }).builders).toEqual(['unix:///run/buildkit/buildkitd.sock']);
+  });
+
+  it('is ignored with fallback: only (no warning: the variable may be set runner-wide)', () => {
+    const { result, out } = run({ fallback: 'only' }, { BUILDKIT_HOST: 'tcp://env:2' });
+    expect(result!.builders).toEqual([]);
+    expect(out).not.toContain('::warning');
+  });
+
+  it('an unusable BUILDKIT_HOST is one line naming the variable', () => {
+    expect(errorOf({}, { BUILDKIT_HOST: 'docker-container://buildkitd' })).toMatch(
+      /^Environment variable BUILDKIT_HOST \(used because input "builder" is empty\): "docker-container:\/\/buildkitd" unsupported address; use tcp:\/\/host:port or unix:\/\/\/path/,
+    );
+  });
+});
+
+describe('push-by-digest', () => {
+  it('takes repositories without tags and implies push', () => {
+    const inputs = ok({ 'push-by-digest': 'true', tags: 'ghcr.io/org/app' });
+    expect(inputs).toMatchObject({ pushByDigest: true, push: true, tags: ['ghcr.io/org/app'] });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no repository', { 'push-by-digest': 'true' }, 'Input "tags" is empty but "push-by-digest" is true: give the repository to push to, e.g. ghcr.io/org/app'],
+    [
+      'a tag',
+      { 'push-by-digest': 'true', tags: 'ghcr.io/org/app,ghcr.io/org/app:1' },
+      'Input "tags": "ghcr.io/org/app:1" has a tag, but "push-by-digest" pushes by digest only; give the repository without a tag (the merge run tags the index)',
+    ],
+    ['envd', { 'push-by-digest': 'true', tags: 'r.io/a', file: 'envd-only/build.envd' }, 'Input "push-by-digest" is not supported with the envd frontend (envd pushes by tag)'],
+    ['not a boolean', { 'push-by-digest': 'yes' }, 'Input "push-by-digest" must be true or false, got "yes"'],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+});
+
+describe('merge', () => {
+  const refs = `r.io/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nr.io/app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`;
+
+  it('needs no context or Dockerfile, pushes, and keeps the references in order', () => {
+    const inputs = ok({ merge: refs, tags: 'r.io/app:1,r.io/other:1', context: '.' }, { GITHUB_WORKSPACE: '/nonexistent-workspace' });
+    expect(inputs).toMatchObject({ merge: [`r.io/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`, `r.io/app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`], tags: ['r.io/app:1', 'r.io/other:1'], push: true, file: '' });
+  });
+
+  it('annotations go on the index', () => {
+    expect(ok({ merge: refs, tags: 'r.io/app:1', annotations: 'a=1\nindex:b=2' }).annotations).toEqual(['a=1', 'index:b=2']);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no digest', { merge: 'r.io/app:1', tags: 'r.io/app:2' }, 'Input "merge": "r.io/app:1" has no digest; give name@sha256:<digest> as the digest output of a push-by-digest run'],
+    ['a bad digest', { merge: 'r.io/app@sha256:12', tags: 'r.io/app:2' }, 'Input "merge": "r.io/app@sha256:12" is not a valid image reference: "sha256:12" is not a digest (expected sha256:<64 hex digits>)'],
+    ['no tags', { merge: refs }, 'Input "tags" is empty but "merge" is given: name the index to push, e.g. ghcr.io/org/app:1.2'],
+    ['a build option', { merge: refs, tags: 'r.io/app:1', 'build-args': 'A=1' }, 'Input "build-args" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['platforms', { merge: refs, tags: 'r.io/app:1', platforms: 'linux/amd64' }, 'Input "platforms" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['push-by-digest', { merge: refs, tags: 'r.io/app:1', 'push-by-digest': 'true' }, 'Input "push-by-digest" cannot be used with "merge": a merge builds nothing, it assembles the given images into one index'],
+    ['secrets', { merge: refs, tags: 'r.io/app:1', secrets: 'id=value-1234' }, 'Input "secrets" cannot be used with "merge": a merge builds nothing'],
+    [
+      'a manifest annotation',
+      { merge: refs, tags: 'r.io/app:1', annotations: 'manifest:a=1' },
+      'Input "annotations": "manifest:a" cannot be used with "merge": a merge only annotates the index (write key=value or index:key=value)',
+    ],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+});
+
+describe('source-date-epoch', () => {
+  it('takes seconds', () => {
+    expect(ok({ 'source-date-epoch': '1700000000' }).sourceDateEpoch).toBe('1700000000');
+  });
+
+  it('git: the commit time of GITHUB_SHA in the workspace', () => {
+    const repo = makeTempDir('erb-sde-git-');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '@1600000000 +0000', GIT_AUTHOR_DATE: '@1500000000 +0000' },
+      }).trim();
+    try {
+      writeTree(repo, { Dockerfile: 'FROM scratch\n' });
+      git('init', '-q');
+      git('add', 'Dockerfile');
+      git('commit', '-q', '-m', 'one');
+      const first = git('rev-parse', 'HEAD');
+      execFileSync('git', ['-C', repo, 'commit', '-q', '--allow-empty', '-m', 'two'], {
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '@1650000000 +0000' },
+      });
+      // The committer time (not the author's), of the commit the workflow runs for, not HEAD.
+      setInputs({ 'source-date-epoch': 'git' });
+      const { result, out } = captureStdout(() => readInputs({ GITHUB_WORKSPACE: repo, GITHUB_SHA: first }));
+      expect(result!.sourceDateEpoch).toBe('1600000000');
+      expect(out).toContain(`source-date-epoch: 1600000000 (commit time of ${first})`);
+      setInputs({ 'source-date-epoch': 'GIT' });
+      expect(readInputs({ GITHUB_WORKSPACE: repo }).sourceDateEpoch).toBe('1650000000');
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['not a number', { 'source-date-epoch': 'yesterday' }, 'Input "source-date-epoch" must be seconds since 1970 (e.g. 1700000000) or git, got "yesterday"'],
+    ['negative', { 'source-date-epoch': '-1' }, 'Input "source-date-epoch" must be seconds since 1970 (e.g. 1700000000) or git, got "-1"'],
+    ['also a build arg', { 'source-date-epoch': '1', 'build-args': 'SOURCE_DATE_EPOCH=2' }, 'Input "build-args": SOURCE_DATE_EPOCH is set by "source-date-epoch"; give it in one of the two inputs'],
+    ['envd', { 'source-date-epoch': '1', file: 'envd-only/build.envd' }, 'Input "source-date-epoch" is not supported with the envd frontend (envd reads its build configuration from build.envd); remove: source-date-epoch'],
+  ])('%s is an error', (_name, inputs, message) => {
+    expect(errorOf(inputs)).toBe(message);
+  });
+
+  it('git outside a repository is one line naming the input', () => {
+    expect(errorOf({ 'source-date-epoch': 'git' })).toMatch(/^Input "source-date-epoch": git could not tell the commit time of HEAD in .* \(.*\); check the repository out first, or give seconds$/);
   });
 });
 

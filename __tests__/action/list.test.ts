@@ -1,5 +1,5 @@
 import { ListSyntaxError, parseKeyValueCsv, parseList } from '../../src/action/list.js';
-import { parseImageReference, repositoryOf } from '../../src/action/reference.js';
+import { parseImageReference, repositoryOf } from '../../src/registry/image-reference.js';
 
 describe('parseList', () => {
   it.each<[string, string, { ignoreComma?: boolean; keepWhitespace?: boolean }, string[]]>([

@@ -114,7 +114,7 @@ describe('setOutputs', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the four outputs in the runner heredoc format', () => {
+  it('writes the five outputs in the runner heredoc format', () => {
     const result: BuildResult = parseExporterResponse(single, ['ghcr.io/org/app:1.2', 'localhost:5000/a/b:1']);
     setOutputs(result);
 
@@ -127,7 +127,8 @@ describe('setOutputs', () => {
     expect(text).toMatch(record('images', `ghcr.io/org/app@${MANIFEST}\nlocalhost:5000/a/b@${MANIFEST}`));
 
     const outputs = parseFileCommands(text);
-    expect([...outputs.keys()]).toEqual(['digest', 'imageid', 'metadata', 'images']);
+    expect([...outputs.keys()]).toEqual(['digest', 'digests', 'imageid', 'metadata', 'images']);
+    expect(outputs.get('digests')).toBe('{}');
     expect(outputs.get('digest')).toBe(MANIFEST);
     expect(outputs.get('imageid')).toBe(CONFIG);
     expect(outputs.get('images')!.split('\n')).toEqual([`ghcr.io/org/app@${MANIFEST}`, `localhost:5000/a/b@${MANIFEST}`]);
@@ -137,6 +138,12 @@ describe('setOutputs', () => {
   it('writes empty outputs when there was no image', () => {
     setOutputs(parseExporterResponse({}, []));
     const outputs = parseFileCommands(fs.readFileSync(outputFile, 'utf8'));
-    expect(Object.fromEntries(outputs)).toEqual({ digest: '', imageid: '', metadata: '{}', images: '' });
+    expect(Object.fromEntries(outputs)).toEqual({ digest: '', digests: '{}', imageid: '', metadata: '{}', images: '' });
+  });
+
+  it('writes the per-platform digests as one JSON object', () => {
+    setOutputs({ ...parseExporterResponse(single, []), digests: { 'linux/amd64': MANIFEST, 'linux/arm/v7': CONFIG } });
+    const outputs = parseFileCommands(fs.readFileSync(outputFile, 'utf8'));
+    expect(JSON.parse(outputs.get('digests')!)).toEqual({ 'linux/amd64': MANIFEST, 'linux/arm/v7': CONFIG });
   });
 });

@@ -5,6 +5,7 @@ import { parseEndpoint, grpcTarget } from '../../src/buildkit/endpoint.js';
 
 const base: ActionInputs = {
   builders: [],
+  builderPlatforms: {},
   connectTimeoutMs: 20000,
   fallback: 'never',
   buildkitVersion: 'v0.24.0',
@@ -22,6 +23,8 @@ const base: ActionInputs = {
   annotations: [],
   tags: [],
   push: false,
+  pushByDigest: false,
+  merge: [],
   platforms: [],
   noCache: false,
   cacheFrom: [],
@@ -29,6 +32,7 @@ const base: ActionInputs = {
   secrets: [],
   provenance: '',
   sbom: '',
+  sourceDateEpoch: '',
   registryInsecure: false,
 };
 
@@ -37,6 +41,7 @@ describe('image exporter attributes', () => {
     ['no tags: no name, no push', {}, { push: 'false' }],
     ['tags joined into one name, pushed', { tags: ['r.io/a/b:1', 'r.io/a/b:latest'], push: true }, { name: 'r.io/a/b:1,r.io/a/b:latest', push: 'true' }],
     ['push without tags cannot push', { push: true }, { push: 'false' }],
+    ['push by digest: repository names, no tags', { tags: ['r.io/a/b', 'r.io/c/d'], push: true, pushByDigest: true }, { name: 'r.io/a/b,r.io/c/d', push: 'true', 'push-by-digest': 'true' }],
     ['insecure registry', { tags: ['localhost:5000/x:1'], registryInsecure: true }, { name: 'localhost:5000/x:1', push: 'false', 'registry.insecure': 'true' }],
     ['annotations', { annotations: ['org.opencontainers.image.title=x', 'index:a=b'] }, { push: 'false', 'annotation.org.opencontainers.image.title': 'x', 'annotation-index.a': 'b' }],
   ];
@@ -90,6 +95,21 @@ describe('dockerfile solve request', () => {
     expect(sharedKeyFor('/src/ü')).toMatch(/^[0-9a-f]{32}$/);
     expect(sharedKeyFor('/a')).toBe(sharedKeyFor('/a'));
     expect(sharedKeyFor('/a')).not.toBe(sharedKeyFor('/b'));
+  });
+});
+
+describe('source-date-epoch', () => {
+  it('is the SOURCE_DATE_EPOCH build arg and rewrites layer timestamps in the exporter', () => {
+    const req = dockerfileRequest({ ...base, sourceDateEpoch: '1700000000' });
+    expect(req.FrontendAttrs!['build-arg:SOURCE_DATE_EPOCH']).toBe('1700000000');
+    expect(req.Exporters![0]!.Attrs!['rewrite-timestamp']).toBe('true');
+    expect(req.ExporterAttrsDeprecated!['rewrite-timestamp']).toBe('true');
+  });
+
+  it('is absent unless asked for', () => {
+    const req = dockerfileRequest(base);
+    expect(req.FrontendAttrs!['build-arg:SOURCE_DATE_EPOCH']).toBeUndefined();
+    expect(req.Exporters![0]!.Attrs!['rewrite-timestamp']).toBeUndefined();
   });
 });
 

@@ -20,7 +20,7 @@ import {
   type GatewaySolveResponse,
   type PongResponse,
 } from '../../src/protocol/index.js';
-import { anonymousCredentialProvider } from '../../src/session/auth/provider.js';
+import { anonymousCredentialProvider } from '../../src/credentials/provider.js';
 import { createTransferStats } from '../../src/session/filesync/diffcopy.js';
 import { randomId } from '../../src/session/session.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';

@@ -10,6 +10,12 @@ import { delimiter, join } from 'node:path';
 export interface StartRegistryOptions {
   /** Require HTTP basic auth for this single user (realm "test"). */
   readonly htpasswd?: { readonly user: string; readonly password: string };
+  /**
+   * Require Bearer tokens from this token service (the registry's `auth.token`
+   * config): the registry checks each token's signature against the PEM
+   * certificate in `rootCertBundle` and its `access` claims.
+   */
+  readonly token?: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootCertBundle: string };
 }
 
 export interface RunningRegistry {
@@ -106,7 +112,7 @@ function bcryptLine(user: string, password: string): string {
   return `${line}\n`;
 }
 
-function registryConfig(port: number, storage: string, htpasswdPath: string | undefined): string {
+function registryConfig(port: number, storage: string, htpasswdPath: string | undefined, token: StartRegistryOptions['token']): string {
   const lines = [
     'version: 0.1',
     'log:',
@@ -128,6 +134,15 @@ function registryConfig(port: number, storage: string, htpasswdPath: string | un
   ];
   if (htpasswdPath) {
     lines.push('auth:', '  htpasswd:', '    realm: test', `    path: ${JSON.stringify(htpasswdPath)}`);
+  } else if (token) {
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${JSON.stringify(token.realm)}`,
+      `    service: ${JSON.stringify(token.service)}`,
+      `    issuer: ${JSON.stringify(token.issuer)}`,
+      `    rootcertbundle: ${JSON.stringify(token.rootCertBundle)}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -171,7 +186,7 @@ async function startOnce(dir: string, port: number, options: StartRegistryOption
     writeFileSync(htpasswdPath, bcryptLine(options.htpasswd.user, options.htpasswd.password), { mode: 0o600 });
   }
   const configPath = join(dir, 'config.yml');
-  writeFileSync(configPath, registryConfig(port, storage, htpasswdPath));
+  writeFileSync(configPath, registryConfig(port, storage, htpasswdPath, options.token));
 
   const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

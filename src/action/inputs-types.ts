@@ -13,6 +13,11 @@ export type Frontend = 'dockerfile' | 'envd';
 export interface ActionInputs extends BuildSettings {
   /** Builder endpoints in order of preference; empty = none given. */
   readonly builders: readonly string[];
+  /**
+   * Platforms pinned on a builder's line (`tcp://arm:1234 platforms=linux/arm64`),
+   * by address as in `builders`; a builder without an entry runs what its workers say.
+   */
+  readonly builderPlatforms: Readonly<Record<string, readonly string[]>>;
   readonly tls?: TlsInputs;
   readonly connectTimeoutMs: number;
   readonly fallback: Fallback;
@@ -27,4 +32,10 @@ export interface ActionInputs extends BuildSettings {
   /** envd build function (envd only). */
   readonly envdFunction: string;
   readonly envdVersion: string;
+  /**
+   * `merge`: `name@digest` references of images (or indexes) to assemble
+   * into one index pushed under `tags`. Non-empty = merge mode: nothing is
+   * built and no builder is used.
+   */
+  readonly merge: readonly string[];
 }

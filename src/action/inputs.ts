@@ -5,6 +5,7 @@
 // should be obvious from the job log's last line, not from a stack trace ten
 // minutes into a build.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as runner from '../github/runner.js';
@@ -13,7 +14,8 @@ import { MAX_SECRET_BYTES } from '../buildkit/build.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
-import { parseImageReference } from './reference.js';
+import { parseImageReference, type ImageReference } from '../registry/image-reference.js';
+import { parseReference } from '../registry/reference.js';
 import { MIN_MASKED_LINE, maskSecret } from './mask.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION } from '../common/pins.js';
 import compareVersions from 'semver/functions/compare.js';
@@ -75,13 +77,52 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const secrets = readSecrets(workspace, env);
   const tls = readTls(workspace);
 
-  const builders = readBuilders();
   const connectTimeoutMs = readTimeout('connect-timeout');
   const fallback = readChoice<Fallback>('fallback', ['auto', 'never', 'only'], DEFAULTS.fallback);
+  const { builders, builderPlatforms } = readBuilders(env, fallback);
   const buildkitVersion = readVersion('buildkit-version', DEFAULTS.buildkitVersion, true);
   const buildkitDownloadUrl = readUrl('buildkit-download-url', DEFAULTS.buildkitDownloadUrl);
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
   const allowUnverifiedDownloads = readBool('allow-unverified-downloads', false);
+
+  // Merge mode builds nothing: no context, Dockerfile or builder to check.
+  const merge = readMergeSources();
+  if (merge.length > 0) {
+    checkNothingToBuild(secrets);
+    return {
+      builders,
+      builderPlatforms,
+      ...(tls ? { tls } : {}),
+      connectTimeoutMs,
+      fallback,
+      buildkitVersion,
+      buildkitDownloadUrl,
+      buildkitdConfigInline,
+      allowUnverifiedDownloads,
+      frontend: 'dockerfile',
+      context: workspace,
+      file: '',
+      envdFunction: DEFAULTS.envdFunction,
+      envdVersion: DEFAULTS.envdVersion,
+      target: '',
+      buildArgs: [],
+      labels: [],
+      annotations: readMergeAnnotations(),
+      tags: readMergeTags(),
+      push: true,
+      pushByDigest: false,
+      merge,
+      platforms: [],
+      noCache: false,
+      cacheFrom: [],
+      cacheTo: [],
+      secrets: [],
+      provenance: '',
+      sbom: '',
+      sourceDateEpoch: '',
+      registryInsecure: readBool('registry-insecure', false),
+    };
+  }
 
   const context = readContext(workspace);
   const { frontend, file } = readFrontendAndFile(context, workspace);
@@ -93,18 +134,30 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const labels = readLabels();
   const annotations = readAnnotations();
   const tags = readTags();
-  const push = readBool('push', false);
+  const pushByDigest = readBool('push-by-digest', false);
+  // Pushing by digest is pushing.
+  const push = readBool('push', false) || pushByDigest;
   const platforms = readPlatforms();
   const noCache = readBool('no-cache', false);
   const cacheFrom = readCacheEntries('cache-from');
   const cacheTo = readCacheEntries('cache-to');
   const provenance = readProvenance(env);
   const sbom = readSbom();
+  const sourceDateEpoch = readSourceDateEpoch(workspace, env);
   const registryInsecure = readBool('registry-insecure', false);
 
   // Cross-checks: each names the input the user most likely has to change.
-  if (push && tags.length === 0) {
+  if (push && tags.length === 0 && !pushByDigest) {
     fail('tags', 'is empty but "push" is true: pushing needs at least one tag, e.g. ghcr.io/org/app:latest');
+  }
+  if (pushByDigest) {
+    if (tags.length === 0) fail('tags', 'is empty but "push-by-digest" is true: give the repository to push to, e.g. ghcr.io/org/app');
+    const tagged = tags.find((t) => (parseImageReference(t) as ImageReference).tag !== '');
+    if (tagged) fail('tags', `: "${tagged}" has a tag, but "push-by-digest" pushes by digest only; give the repository without a tag (the merge run tags the index)`);
+    if (frontend === 'envd') fail('push-by-digest', 'is not supported with the envd frontend (envd pushes by tag)');
+  }
+  if (sourceDateEpoch !== '' && buildArgs.some(([name]) => name === 'SOURCE_DATE_EPOCH')) {
+    fail('build-args', ': SOURCE_DATE_EPOCH is set by "source-date-epoch"; give it in one of the two inputs');
   }
   if (frontend === 'envd' && platforms.length > 1) {
     fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');
@@ -120,6 +173,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
       ['no-cache', noCache],
       ['provenance', !!provenance],
       ['sbom', !!sbom],
+      ['source-date-epoch', sourceDateEpoch !== ''],
     ];
     const given = unsupported.filter(([, set]) => set).map(([name]) => name);
     if (given.length) {
@@ -138,6 +192,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 
   return {
     builders,
+    builderPlatforms,
     ...(tls ? { tls } : {}),
     connectTimeoutMs,
     fallback,
@@ -156,6 +211,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     annotations,
     tags,
     push,
+    pushByDigest,
+    merge: [],
     platforms,
     noCache,
     cacheFrom,
@@ -163,8 +220,72 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     secrets,
     provenance,
     sbom,
+    sourceDateEpoch,
     registryInsecure,
   };
+}
+
+// ---------------------------------------------------------------------------
+// Merge mode
+
+/** `merge`: `name@digest` references, one a line or comma separated. */
+function readMergeSources(): string[] {
+  const out: string[] = [];
+  for (const entry of readList('merge')) {
+    const parsed = parseReference(entry);
+    if (typeof parsed === 'string') fail('merge', `: "${entry}" is not a valid image reference: ${parsed}`);
+    if (!parsed.digest) fail('merge', `: "${entry}" has no digest; give name@sha256:<digest> as the digest output of a push-by-digest run`);
+    if (!out.includes(entry)) out.push(entry);
+  }
+  return out;
+}
+
+/** Inputs that only shape a build, with the value that means "not given". */
+const BUILD_ONLY_INPUTS: readonly (readonly [string, readonly string[]])[] = [
+  ['file', ['']],
+  ['context', ['', '.']],
+  ['target', ['']],
+  ['build-args', ['']],
+  ['labels', ['']],
+  ['platforms', ['']],
+  ['cache-from', ['']],
+  ['cache-to', ['']],
+  ['provenance', ['', 'false']],
+  ['sbom', ['', 'false']],
+  ['no-cache', ['', 'false']],
+  ['push-by-digest', ['', 'false']],
+  ['source-date-epoch', ['']],
+];
+
+/**
+ * A merge builds nothing, so a build option given with it is a workflow
+ * mistake (probably a step meant to build); say so instead of ignoring it.
+ */
+function checkNothingToBuild(secrets: readonly SecretSource[]): void {
+  for (const [name, unset] of BUILD_ONLY_INPUTS) {
+    const raw = runner.getInput(name);
+    if (!unset.includes(raw.trim())) fail(name, `cannot be used with "merge": a merge builds nothing, it assembles the given images into one index`);
+  }
+  if (secrets.length > 0) fail('secrets', 'cannot be used with "merge": a merge builds nothing');
+}
+
+function readMergeTags(): string[] {
+  const tags = readTags();
+  if (tags.length === 0) fail('tags', 'is empty but "merge" is given: name the index to push, e.g. ghcr.io/org/app:1.2');
+  return tags;
+}
+
+/** With `merge`, annotations go on the index: `key=value` or `index:key=value`. */
+function readMergeAnnotations(): string[] {
+  return readAnnotations().map((a) => {
+    const eq = a.indexOf('=');
+    const key = a.slice(0, eq);
+    const colon = key.indexOf(':');
+    const level = colon > 0 ? key.slice(0, colon) : '';
+    if (!/^(manifest|manifest-descriptor|index-descriptor|index\[[^\]]*\])(\[[^\]]*\])?$/.test(level)) return a;
+    // Other levels would change the images, and so their digests.
+    fail('annotations', `: "${key}" cannot be used with "merge": a merge only annotates the index (write key=value or index:key=value)`);
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -457,21 +578,76 @@ function readTls(workspace: string): TlsInputs | undefined {
 // ---------------------------------------------------------------------------
 // Builder, context and file
 
-function readBuilders(): string[] {
-  const out: string[] = [];
-  for (const entry of readList('builder')) {
+/**
+ * The `builder` endpoints; when the input is empty, BUILDKIT_HOST from the
+ * environment (as buildctl reads it), so a runner or container that already
+ * points at a shared builder needs no extra input. Not with `fallback: only`,
+ * which ignores remote builders anyway.
+ */
+function readBuilders(env: NodeJS.ProcessEnv, fallback: Fallback): { builders: string[]; builderPlatforms: Record<string, string[]> } {
+  const given = readBuilderLines();
+  const fromEnv = (env[BUILDKIT_HOST_ENV] ?? '').trim();
+  if (given.length === 0 && fromEnv !== '' && fallback !== 'only') {
     try {
-      parseEndpoint(entry);
+      parseEndpoint(fromEnv);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new InputError(
+        'builder',
+        `Environment variable ${BUILDKIT_HOST_ENV} (used because input "builder" is empty): "${fromEnv}" ${message.replace(/^builder "[^"]*":\s*/, '')}`,
+      );
+    }
+    runner.info(`Input "builder" is empty; using ${BUILDKIT_HOST_ENV} from the environment: ${fromEnv}`);
+    return { builders: [fromEnv], builderPlatforms: {} };
+  }
+  const builders: string[] = [];
+  const builderPlatforms: Record<string, string[]> = {};
+  for (const { address, platforms } of given) {
+    try {
+      parseEndpoint(address);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // endpoint.ts words its errors as `builder "<addr>": ...`; keep the
       // detail and put the input name in front.
-      fail('builder', `: "${entry}" ${message.replace(/^builder "[^"]*":\s*/, '')}`);
+      fail('builder', `: "${address}" ${message.replace(/^builder "[^"]*":\s*/, '')}`);
     }
-    if (!out.includes(entry)) out.push(entry);
+    if (platforms) {
+      for (const p of platforms) if (!PLATFORM.test(p)) fail('builder', `: "${p}" pinned on ${address} is not a platform; write ${address} platforms=linux/arm64[,linux/arm/v7]`);
+      builderPlatforms[address] = [...new Set([...(builderPlatforms[address] ?? []), ...platforms])];
+    }
+    if (!builders.includes(address)) builders.push(address);
+  }
+  return { builders, builderPlatforms };
+}
+
+/**
+ * The `builder` lines. A line may pin platforms after the address
+ * (`tcp://arm:1234 platforms=linux/arm64,linux/arm/v7`): that line is one
+ * builder, its commas separate platforms. Other lines are lists as usual.
+ */
+function readBuilderLines(): { address: string; platforms?: string[] }[] {
+  const out: { address: string; platforms?: string[] }[] = [];
+  for (const line of runner.getInput('builder').split(/\r?\n/)) {
+    const pinned = /^\s*(\S+)\s+platforms=(\S+)\s*$/.exec(line);
+    if (pinned) {
+      out.push({ address: pinned[1]!, platforms: pinned[2]!.split(',').filter(Boolean) });
+      continue;
+    }
+    if (/\s\S*=/.test(line.trim())) fail('builder', `: "${line.trim()}" is not an endpoint; to pin platforms write <address> platforms=linux/arm64[,linux/arm/v7]`);
+    let entries: string[];
+    try {
+      entries = parseList(line);
+    } catch (err) {
+      if (err instanceof ListSyntaxError) fail('builder', `is not a valid list (${err.message}); check the "quotes"`);
+      throw err;
+    }
+    for (const address of entries) out.push({ address });
   }
   return out;
 }
+
+/** The variable buildctl reads its daemon address from. */
+export const BUILDKIT_HOST_ENV = 'BUILDKIT_HOST';
 
 function isFile(p: string): boolean {
   try {
@@ -691,6 +867,36 @@ function readProvenance(env: NodeJS.ProcessEnv): string {
   if (!attrs.some(([k]) => k === 'mode')) attrs.unshift(['mode', 'min']);
   if (builderId && !attrs.some(([k]) => k === 'builder-id')) attrs.push(['builder-id', builderId]);
   return csvRecord(attrs.map(([k, v]) => `${k}=${v}`));
+}
+
+/** Largest SOURCE_DATE_EPOCH Go's time handling in BuildKit takes without overflow (year 9999). */
+const MAX_EPOCH = 253_402_300_799;
+
+/**
+ * `source-date-epoch`: decimal seconds, or `git` for the commit time of
+ * GITHUB_SHA (HEAD when unset) in the workspace's repository.
+ */
+function readSourceDateEpoch(workspace: string, env: NodeJS.ProcessEnv): string {
+  const raw = runner.getInput('source-date-epoch');
+  if (raw === '') return '';
+  if (raw.toLowerCase() === 'git') {
+    const rev = env['GITHUB_SHA'] || 'HEAD';
+    if (!/^[0-9a-f]{7,64}$|^HEAD$/i.test(rev)) fail('source-date-epoch', `: GITHUB_SHA "${rev}" is not a commit id`);
+    let out: string;
+    try {
+      out = execFileSync('git', ['-C', workspace, 'log', '-1', '--format=%ct', rev, '--'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      const why = e.code === 'ENOENT' ? 'git is not installed' : (e.stderr ?? '').split('\n').find((l) => l.trim() !== '')?.trim() || e.message.split('\n')[0];
+      fail('source-date-epoch', `: git could not tell the commit time of ${rev} in ${workspace} (${why}); check the repository out first, or give seconds`);
+    }
+    const seconds = out.trim();
+    if (!/^\d+$/.test(seconds)) fail('source-date-epoch', `: git printed no commit time for ${rev} in ${workspace}`);
+    runner.info(`source-date-epoch: ${seconds} (commit time of ${rev})`);
+    return seconds;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_EPOCH) fail('source-date-epoch', `must be seconds since 1970 (e.g. 1700000000) or git, got "${raw}"`);
+  return String(Number(raw));
 }
 
 function readSbom(): string {

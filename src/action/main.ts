@@ -5,13 +5,16 @@ import * as runner from '../github/runner.js';
 import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
-import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
+import { checkBuilderFeatures } from './builder-features.js';
+import { wantsPlatformPlan } from '../builder/platforms.js';
+import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext } from '../envd/context.js';
-import { createDockerCredentialProvider } from '../session/auth/provider.js';
+import { createDockerCredentialProvider } from '../credentials/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
+import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
@@ -27,6 +30,11 @@ export async function main(signal: AbortSignal): Promise<void> {
   saveState({ isPost: true });
   const started = Date.now();
   const inputs = readInputs();
+  // Merge mode builds nothing: no builder, no session, only registry calls.
+  if (inputs.merge.length > 0) {
+    await (await import('./merge.js')).runMerge(inputs, signal);
+    return;
+  }
   // readInputs masked every secret value (files included) before printing
   // anything; this catches a secret file rewritten since.
   const masker = createSecretMasker();
@@ -37,7 +45,16 @@ export async function main(signal: AbortSignal): Promise<void> {
       ? dockerfileRequest({ ...inputs, cacheFrom: withRunnerCacheService(inputs.cacheFrom), cacheTo: withRunnerCacheService(inputs.cacheTo) })
       : undefined;
 
-  const builder = await resolveBuilder(inputs, {
+  // Several builders and platforms: each platform on a builder that runs it natively.
+  let planned: { builders: readonly string[]; probe: ResolveDeps['probe'] } | undefined;
+  if (wantsPlatformPlan(inputs)) {
+    const outcome = await (await import('./native.js')).buildOnPlatformBuilders(inputs, signal);
+    if (outcome.done) return;
+    planned = outcome;
+  }
+
+  const builder = await resolveBuilder(planned ? { ...inputs, builders: [...planned.builders] } : inputs, {
+    ...(planned ? { probe: planned.probe } : {}),
     // Record a local daemon the moment it runs, before anything else can fail.
     startLocal: async (i) => {
       const local = await defaultResolveDeps.startLocal(i);
@@ -46,12 +63,15 @@ export async function main(signal: AbortSignal): Promise<void> {
     },
   });
 
+  checkBuilderFeatures(inputs, builder.info);
+
   // A cancel while probing or starting a builder: do not start a build at all.
   if (signal.aborted) throw new Error('build cancelled before it started');
 
   const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
 
-  const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
+  const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
+  const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
   setOutputs(result);
   // Both come from the daemon's exporter response.
   if (result.digest) runner.untrusted(`digest: ${result.digest}`);

@@ -4,7 +4,7 @@
 
 import * as runner from '../github/runner.js';
 
-import { repositoryOf } from './reference.js';
+import { repositoryOf } from '../registry/image-reference.js';
 
 /** An OCI content descriptor, as BuildKit returns it in containerimage.descriptor. */
 export interface ImageDescriptor {
@@ -25,6 +25,8 @@ export interface BuildResult {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** One `repository@digest` per distinct repository among the tags. */
   readonly images: readonly string[];
+  /** `os/arch[/variant]` → manifest digest of each platform's image, when known. */
+  readonly digests?: Readonly<Record<string, string>>;
 }
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
@@ -87,9 +89,10 @@ export function parseExporterResponse(resp: Readonly<Record<string, string>>, ta
   };
 }
 
-/** Sets the action outputs `digest`, `imageid`, `metadata` (JSON) and `images` (one a line). */
+/** Sets the action outputs `digest`, `digests` (JSON), `imageid`, `metadata` (JSON) and `images` (one a line). */
 export function setOutputs(result: BuildResult): void {
   runner.setOutput('digest', result.digest);
+  runner.setOutput('digests', JSON.stringify(result.digests ?? {}));
   runner.setOutput('imageid', result.imageId ?? '');
   runner.setOutput('metadata', JSON.stringify(result.metadata));
   runner.setOutput('images', result.images.join('\n'));

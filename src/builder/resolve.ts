@@ -115,7 +115,7 @@ export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<R
   return { endpoint: local.endpoint, info: local.info, local: local.handle };
 }
 
-function toTlsConfig(tls: TlsFiles | undefined): TlsConfig | undefined {
+export function toTlsConfig(tls: TlsFiles | undefined): TlsConfig | undefined {
   if (!tls) return undefined;
   const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string } = {};
   if (tls.ca) out.ca = Buffer.from(tls.ca);

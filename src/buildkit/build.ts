@@ -4,7 +4,7 @@
 import type { BuildSettings, SecretSource } from './settings.js';
 import { Messages, Services, type Packet } from '../protocol/index.js';
 import { authCredentialsMethod } from '../session/auth/service.js';
-import type { CredentialProvider } from '../session/auth/provider.js';
+import type { CredentialProvider } from '../credentials/provider.js';
 import { createTransferStats, prepareFileSync, serveDiffCopy, type TransferStats } from '../session/filesync/diffcopy.js';
 import type { MethodHandler } from '../session/rpc.js';
 import { bidiMethod, healthService, secretsService } from '../session/services.js';

@@ -35,6 +35,12 @@ export interface BuildSettings {
   readonly annotations: readonly string[];
   readonly tags: readonly string[];
   readonly push: boolean;
+  /**
+   * `push-by-digest`: push the image by digest only, under the repositories
+   * of `tags` (which then carry no tag); implies push. For matrix jobs whose
+   * digests a later `merge` run assembles into one index.
+   */
+  readonly pushByDigest: boolean;
   readonly platforms: readonly string[];
   readonly noCache: boolean;
   readonly cacheFrom: readonly CacheEntry[];
@@ -43,6 +49,11 @@ export interface BuildSettings {
   /** `provenance` / `sbom` as frontend attr values; '' = off. */
   readonly provenance: string;
   readonly sbom: string;
+  /**
+   * `source-date-epoch` as decimal seconds ('' = off): the SOURCE_DATE_EPOCH
+   * build arg, with layer timestamps rewritten by the image exporter.
+   */
+  readonly sourceDateEpoch: string;
   /** Allow plain-HTTP registries for push (registry.insecure). */
   readonly registryInsecure: boolean;
 }

@@ -26,11 +26,17 @@ export function sharedKeyFor(dir: string): string {
   return createHash('sha256').update(`envd-remote-build:${dir}`).digest('hex').slice(0, 32);
 }
 
-export function imageExporter(inputs: Pick<BuildSettings, 'tags' | 'push' | 'registryInsecure' | 'annotations'>): ExporterEntry {
+export function imageExporter(
+  inputs: Pick<BuildSettings, 'tags' | 'push' | 'registryInsecure' | 'annotations'> & Partial<Pick<BuildSettings, 'pushByDigest' | 'sourceDateEpoch'>>,
+): ExporterEntry {
   const attrs: Record<string, string> = {};
   // All names go into one exporter, comma-separated: one image, several tags.
   if (inputs.tags.length) attrs.name = inputs.tags.join(',');
   attrs.push = String(inputs.push && inputs.tags.length > 0);
+  // The names are repositories: the daemon pushes the manifest by its digest only.
+  if (inputs.pushByDigest) attrs['push-by-digest'] = 'true';
+  // Clamp file times in the layers to SOURCE_DATE_EPOCH too, not only the config's (BuildKit v0.13+).
+  if (inputs.sourceDateEpoch) attrs['rewrite-timestamp'] = 'true';
   if (inputs.registryInsecure) attrs['registry.insecure'] = 'true';
   for (const [key, value] of annotationAttrs(inputs.annotations)) attrs[key] = value;
   return { Type: 'image', Attrs: attrs };
@@ -70,6 +76,7 @@ export function dockerfileRequest(inputs: BuildSettings): BuildRequest {
   const attrs: Record<string, string> = { filename: basename(inputs.file) };
   if (inputs.target) attrs.target = inputs.target;
   for (const [name, value] of inputs.buildArgs) attrs[`build-arg:${name}`] = value;
+  if (inputs.sourceDateEpoch) attrs['build-arg:SOURCE_DATE_EPOCH'] = inputs.sourceDateEpoch;
   for (const [name, value] of inputs.labels) attrs[`label:${name}`] = value;
   if (inputs.platforms.length) attrs.platform = inputs.platforms.join(',');
   if (inputs.noCache) attrs['no-cache'] = '';

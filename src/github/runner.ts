@@ -146,6 +146,10 @@ export function warning(message: string, properties: AnnotationProperties = {}):
   issueCommand('warning', annotationProperties(properties), message);
 }
 
+export function notice(message: string, properties: AnnotationProperties = {}): void {
+  issueCommand('notice', annotationProperties(properties), message);
+}
+
 export function error(message: string, properties: AnnotationProperties = {}): void {
   issueCommand('error', annotationProperties(properties), message);
 }

@@ -95,6 +95,9 @@ async function imageConfig(repo: string, tag: string): Promise<{ config?: { Env?
     expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBe(digest);
     expect(await registryDigest(E2E_REGISTRY, repo, 'latest')).toBe(digest);
     expect(run.outputs.images).toBe(`${E2E_REGISTRY}/${repo}@${digest}`);
+    // One platform: the daemon's, as the pushed image config declares it.
+    const pushed = (await imageConfig(repo, '1')) as { os?: string; architecture?: string };
+    expect(JSON.parse(run.outputs.digests!)).toEqual({ [`${pushed.os}/${pushed.architecture}`]: digest });
     // envd's own image config reached the registry: the environment it declared.
     const config = await imageConfig(repo, '1');
     expect(config.config?.Env).toContain('GREETING=hello from envd');

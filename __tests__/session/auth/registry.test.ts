@@ -8,7 +8,7 @@ import { createAuthHandler, createDockerCredentialProvider } from '../../../src/
 import { AUTH_CREDENTIALS_PATH } from '../../../src/session/auth/service.js';
 import type { CredentialsResponse } from '../../../src/protocol/index.js';
 import { describeWithRegistry, startRegistry, type RunningRegistry } from '../../helpers/registry.js';
-import { TEST_HELPER_NAME, installTestHelper, type TestHelper } from './fake-helper.js';
+import { TEST_HELPER_NAME, installTestHelper, type TestHelper } from '../../credentials/fake-helper.js';
 
 const USER = 'ci-user';
 // A ':' in the password checks the split at the first ':' all the way to the registry.

@@ -3,9 +3,9 @@
 // missing (UNIMPLEMENTED) the daemon fetches registry tokens itself (§5.2).
 import { codec, Messages, Services, type CredentialsRequest, type CredentialsResponse } from '../../protocol/index.js';
 import { Code, RpcError, type MethodHandler, type UnaryHandler } from '../rpc.js';
-import { CredentialHelperError } from './credential-helper.js';
-import { DockerConfigError } from './docker-config.js';
-import type { CredentialProvider } from './provider.js';
+import { CredentialHelperError } from '../../credentials/credential-helper.js';
+import { DockerConfigError } from '../../credentials/docker-config.js';
+import type { CredentialProvider } from '../../credentials/provider.js';
 
 export const AUTH_CREDENTIALS_PATH = `/${Services.Auth}/Credentials`;
 

@@ -10,7 +10,7 @@ import {
   emptyDockerConfig,
   parseDockerConfig,
   runCredentialHelper,
-} from '../../../src/session/auth/index.js';
+} from '../../src/session/auth/index.js';
 import { TEST_HELPER_NAME, installTestHelper, type TestHelper } from './fake-helper.js';
 
 // A killed process may linger as a zombie until its parent (or init) reaps it; that counts as dead.

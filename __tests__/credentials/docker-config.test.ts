@@ -16,7 +16,7 @@ import {
   selectCredentialSource,
   type AuthEntry,
   type CredentialSource,
-} from '../../../src/session/auth/index.js';
+} from '../../src/session/auth/index.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const cfg = (doc: object, source = 'config.json') => parseDockerConfig(JSON.stringify(doc), source);

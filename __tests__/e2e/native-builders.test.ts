@@ -1,0 +1,87 @@
+// End to end, one step with two builders and two platforms: two daemons
+// started here declare different worker platforms (--oci-worker-platform),
+// the action builds each platform on the daemon that runs it natively, in
+// parallel, pushes each by digest and one index under the tags. The proof of
+// who built what is each daemon's own content store: the manifest of a
+// platform is there on its builder and absent on the other.
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestDaemon, type TestDaemon } from '../helpers/buildkitd.js';
+import { runAction } from '../helpers/run-action.js';
+import { describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
+
+jest.setTimeout(300_000);
+
+const REGISTRY = process.env.E2E_AUTH_REGISTRY ?? '';
+const USER = process.env.E2E_AUTH_USER ?? '';
+const PASSWORD = process.env.E2E_AUTH_PASSWORD ?? '';
+const basic = (): string => `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+describeE2E('native builder per platform (two daemons, two platforms, one step)', () => {
+  let amd: TestDaemon;
+  let arm: TestDaemon;
+  let dockerConfig: string;
+
+  beforeAll(async () => {
+    const bin = process.env.BUILDKITD_BIN;
+    if (!bin) throw new Error('BUILDKITD_BIN must name a buildkitd binary: this test starts two daemons of its own');
+    if (!REGISTRY || !USER || !PASSWORD) throw new Error('E2E_AUTH_REGISTRY, E2E_AUTH_USER and E2E_AUTH_PASSWORD must name the htpasswd registry of the peers');
+    [amd, arm] = await Promise.all([startTestDaemon({ bin, platforms: ['linux/amd64'] }), startTestDaemon({ bin, platforms: ['linux/arm64'] })]);
+    dockerConfig = mkdtempSync(join(tmpdir(), 'e2e-native-docker-'));
+    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [REGISTRY]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+  });
+  afterAll(async () => {
+    await Promise.all([amd?.stop(), arm?.stop()]);
+    if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
+  });
+
+  test('each platform is built on the daemon that runs it; the index digest is the registry’s', async () => {
+    // The daemons say what they are: one worker each, whose own (first) platform is the one given.
+    const own = (d: TestDaemon) => d.info.workers.map((w) => `${w.platforms?.[0]?.OS}/${w.platforms?.[0]?.Architecture}`);
+    expect(own(amd)).toEqual(['linux/amd64']);
+    expect(own(arm)).toEqual(['linux/arm64']);
+    // (amd64 workers may add their microarchitecture levels, amd64/v2…; none lists arm64.)
+    expect(amd.info.workers[0]!.platforms!.some((p) => p.Architecture === 'arm64')).toBe(false);
+
+    const repo = uniqueRepo('native');
+    const other = uniqueRepo('native-copy');
+    // COPY only: neither daemon needs an emulator. The stamp makes the images new.
+    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
+    const run = await runAction(
+      {
+        // The arm builder first, the amd64 platform first: the assignment follows the workers, not the order.
+        builder: `${arm.address}\n${amd.address}`,
+        fallback: 'never',
+        context,
+        platforms: 'linux/amd64,linux/arm64',
+        tags: `${REGISTRY}/${repo}:1\n${REGISTRY}/${other}:1`,
+        push: 'true',
+      },
+      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const digest = run.outputs.digest!;
+    const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
+    expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+
+    // The registry serves that index under both tags, with those two children.
+    const auth = { user: USER, password: PASSWORD };
+    expect(await registryDigest(REGISTRY, repo, '1', auth)).toBe(digest);
+    expect(await registryDigest(REGISTRY, other, '1', auth)).toBe(digest);
+    const index = (await (await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json', authorization: basic() } })).json()) as {
+      manifests: { digest: string; platform: { os: string; architecture: string } }[];
+    };
+    expect(Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]))).toEqual(digests);
+
+    // Who built what: each manifest is in its builder's content store only.
+    expect([amd.hasBlob(digests['linux/amd64']!), arm.hasBlob(digests['linux/amd64']!)]).toEqual([true, false]);
+    expect([arm.hasBlob(digests['linux/arm64']!), amd.hasBlob(digests['linux/arm64']!)]).toEqual([true, false]);
+    expect(run.stdout).toContain(`linux/amd64: built on ${amd.address} as ${digests['linux/amd64']}`);
+    expect(run.stdout).toContain(`linux/arm64: built on ${arm.address} as ${digests['linux/arm64']}`);
+    process.stderr.write(`native builders: index ${digest}, registry ${await registryDigest(REGISTRY, repo, '1', auth)}; amd64 ${digests['linux/amd64']} on ${amd.address}; arm64 ${digests['linux/arm64']} on ${arm.address}\n`);
+    rmSync(context, { recursive: true, force: true });
+  });
+});
