@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as runner from '../github/runner.js';
 
-import { MAX_SECRET_BYTES } from '../buildkit/build.js';
+import { MAX_SECRET_BYTES } from '../buildkit/secrets.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';

@@ -2,7 +2,8 @@
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as runner from '../github/runner.js';
-import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { explainBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { checkBuilderFeatures } from './builder-features.js';

@@ -4,7 +4,8 @@
 // tag, as a merge run would (registry/assemble.ts).
 import * as runner from '../github/runner.js';
 import { failureAnnotation } from './annotations.js';
-import { BuildFailedError, explainBuildError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { explainBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { checkBuilderFeatures } from '../action/builder-features.js';
 import { planPlatforms, type PlatformGroup } from '../builder/platforms.js';

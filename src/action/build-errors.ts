@@ -1,0 +1,31 @@
+// Daemon errors about something an input controls, rephrased to name that
+// input: BuildKit's wording ("secret npmrc: not found") names neither the
+// Dockerfile nor the action input that fixes it.
+import type { BuildSettings } from '../buildkit/settings.js';
+
+/** Annotation levels that only an index can carry (see annotationAttrs). */
+const INDEX_LEVEL = /^(index|index-descriptor)(\[[^\]]*\])?:/;
+
+/**
+ * Says what the user has to change when the daemon's error is about one of
+ * our inputs: BuildKit's wording ("secret npmrc: not found") names neither
+ * the Dockerfile nor the action input that fixes it. Other errors pass
+ * through unchanged.
+ */
+export function explainBuildError(message: string, inputs: Pick<BuildSettings, 'secrets' | 'annotations'>, env: NodeJS.ProcessEnv = process.env): string {
+  const missing = /\bsecret ([^\s:]+): not found\b/.exec(message);
+  if (missing) {
+    const id = missing[1]!;
+    const given = inputs.secrets.find((s) => s.id === id);
+    if (!given) return `secret "${id}" is required by the Dockerfile but was not given; pass it with the secrets, secret-files or secret-envs input`;
+    if (given.kind === 'env' && env[given.name] === undefined) {
+      return `secret "${id}" is required by the Dockerfile, but environment variable ${given.name} (secret-envs) is not set`;
+    }
+  }
+  if (/index annotations not supported for single platform export/.test(message)) {
+    const keys = inputs.annotations.filter((a) => INDEX_LEVEL.test(a)).map((a) => a.slice(0, a.indexOf('=')));
+    const what = keys.length === 1 ? `${keys[0]} needs` : `${keys.join(', ') || 'index annotations'} need`;
+    return `Input "annotations": ${what} an image index, but this build exports a single-platform manifest; build several platforms, enable provenance, or drop the index: prefix`;
+  }
+  return message;
+}
