@@ -1,10 +1,14 @@
 // The envd gateway against a real buildkitd, with the traffic envd's own
 // client produces: Control.Solve with no frontend (a client-driven build),
 // the session tunnel, and the LLBBridge calls (Ping, Solve, Return) that
-// drive the build — all through the gateway. The gateway must forward all of
-// it and capture the exporter response for the action's outputs.
+// drive the build — all through the gateway's unix socket. The gateway must
+// forward all of it and capture the exporter response for the action's
+// outputs.
 import { jest } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ControlClient } from '../../src/buildkit/control.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import { sessionHandlers } from '../../src/buildkit/build.js';
@@ -64,10 +68,16 @@ async function driveBuild(bridge: Bridge, ref: string): Promise<void> {
 
 describeE2E('envd gateway forwards a client-driven build to a real buildkitd', () => {
   let gateway: Gateway;
+  let socketDir: string;
   beforeEach(async () => {
-    gateway = await startGateway(parseEndpoint(BUILDKIT_HOST));
+    socketDir = mkdtempSync(join(tmpdir(), 'e2e-gw-'));
+    chmodSync(socketDir, 0o700);
+    gateway = await startGateway(parseEndpoint(BUILDKIT_HOST), { socketPath: join(socketDir, 'gateway.sock') });
   });
-  afterEach(async () => gateway.close());
+  afterEach(async () => {
+    await gateway.close();
+    rmSync(socketDir, { recursive: true, force: true });
+  });
 
   test('LLBBridge build through the gateway: pushed, and the digest is captured from Control/Solve', async () => {
     const context = makeContext({
@@ -76,10 +86,10 @@ describeE2E('envd gateway forwards a client-driven build to a real buildkitd', (
     });
     const repo = uniqueRepo('gateway');
     const tag = `${E2E_REGISTRY}/${repo}:1`;
-    const viaGateway = parseEndpoint(`tcp://${gateway.address}`);
+    const viaGateway = parseEndpoint(gateway.url);
     const control = new ControlClient(viaGateway);
     const Bridge = grpc.makeGenericClientConstructor(serviceDefinition(Services.LLBBridge), 'LLBBridge');
-    const bridge = new Bridge(gateway.address, grpc.credentials.createInsecure()) as unknown as Bridge;
+    const bridge = new Bridge(gateway.url, grpc.credentials.createInsecure()) as unknown as Bridge;
     const ref = randomId();
     const exporter = imageExporter({ tags: [tag], push: true, registryInsecure: false, annotations: [] });
     try {
@@ -114,10 +124,10 @@ describeE2E('envd gateway forwards a client-driven build to a real buildkitd', (
   });
 
   test('a failing client-side build reports the daemon error through the gateway', async () => {
-    const viaGateway = parseEndpoint(`tcp://${gateway.address}`);
+    const viaGateway = parseEndpoint(gateway.url);
     const control = new ControlClient(viaGateway);
     const Bridge = grpc.makeGenericClientConstructor(serviceDefinition(Services.LLBBridge), 'LLBBridge');
-    const bridge = new Bridge(gateway.address, grpc.credentials.createInsecure()) as unknown as Bridge;
+    const bridge = new Bridge(gateway.url, grpc.credentials.createInsecure()) as unknown as Bridge;
     const ref = randomId();
     const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY does-not-exist /\n' });
     try {

@@ -9,7 +9,7 @@ import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.
 import { checkBuilderFeatures } from './builder-features.js';
 import { wantsPlatformPlan } from '../builder/platforms.js';
 import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
-import { createEnvdContext } from '../envd/context.js';
+import { createEnvdContext, createEnvdHome, gatewaySocketPath } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
@@ -152,14 +152,15 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway.js'), import('../envd/build.js')]);
   const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads });
-  const gateway = await startGateway(builder.endpoint, { log: (m) => runner.debug(`gateway: ${m}`) });
+  // The gateway's socket goes into envd's private 0700 home, so only this
+  // job's user can reach the builder through it; post removes the home.
+  const record = await createEnvdHome({ envdPath, onRecord: (r) => saveState({ envdContext: r }) });
+  const gateway = await startGateway(builder.endpoint, {
+    socketPath: gatewaySocketPath(record),
+    log: (m) => runner.debug(`gateway: ${m}`),
+  });
   try {
-    const record = await createEnvdContext({
-      envdPath,
-      gatewayPort: gateway.port,
-      connectTimeoutMs: inputs.connectTimeoutMs,
-      onRecord: (r) => saveState({ envdContext: r }),
-    });
+    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs });
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
       await runEnvdBuild(record, inputs, { signal });

@@ -15,6 +15,7 @@ import type { TextSink } from '../github/command-guard.js';
 import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
+import { MAX_SOCKET_PATH_BYTES } from './gateway/socket.js';
 
 /** Serialisable (JSON) record of a created context; enough to clean up from the post step. */
 export interface EnvdContextRecord {
@@ -26,23 +27,31 @@ export interface EnvdContextRecord {
   readonly envdPath: string;
 }
 
-export interface CreateEnvdContextOptions {
+export interface CreateEnvdHomeOptions {
   readonly envdPath: string;
-  /** Loopback port of the gateway envd should dial (envd connects to tcp://127.0.0.1:<port>). */
-  readonly gatewayPort: number;
-  readonly connectTimeoutMs: number;
   /**
    * Called with the record before anything is created on disk, so the caller
    * can save it as state first: if main dies midway, post still finds (and
    * removes) whatever part of it exists.
    */
   readonly onRecord?: (record: EnvdContextRecord) => void | Promise<void>;
+}
+
+export interface CreateEnvdContextOptions {
+  /** Absolute path of the gateway's unix socket (see gatewaySocketPath). */
+  readonly builderSocket: string;
+  readonly connectTimeoutMs: number;
   /** Where envd's output goes (default: the job log, with workflow commands stopped). */
   readonly out?: TextSink;
 }
 
 /** Every private home's directory name starts with this; removal refuses other paths. */
 export const ENVD_HOME_PREFIX = 'envd-home-';
+/**
+ * The envd gateway's socket, inside the private home: that directory is 0700,
+ * so no other local user can reach the builder through the gateway.
+ */
+export const GATEWAY_SOCKET_NAME = 'gateway.sock';
 /** envd's name for the builder-timeout variable (envd pkg/buildkitd/buildkitd.go). */
 export const ENVD_CONNECT_TIMEOUT_ENV = 'BUILDKIT_CONNECTING_TIMEOUT';
 /**
@@ -100,7 +109,7 @@ export function envdEnv(
 }
 
 /** A name envd can store and the log can show: job id + run + attempt + random. */
-export function uniqueContextName(env: NodeJS.ProcessEnv = process.env): string {
+export function uniqueContextName(env: NodeJS.ProcessEnv = process.env, random: string = randomBytes(4).toString('hex')): string {
   const clean = (s: string | undefined, max: number) =>
     (s ?? '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, max);
   const parts = [
@@ -110,40 +119,75 @@ export function uniqueContextName(env: NodeJS.ProcessEnv = process.env): string 
     clean(env['GITHUB_RUN_ATTEMPT'], 5) || '1',
     // Random part: two invocations in one job (matrix reuse, composite
     // actions calling us twice) must not collide.
-    randomBytes(4).toString('hex'),
+    random,
   ];
   return parts.join('-');
 }
 
-/** Computes the record without touching the disk. */
+/**
+ * Computes the record without touching the disk. The home is named by the
+ * random part only (the context name can be ~80 characters), so that the
+ * socket path inside it stays within the unix socket limit.
+ */
 export function planEnvdContext(envdPath: string, env: NodeJS.ProcessEnv = process.env): EnvdContextRecord {
-  const name = uniqueContextName(env);
+  const random = randomBytes(4).toString('hex');
+  const name = uniqueContextName(env, random);
   const base = env['RUNNER_TEMP'] || os.tmpdir();
-  return { name, home: path.join(path.resolve(base), `${ENVD_HOME_PREFIX}${name}`), envdPath: path.resolve(envdPath) };
+  return { name, home: path.join(path.resolve(base), `${ENVD_HOME_PREFIX}${random}`), envdPath: path.resolve(envdPath) };
+}
+
+/** Where the gateway listens for this context: `<home>/gateway.sock`. */
+export function gatewaySocketPath(record: Pick<EnvdContextRecord, 'home'>): string {
+  return path.join(record.home, GATEWAY_SOCKET_NAME);
 }
 
 /**
- * Creates the private HOME and runs
- * `envd context create --name <name> --builder tcp --builder-address 127.0.0.1:<port> --use`.
- * envd prefixes the address with `<builder>://` itself, so it gets no scheme.
- * On failure the half-made context is removed before the error is thrown.
+ * Plans the context and creates its private 0700 HOME (which will also hold
+ * the gateway's socket). Throws before touching the disk if the socket path
+ * would be too long for a unix socket.
  */
-export async function createEnvdContext(opts: CreateEnvdContextOptions): Promise<EnvdContextRecord> {
-  if (!Number.isInteger(opts.gatewayPort) || opts.gatewayPort < 1 || opts.gatewayPort > 65535) {
-    throw new Error(`envd gateway port ${opts.gatewayPort} is not a valid TCP port`);
-  }
+export async function createEnvdHome(opts: CreateEnvdHomeOptions): Promise<EnvdContextRecord> {
   const record = planEnvdContext(opts.envdPath);
+  const socket = gatewaySocketPath(record);
+  const bytes = Buffer.byteLength(socket);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(
+      `RUNNER_TEMP (${path.dirname(record.home)}) is too long for envd's builder socket: ${socket} is ${bytes} bytes, ` +
+        `unix sockets allow ${MAX_SOCKET_PATH_BYTES}`,
+    );
+  }
   await opts.onRecord?.(record);
-
   try {
-    // Not recursive for the leaf: an existing directory of that name would
-    // mean a collision, and we must not adopt someone else's directory.
     await fs.mkdir(path.dirname(record.home), { recursive: true });
+    // Not recursive for the leaf: an existing directory of that name would
+    // mean a collision, and we must neither adopt nor remove someone else's
+    // directory.
     await fs.mkdir(record.home, { mode: 0o700 });
+  } catch (err) {
+    throw new Error(`Could not create envd's private home ${record.home}: ${(err as Error).message}`);
+  }
+  try {
     // mkdir's mode is filtered by the umask; state 0700 explicitly.
     await fs.chmod(record.home, 0o700);
+  } catch (err) {
+    await removeEnvdContext(record);
+    throw new Error(`Could not make envd's private home ${record.home} private: ${(err as Error).message}`);
+  }
+  return record;
+}
 
-    const args = envdContextCreateArgs(record.name, opts.gatewayPort);
+/**
+ * Runs `envd context create --name <name> --builder unix --builder-address <socket> --use`
+ * in the record's home (made by createEnvdHome). envd prefixes the address
+ * with `unix://` itself, so it gets the bare path. On failure the context
+ * and its home are removed before the error is thrown.
+ */
+export async function createEnvdContext(record: EnvdContextRecord, opts: CreateEnvdContextOptions): Promise<void> {
+  if (!path.isAbsolute(opts.builderSocket)) {
+    throw new Error(`envd builder socket ${opts.builderSocket} is not an absolute path`);
+  }
+  try {
+    const args = envdContextCreateArgs(record.name, opts.builderSocket);
     const r = await runCommand(record.envdPath, args, {
       env: envdEnv(record, opts.connectTimeoutMs),
       out: opts.out ?? runner.untrustedStream,
@@ -156,16 +200,15 @@ export async function createEnvdContext(opts: CreateEnvdContextOptions): Promise
           (r.tail.length ? `; envd said:\n${r.tail.join('\n')}` : ''),
       );
     }
-    runner.info(`envd context ${record.name} uses the builder gateway at 127.0.0.1:${opts.gatewayPort}`);
-    return record;
+    runner.info(`envd context ${record.name} uses the builder gateway at ${opts.builderSocket}`);
   } catch (err) {
     await removeEnvdContext(record);
     throw err;
   }
 }
 
-export function envdContextCreateArgs(name: string, gatewayPort: number): string[] {
-  return ['context', 'create', '--name', name, '--builder', 'tcp', '--builder-address', `127.0.0.1:${gatewayPort}`, '--use'];
+export function envdContextCreateArgs(name: string, builderSocket: string): string[] {
+  return ['context', 'create', '--name', name, '--builder', 'unix', '--builder-address', builderSocket, '--use'];
 }
 
 /**

@@ -1,22 +1,31 @@
-// The loopback gateway between the envd CLI and the remote builder.
+// The private gateway between the envd CLI and the remote builder.
 //
-// envd's own BuildKit client can only dial plain tcp, while our builders sit
-// behind mTLS or on unix sockets. So envd talks h2c to 127.0.0.1:<port>, and
-// every call it makes (Control.Solve/Status/Session, LLBBridge.*) is passed on
-// over our grpc-js channel, message by message, untouched. On the way the
-// gateway reads Control.Solve's response to learn the exporter response
+// envd's own BuildKit client cannot use our connection to the builder (mTLS
+// settings, the builder the action resolved). So envd talks h2c to a unix
+// socket of ours that only the job's user can open, and every call envd's
+// builds make (Control.ListWorkers/Solve/Status/Session, LLBBridge.Ping/
+// Solve/Return) is passed on over our grpc-js channel, message by message,
+// untouched; every other method is refused (gateway/methods.ts). On the way
+// the gateway reads Control.Solve's response to learn the exporter response
 // (image digest) that envd itself would only print.
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { channelOptions, createGenericClient } from '../buildkit/channel.js';
 import type { BuilderEndpoint } from '../buildkit/endpoint.js';
 import { codec, Messages, type SolveRequest, type SolveResponse } from '../protocol/index.js';
 import { FrameDecoder, FrameError, frameHeader, frameMessage } from '../common/grpc-frames.js';
-import { CallError, frameCallError, isLoopback, metadataHeaders, requestMetadata, statusTrailers } from './gateway/wire.js';
+import { isEnvdBuildMethod } from './gateway/methods.js';
+import { listenPrivate } from './gateway/socket.js';
+import { CallError, frameCallError, metadataHeaders, requestMetadata, statusTrailers } from './gateway/wire.js';
 
 export interface GatewayOptions {
-  /** Diagnostics (refused peers, undecodable Solve messages, captured results). */
+  /**
+   * Absolute path of the unix socket to listen on. Its directory must exist,
+   * belong to this user and be closed to everyone else (0700); the socket is
+   * made 0600.
+   */
+  readonly socketPath: string;
+  /** Diagnostics (refused methods, undecodable Solve messages, captured results). */
   readonly log?: (message: string) => void;
 }
 
@@ -42,10 +51,9 @@ export interface CapturedSolve {
 }
 
 export interface Gateway {
-  readonly port: number;
-  /** `127.0.0.1:<port>` */
-  readonly address: string;
-  /** `tcp://127.0.0.1:<port>`, the form envd's builder address takes. */
+  /** The unix socket envd connects to (envd: `--builder unix --builder-address <socketPath>`). */
+  readonly socketPath: string;
+  /** `unix://<socketPath>`, the address as gRPC clients (envd included) dial it. */
   readonly url: string;
   /** Every Solve that has finished so far, oldest first. */
   solves(): readonly CapturedSolve[];
@@ -79,8 +87,8 @@ interface GatewayState {
   closing: boolean;
 }
 
-/** Starts the gateway on an ephemeral loopback port; resolves once it is listening. */
-export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptions = {}): Promise<Gateway> {
+/** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
+export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? (() => undefined);
   const maxSend = channelOptions(endpoint)['grpc.max_send_message_length'];
   const state: GatewayState = {
@@ -108,11 +116,8 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
   const sessions = new Set<http2.ServerHttp2Session>();
 
   server.on('session', (session: http2.ServerHttp2Session) => {
-    const peer = session.socket?.remoteAddress;
-    // Bound to 127.0.0.1 already; this guards against a future change of the
-    // bind address turning the gateway into an open relay to the builder.
-    if (!isLoopback(peer) || state.closing) {
-      if (!state.closing) log(`envd gateway: refused connection from non-loopback peer ${peer ?? 'unknown'}`);
+    // Who may connect at all is settled by the socket's permissions.
+    if (state.closing) {
       session.destroy();
       return;
     }
@@ -133,20 +138,12 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
     forwardStream(state, stream, headers, rawHeaders ?? flattenHeaders(headers));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', onError);
-      resolve();
-    });
-  }).catch((err: unknown) => {
+  await listenPrivate(server, opts.socketPath).catch((err: unknown) => {
     state.client.close();
     throw err;
   });
   server.on('error', (err) => log(`envd gateway: server error: ${err.message}`));
 
-  const port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
 
   const close = async (): Promise<void> => {
@@ -157,16 +154,16 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
     for (const session of sessions) if (!session.closed && !session.destroyed) session.close();
     const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
     await Promise.race([stopped, grace]);
-    // ...then make sure nothing keeps the port or the process alive.
+    // ...then make sure nothing keeps the socket or the process alive.
+    // (Closing the server also removes the socket file.)
     for (const session of sessions) session.destroy();
     await stopped;
     state.client.close();
   };
 
   return {
-    port,
-    address: `127.0.0.1:${port}`,
-    url: `tcp://127.0.0.1:${port}`,
+    socketPath: opts.socketPath,
+    url: `unix://${opts.socketPath}`,
     solves: () => [...state.solves],
     close: () => (closed ??= close()),
   };
@@ -225,6 +222,12 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
   const contentType = headers['content-type'];
   if (typeof contentType !== 'string' || !/^application\/grpc([+;]|$)/.test(contentType)) {
     if (!stream.destroyed) stream.respond({ ':status': 415 }, { endStream: true });
+    return;
+  }
+  if (!isEnvdBuildMethod(path)) {
+    // Refused here, before any upstream call exists: the builder never sees it.
+    state.log(`envd gateway: refused ${JSON.stringify(path)}: not a method envd builds use`);
+    respondTrailersOnly(stream, grpc.status.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
     return;
   }
   if (state.closing) {

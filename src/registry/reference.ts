@@ -1,7 +1,7 @@
 // Image references as the registry API needs them: which host to call and
 // which repository path, from names as users write them (`app:1`,
 // `ghcr.io/org/app@sha256:…`). Validation is the tags input's own grammar
-// (action/reference.ts); this adds the digest part and Docker Hub's defaults.
+// (image-reference.ts); this adds the digest part and Docker Hub's defaults.
 import { parseImageReference } from './image-reference.js';
 import { DIGEST } from './media.js';
 

@@ -17,7 +17,7 @@ import {
   runEnvdBuild,
   type EnvdBuildInputs,
 } from '../../../src/envd/build.js';
-import { createEnvdContext, removeEnvdContext, type EnvdContextRecord } from '../../../src/envd/context.js';
+import { createEnvdContext, createEnvdHome, gatewaySocketPath, removeEnvdContext, type EnvdContextRecord } from '../../../src/envd/context.js';
 import { captureStdout, installFakeEnvd, readCalls, setEnv, sink, tempDir } from './helpers.js';
 import { readAsRunner } from '../../helpers/workflow-commands.js';
 import { csvRecord } from '../../../src/common/csv.js';
@@ -155,7 +155,8 @@ describe('runEnvdBuild with the stand-in envd', () => {
       FAKE_ENVD_SLEEP_MS: undefined,
     });
     out = captureStdout();
-    record = await createEnvdContext({ envdPath: envd, gatewayPort: 40999, connectTimeoutMs: 5000, out: sink() });
+    record = await createEnvdHome({ envdPath: envd });
+    await createEnvdContext(record, { builderSocket: gatewaySocketPath(record), connectTimeoutMs: 5000, out: sink() });
   });
 
   afterEach(async () => {

@@ -8,13 +8,16 @@ import * as path from 'node:path';
 import {
   ENVD_CONNECT_TIMEOUT_ENV,
   createEnvdContext,
+  createEnvdHome,
   envdConnectTimeoutValue,
   envdContextCreateArgs,
   envdEnv,
+  gatewaySocketPath,
   realDockerConfigDir,
   removeEnvdContext,
   type EnvdContextRecord,
 } from '../../../src/envd/context.js';
+import { MAX_SOCKET_PATH_BYTES } from '../../../src/envd/gateway/socket.js';
 import { captureStdout, installFakeEnvd, readCalls, setEnv, sink, tempDir } from './helpers.js';
 
 let work: string;
@@ -54,10 +57,17 @@ afterEach(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
+/** What main does: the private home, then the context pointing at the gateway's socket in it. */
+async function create(opts: { envdPath?: string; connectTimeoutMs?: number; onRecord?: (r: EnvdContextRecord) => void } = {}): Promise<EnvdContextRecord> {
+  const rec = await createEnvdHome({ envdPath: opts.envdPath ?? envd, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) });
+  await createEnvdContext(rec, { builderSocket: gatewaySocketPath(rec), connectTimeoutMs: opts.connectTimeoutMs ?? 5000, out: sink() });
+  return rec;
+}
+
 describe('pure parts', () => {
-  it('context create arguments: tcp builder, address without scheme, --use', () => {
-    expect(envdContextCreateArgs('ctx1', 4321)).toEqual([
-      'context', 'create', '--name', 'ctx1', '--builder', 'tcp', '--builder-address', '127.0.0.1:4321', '--use',
+  it('context create arguments: unix builder, the socket path without scheme, --use', () => {
+    expect(envdContextCreateArgs('ctx1', '/tmp/envd-home-0a1b2c3d/gateway.sock')).toEqual([
+      'context', 'create', '--name', 'ctx1', '--builder', 'unix', '--builder-address', '/tmp/envd-home-0a1b2c3d/gateway.sock', '--use',
     ]);
   });
 
@@ -103,11 +113,8 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
   it('creates a private 0700 home and runs context create with our env', async () => {
     let early: EnvdContextRecord | undefined;
     let existedEarly = true;
-    const rec = await createEnvdContext({
-      envdPath: envd,
-      gatewayPort: 40123,
+    const rec = await create({
       connectTimeoutMs: 15000,
-      out: sink(),
       onRecord: (r) => {
         early = r;
         existedEarly = fs.existsSync(r.home);
@@ -121,12 +128,16 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
     expect(rec.envdPath).toBe(envd);
     expect(rec.name).toMatch(/^erb-build-envd-123456-2-[0-9a-f]{8}$/);
     expect(path.dirname(rec.home)).toBe(runnerTemp);
-    expect(path.basename(rec.home)).toBe(`envd-home-${rec.name}`);
+    // Named by the random part only, so the socket path stays short.
+    expect(path.basename(rec.home)).toBe(`envd-home-${rec.name.slice(-8)}`);
     expect(fs.statSync(rec.home).mode & 0o777).toBe(0o700);
+    // The gateway's socket goes inside the private home.
+    expect(gatewaySocketPath(rec)).toBe(path.join(rec.home, 'gateway.sock'));
 
     const calls = readCalls(log);
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.argv).toEqual(envdContextCreateArgs(rec.name, 40123));
+    expect(calls[0]?.argv).toEqual(envdContextCreateArgs(rec.name, gatewaySocketPath(rec)));
+    expect(calls[0]?.argv.slice(4, 8)).toEqual(['--builder', 'unix', '--builder-address', path.join(rec.home, 'gateway.sock')]);
     expect(calls[0]?.env).toEqual({
       HOME: rec.home,
       DOCKER_CONFIG: dockerConfig,
@@ -141,7 +152,7 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
   it('points DOCKER_CONFIG at <real HOME>/.docker when DOCKER_CONFIG is unset', async () => {
     const restore = setEnv({ DOCKER_CONFIG: undefined });
     try {
-      const rec = await createEnvdContext({ envdPath: envd, gatewayPort: 1, connectTimeoutMs: 5000, out: sink() });
+      const rec = await create();
       expect(readCalls(log)[0]?.env['DOCKER_CONFIG']).toBe(path.join(realHome, '.docker'));
       expect(readCalls(log)[0]?.env['HOME']).toBe(rec.home);
     } finally {
@@ -150,18 +161,15 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
   });
 
   it('two parallel contexts get different names and homes and do not see each other', async () => {
-    const [a, b] = await Promise.all([
-      createEnvdContext({ envdPath: envd, gatewayPort: 1111, connectTimeoutMs: 5000, out: sink() }),
-      createEnvdContext({ envdPath: envd, gatewayPort: 2222, connectTimeoutMs: 5000, out: sink() }),
-    ]);
+    const [a, b] = await Promise.all([create(), create()]);
     expect(a.name).not.toBe(b.name);
     expect(a.home).not.toBe(b.home);
     const seen = (r: EnvdContextRecord) => fs.readFileSync(path.join(r.home, '.config', 'envd', 'fake-contexts'), 'utf8');
     expect(seen(a)).toBe(`create ${a.name}\n`);
     expect(seen(b)).toBe(`create ${b.name}\n`);
     const calls = readCalls(log);
-    expect(calls.find((c) => c.argv.includes('127.0.0.1:1111'))?.env['HOME']).toBe(a.home);
-    expect(calls.find((c) => c.argv.includes('127.0.0.1:2222'))?.env['HOME']).toBe(b.home);
+    expect(calls.find((c) => c.argv.includes(gatewaySocketPath(a)))?.env['HOME']).toBe(a.home);
+    expect(calls.find((c) => c.argv.includes(gatewaySocketPath(b)))?.env['HOME']).toBe(b.home);
 
     // Removing one leaves the other alone.
     await removeEnvdContext(a);
@@ -170,12 +178,12 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
   });
 
   it('remove: selects default, removes the context, deletes the home; idempotent', async () => {
-    const rec = await createEnvdContext({ envdPath: envd, gatewayPort: 40123, connectTimeoutMs: 5000, out: sink() });
+    const rec = await create();
     await removeEnvdContext(rec);
     expect(fs.existsSync(rec.home)).toBe(false);
     const calls = readCalls(log);
     expect(calls.map((c) => c.argv)).toEqual([
-      envdContextCreateArgs(rec.name, 40123),
+      envdContextCreateArgs(rec.name, gatewaySocketPath(rec)),
       ['context', 'use', '--name', 'default'],
       ['context', 'rm', '--name', rec.name],
     ]);
@@ -196,7 +204,7 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
     expect(fs.existsSync(home)).toBe(false);
     expect(readCalls(log)).toHaveLength(0);
     // envd binary gone (tool cache wiped): the directory still goes.
-    const rec = await createEnvdContext({ envdPath: envd, gatewayPort: 5, connectTimeoutMs: 5000, out: sink() });
+    const rec = await create();
     await removeEnvdContext({ ...rec, envdPath: path.join(work, 'no-such-envd') });
     expect(fs.existsSync(rec.home)).toBe(false);
   });
@@ -216,11 +224,7 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
     let home = '';
     try {
       await expect(
-        createEnvdContext({
-          envdPath: envd,
-          gatewayPort: 40123,
-          connectTimeoutMs: 5000,
-          out: sink(),
+        create({
           onRecord: (r) => {
             home = r.home;
           },
@@ -235,15 +239,42 @@ describe('createEnvdContext / removeEnvdContext with the stand-in envd', () => {
   });
 
   it('an envd that cannot be started gives a clear error', async () => {
-    await expect(
-      createEnvdContext({ envdPath: path.join(work, 'missing', 'envd'), gatewayPort: 1, connectTimeoutMs: 5000, out: sink() }),
-    ).rejects.toThrow(/envd context create failed \(could not start: spawn .*ENOENT\)/);
+    await expect(create({ envdPath: path.join(work, 'missing', 'envd') })).rejects.toThrow(
+      /envd context create failed \(could not start: spawn .*ENOENT\)/,
+    );
   });
 
-  it.each([0, -1, 65536, 1.5, Number.NaN])('rejects gateway port %p', async (port) => {
-    await expect(createEnvdContext({ envdPath: envd, gatewayPort: port, connectTimeoutMs: 5000 })).rejects.toThrow(
-      /not a valid TCP port/,
+  it('rejects a builder socket that is not an absolute path', async () => {
+    const rec = await createEnvdHome({ envdPath: envd });
+    await expect(createEnvdContext(rec, { builderSocket: 'gateway.sock', connectTimeoutMs: 5000 })).rejects.toThrow(
+      'envd builder socket gateway.sock is not an absolute path',
     );
     expect(readCalls(log)).toHaveLength(0);
+  });
+
+  it('keeps the socket path short whatever the job is called', async () => {
+    const restore = setEnv({ GITHUB_JOB: 'j'.repeat(200), GITHUB_RUN_ID: '9'.repeat(30) });
+    try {
+      const rec = await create();
+      expect(rec.name.length).toBeGreaterThan(60);
+      expect(Buffer.byteLength(gatewaySocketPath(rec))).toBe(runnerTemp.length + '/envd-home-01234567/gateway.sock'.length);
+    } finally {
+      restore();
+    }
+  });
+
+  it('refuses a RUNNER_TEMP too long for the socket before saving state or creating anything', async () => {
+    const longTemp = path.join(runnerTemp, 'x'.repeat(MAX_SOCKET_PATH_BYTES));
+    const restore = setEnv({ RUNNER_TEMP: longTemp });
+    let recorded = false;
+    try {
+      await expect(createEnvdHome({ envdPath: envd, onRecord: () => void (recorded = true) })).rejects.toThrow(
+        new RegExp(`^RUNNER_TEMP \\(${longTemp}\\) is too long for envd's builder socket: .*gateway\\.sock is \\d+ bytes, unix sockets allow ${MAX_SOCKET_PATH_BYTES}$`),
+      );
+    } finally {
+      restore();
+    }
+    expect(recorded).toBe(false);
+    expect(fs.readdirSync(runnerTemp)).toEqual([]);
   });
 });

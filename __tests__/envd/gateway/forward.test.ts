@@ -1,26 +1,28 @@
 // The gateway in front of a real grpc-js builder behind mTLS, driven by a real
-// grpc-js client over h2c, as envd would drive it.
+// grpc-js client over h2c on the gateway's unix socket, as envd would drive it.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
-import { codec, Messages, Services, type BytesMessage, type InfoResponse, type SolveResponse, type StatusResponse } from '../../../src/protocol/index.js';
+import { codec, Messages, Services, type BytesMessage, type ListWorkersResponse, type SolveResponse, type StatusResponse } from '../../../src/protocol/index.js';
 import {
   clientOptions,
   errorBin,
   errorDetails,
+  socketTarget,
   identity,
   M,
   makeCerts,
   MiB,
+  privateSocketPath,
   sleep,
   startBackend,
   statusDetailsBin,
   statusOf,
+  tempDir,
+  tryConnect,
   unary,
   type Backend,
   type Certs,
@@ -39,12 +41,12 @@ let client: grpc.Client;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-forward-'));
+  dir = tempDir('gw-forward-');
   certs = makeCerts(dir);
   backend = await startBackend({ certs });
   const endpoint = parseEndpoint(backend.target, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey });
-  gateway = await startGateway(endpoint, { log: (m) => logs.push(m) });
-  client = new grpc.Client(gateway.address, grpc.credentials.createInsecure(), clientOptions);
+  gateway = await startGateway(endpoint, { socketPath: privateSocketPath(dir), log: (m) => logs.push(m) });
+  client = new grpc.Client(socketTarget(gateway), grpc.credentials.createInsecure(), clientOptions);
 });
 
 afterAll(async () => {
@@ -55,10 +57,11 @@ afterAll(async () => {
 });
 
 describe('envd gateway over mTLS', () => {
-  it('listens on loopback only', () => {
-    expect(gateway.address).toBe(`127.0.0.1:${gateway.port}`);
-    expect(gateway.url).toBe(`tcp://127.0.0.1:${gateway.port}`);
-    expect(gateway.port).toBeGreaterThan(0);
+  it('listens on a 0600 unix socket in its private directory', () => {
+    expect(gateway.url).toBe(`unix://${gateway.socketPath}`);
+    const st = fs.statSync(gateway.socketPath);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
   });
 
   it('forwards a unary call with request metadata, response headers and trailers', async () => {
@@ -68,14 +71,14 @@ describe('envd gateway over mTLS', () => {
     md.add('x-token-bin', Buffer.from([0, 0xff, 0x2c, 0x10]));
     md.add('x-token-bin', Buffer.from('second'));
     md.add('buildkit-controlapi-buildid', 'ref123');
-    const r = await unary<Record<string, never>, InfoResponse>(client, ...M.Info, {}, md);
+    const r = await unary<Record<string, never>, ListWorkersResponse>(client, ...M.ListWorkers, {}, md);
     expect(r.error).toBeUndefined();
-    expect(r.response).toEqual({ buildkitVersion: { package: 'github.com/moby/buildkit', version: 'v0.24.0', revision: 'test' } });
-    expect(r.headers?.get('x-info-header')).toEqual(['h1']);
-    expect(r.status.metadata.get('x-info-trailer')).toEqual(['t1']);
-    expect(r.status.metadata.get('x-info-trailer-bin')).toEqual([Buffer.from([9, 8, 7])]);
+    expect(r.response?.record).toMatchObject([{ ID: 'worker-1', Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci' } }]);
+    expect(r.headers?.get('x-workers-header')).toEqual(['h1']);
+    expect(r.status.metadata.get('x-workers-trailer')).toEqual(['t1']);
+    expect(r.status.metadata.get('x-workers-trailer-bin')).toEqual([Buffer.from([9, 8, 7])]);
 
-    const seen = backend.record.metadata.get(C('Info'))!;
+    const seen = backend.record.metadata.get(C('ListWorkers'))!;
     // A grpc-js server joins repeated text fields with ", " (Node does); the
     // raw backend test shows they travel as separate fields.
     expect(seen.get('x-docker-expose-session-grpc-method').join(', ')).toBe('/moby.filesync.v1.FileSync/DiffCopy, /grpc.health.v1.Health/Check');
@@ -84,7 +87,7 @@ describe('envd gateway over mTLS', () => {
     // Hop headers are the upstream channel's own, not copies of envd's.
     expect(seen.get('user-agent')[0]).toMatch(/grpc-node-js/);
     expect(seen.get('grpc-timeout')).toEqual([]);
-    expect(backend.record.deadlines.get(C('Info'))).toBe(Infinity);
+    expect(backend.record.deadlines.get(C('ListWorkers'))).toBe(Infinity);
   });
 
   it('forwards a server stream with its response header', async () => {
@@ -132,7 +135,7 @@ describe('envd gateway over mTLS', () => {
   });
 
   it('forwards raw bytes unchanged (not even protobuf), including empty messages', async () => {
-    const call = client.makeBidiStreamRequest<Buffer, Buffer>('/test.Raw/Echo', identity, identity, new grpc.Metadata(), {});
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(C('Session'), identity, identity, new grpc.Metadata(), {});
     const sent = [Buffer.alloc(0), Buffer.from([0xff, 0, 0, 0, 0, 5]), randomBytes(4 * MiB), Buffer.alloc(0), randomBytes(1)];
     const received: Buffer[] = [];
     call.on('data', (m: Buffer) => received.push(m));
@@ -146,7 +149,7 @@ describe('envd gateway over mTLS', () => {
   });
 
   it('moves 48 MiB each way through pause/resume intact', async () => {
-    const call = client.makeBidiStreamRequest<Buffer, Buffer>('/test.Raw/Echo', identity, identity, new grpc.Metadata(), {});
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(C('Session'), identity, identity, new grpc.Metadata(), {});
     const inHash = createHash('sha256');
     const outHash = createHash('sha256');
     let receivedBytes = 0;
@@ -175,8 +178,10 @@ describe('envd gateway over mTLS', () => {
 
   it('holds back a fast builder while envd does not read (flow control builder → envd)', async () => {
     backend.record.downloaded = 0;
-    const cancelled = backend.record.expectCancel('/test.Raw/Download');
-    const call = client.makeServerStreamRequest<Buffer, Buffer>('/test.Raw/Download', identity, identity, Buffer.alloc(0), new grpc.Metadata(), {});
+    const cancelled = backend.record.expectCancel(C('Session'));
+    const md = new grpc.Metadata();
+    md.add('x-mode', 'download');
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(C('Session'), identity, identity, md, {});
     call.on('error', () => undefined);
     try {
       // Read one message, then stop reading. (A grpc-js client that never
@@ -208,7 +213,10 @@ describe('envd gateway over mTLS', () => {
 
   it('holds back envd while the builder does not read (flow control envd → builder)', async () => {
     backend.record.sunk = 0;
-    const call = client.makeClientStreamRequest<Buffer, Buffer>('/test.Raw/Sink', identity, identity, new grpc.Metadata(), {}, () => undefined);
+    const md = new grpc.Metadata();
+    md.add('x-mode', 'sink');
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(C('Session'), identity, identity, md, {});
+    const answer = new Promise<Buffer>((resolve) => call.on('data', resolve));
     const done = statusOf(call);
     const chunk = Buffer.alloc(64 * 1024, 3);
     let written = 0;
@@ -232,6 +240,7 @@ describe('envd gateway over mTLS', () => {
     const status = await done;
     expect(status.code).toBe(grpc.status.OK);
     expect(backend.record.sunk).toBe(written);
+    expect(Number((await answer).readBigUInt64BE())).toBe(written);
   });
 
   it('captures the exporter response of Solve', async () => {
@@ -275,11 +284,10 @@ describe('envd gateway over mTLS', () => {
     expect(gateway.solves().at(-1)).toMatchObject({ ref: 'fail-1', exporterResponse: {}, status: { code: grpc.status.NOT_FOUND, details: errorDetails } });
   });
 
-  it('passes UNIMPLEMENTED through for methods the builder lacks', async () => {
-    const r = await unary<object, object>(client, C('ListWorkers'), 'moby.buildkit.v1.ListWorkersRequest', 'moby.buildkit.v1.ListWorkersResponse', {});
+  it('passes UNIMPLEMENTED through for allowed methods the builder lacks', async () => {
+    const r = await unary<object, object>(client, '/moby.buildkit.v1.frontend.LLBBridge/Ping', 'moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoRequest', {});
     expect(r.error?.code).toBe(grpc.status.UNIMPLEMENTED);
-    const r2 = await unary<object, object>(client, '/moby.buildkit.v1.frontend.LLBBridge/Ping', 'moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoRequest', {});
-    expect(r2.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(r.error?.details).not.toMatch(/envd gateway/);
   });
 
   it('cancels the builder call when envd cancels', async () => {
@@ -341,10 +349,12 @@ describe('envd gateway over mTLS', () => {
         s.close(() => resolve(p));
       });
     });
-    const gw = await startGateway(parseEndpoint(`tcp://127.0.0.1:${unused}`, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }));
-    const c = new grpc.Client(gw.address, grpc.credentials.createInsecure());
+    const gw = await startGateway(parseEndpoint(`tcp://127.0.0.1:${unused}`, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }), {
+      socketPath: privateSocketPath(dir),
+    });
+    const c = new grpc.Client(socketTarget(gw), grpc.credentials.createInsecure());
     try {
-      const r = await unary<Record<string, never>, InfoResponse>(c, ...M.Info, {});
+      const r = await unary<Record<string, never>, ListWorkersResponse>(c, ...M.ListWorkers, {});
       expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       c.close();
@@ -352,10 +362,10 @@ describe('envd gateway over mTLS', () => {
     }
   });
 
-  it('close() ends in-flight calls, cancels them upstream, refuses new connections and is idempotent', async () => {
+  it('close() ends in-flight calls, cancels them upstream, removes the socket and is idempotent', async () => {
     const endpoint = parseEndpoint(backend.target, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey });
-    const gw = await startGateway(endpoint);
-    const c = new grpc.Client(gw.address, grpc.credentials.createInsecure());
+    const gw = await startGateway(endpoint, { socketPath: privateSocketPath(dir) });
+    const c = new grpc.Client(socketTarget(gw), grpc.credentials.createInsecure());
     const cancelled = backend.record.expectCancel(C('Session'));
     const md = new grpc.Metadata();
     md.add('x-mode', 'hold');
@@ -369,15 +379,8 @@ describe('envd gateway over mTLS', () => {
     expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await status).code);
     await gw.close();
     c.close();
-    const refused = await new Promise<string>((resolve) => {
-      const s = net.connect(gw.port, '127.0.0.1');
-      s.on('connect', () => {
-        s.destroy();
-        resolve('connected');
-      });
-      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    });
-    expect(refused).toBe('ECONNREFUSED');
+    expect(fs.existsSync(gw.socketPath)).toBe(false);
+    expect(await tryConnect(gw.url)).toBe('ENOENT');
   });
 
   it('logged no unexpected problems', () => {

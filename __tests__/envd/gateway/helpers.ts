@@ -1,10 +1,14 @@
 // Test fixtures for the envd gateway: throwaway certificates, a real grpc-js
-// "builder" implementing parts of moby.buildkit.v1.Control plus raw-byte test
-// methods, a raw HTTP/2 TLS backend that reports the exact header fields it
-// received, and small promise wrappers for client calls.
+// "builder" implementing parts of moby.buildkit.v1.Control (its Session as a
+// raw-byte echo/download/sink, since the gateway only forwards the methods
+// envd uses) plus methods envd must never reach, a raw HTTP/2 TLS backend
+// that reports the exact header fields it received, private socket paths
+// for the gateway, and small promise wrappers for client calls.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -12,8 +16,8 @@ import {
   Messages,
   serviceDefinition,
   Services,
-  type BytesMessage,
   type InfoResponse,
+  type ListWorkersResponse,
   type SolveRequest,
   type SolveResponse,
   type StatusResponse,
@@ -91,6 +95,8 @@ export function makeCerts(dir: string): Certs {
 
 /** What the test builder observed; tests assert on it. */
 export class BackendRecord {
+  /** Method path of every call that reached the builder, in order. */
+  readonly calls: string[] = [];
   /** Request metadata of each call, by method path (last call wins). */
   readonly metadata = new Map<string, grpc.Metadata>();
   readonly deadlines = new Map<string, grpc.Deadline>();
@@ -116,6 +122,7 @@ export class BackendRecord {
   }
 
   note(p: string, call: { metadata: grpc.Metadata; getDeadline(): grpc.Deadline; getPeer(): string }): void {
+    this.calls.push(p);
     this.metadata.set(p, call.metadata);
     this.deadlines.set(p, call.getDeadline());
     this.peers.push(call.getPeer());
@@ -129,22 +136,76 @@ export const errorBin = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x2c]);
 export const statusDetailsBin = Buffer.from('0805120e6e6f2073756368206275696c64', 'hex');
 export const errorDetails = 'no such build "fail-1": ü 100%\nsecond line';
 
-function rawServiceDefinition(): grpc.ServiceDefinition {
-  const m = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
-    path: `/test.Raw/${name}`,
+function rawMethod(p: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path: p,
     requestStream,
     responseStream,
     requestSerialize: identity,
     requestDeserialize: identity,
     responseSerialize: identity,
     responseDeserialize: identity,
-    originalName: name,
-  });
-  return { Echo: m('Echo', true, true), Download: m('Download', false, true), Sink: m('Sink', true, false) };
+    originalName: p.slice(p.lastIndexOf('/') + 1),
+  };
+}
+
+/** Control with its Session taking raw bytes, so tests can send anything through the tunnel. */
+function controlDefinition(): grpc.ServiceDefinition {
+  return { ...serviceDefinition(Services.Control), Session: rawMethod(C('Session'), true, true) };
+}
+
+/**
+ * Control methods a real daemon has and envd never calls. The builder
+ * answers them (so a gateway that forwarded them would be caught by a
+ * successful call) and records them.
+ */
+export const NOT_FOR_ENVD = {
+  Prune: C('Prune'),
+  DiskUsage: C('DiskUsage'),
+  ListenBuildHistory: C('ListenBuildHistory'),
+  UpdateBuildHistory: C('UpdateBuildHistory'),
+} as const;
+
+function adminDefinition(): grpc.ServiceDefinition {
+  return {
+    Prune: rawMethod(NOT_FOR_ENVD.Prune, false, true),
+    DiskUsage: rawMethod(NOT_FOR_ENVD.DiskUsage, false, false),
+    ListenBuildHistory: rawMethod(NOT_FOR_ENVD.ListenBuildHistory, false, true),
+    UpdateBuildHistory: rawMethod(NOT_FOR_ENVD.UpdateBuildHistory, false, false),
+  };
+}
+
+function adminImplementation(rec: BackendRecord): grpc.UntypedServiceImplementation {
+  const stream = (p: string) => (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+    rec.note(p, call);
+    call.write(Buffer.from('record'));
+    call.end();
+  };
+  const unaryCall = (p: string) => (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+    rec.note(p, call);
+    cb(null, Buffer.alloc(0));
+  };
+  return {
+    Prune: stream(NOT_FOR_ENVD.Prune),
+    DiskUsage: unaryCall(NOT_FOR_ENVD.DiskUsage),
+    ListenBuildHistory: stream(NOT_FOR_ENVD.ListenBuildHistory),
+    UpdateBuildHistory: unaryCall(NOT_FOR_ENVD.UpdateBuildHistory),
+  };
 }
 
 function controlImplementation(rec: BackendRecord): grpc.UntypedServiceImplementation {
   return {
+    ListWorkers(call: grpc.ServerUnaryCall<unknown, ListWorkersResponse>, cb: grpc.sendUnaryData<ListWorkersResponse>) {
+      rec.note(C('ListWorkers'), call);
+      const headers = new grpc.Metadata();
+      headers.add('x-workers-header', 'h1');
+      call.sendMetadata(headers);
+      const trailer = new grpc.Metadata();
+      trailer.add('x-workers-trailer', 't1');
+      trailer.add('x-workers-trailer-bin', Buffer.from([9, 8, 7]));
+      cb(null, { record: [{ ID: 'worker-1', Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci' } }] }, trailer);
+    },
+    // A real daemon answers Info; envd never asks, so the gateway must not forward it.
     Info(call: grpc.ServerUnaryCall<unknown, InfoResponse>, cb: grpc.sendUnaryData<InfoResponse>) {
       rec.note(C('Info'), call);
       const headers = new grpc.Metadata();
@@ -171,11 +232,21 @@ function controlImplementation(rec: BackendRecord): grpc.UntypedServiceImplement
       for (let i = 0; i < 3; i++) call.write({ vertexes: [{ digest: `sha256:${i}`, name: `[${i + 1}/3] RUN step` }] });
       call.end();
     },
-    Session(call: grpc.ServerDuplexStream<BytesMessage, BytesMessage>) {
+    // Raw bytes; x-mode picks the behaviour: echo (default), hold (never
+    // answers), download (pushes 512 MiB), sink (reads only once released).
+    Session(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
       rec.note(C('Session'), call);
       call.on('cancelled', () => rec.noteCancel(C('Session')));
-      if (call.metadata.get('x-mode')[0] === 'hold') return; // never answers
-      call.on('data', (m: BytesMessage) => call.write(m));
+      const mode = call.metadata.get('x-mode')[0];
+      if (mode === 'hold') return;
+      if (mode === 'download') return download(rec, call);
+      if (mode === 'sink') return sink(rec, call);
+      call.on('data', (m: Buffer) => {
+        if (!call.write(m)) {
+          call.pause();
+          call.once('drain', () => call.resume());
+        }
+      });
       call.on('end', () => call.end());
     },
     Solve(call: grpc.ServerUnaryCall<SolveRequest, SolveResponse>, cb: grpc.sendUnaryData<SolveResponse>) {
@@ -201,54 +272,39 @@ function controlImplementation(rec: BackendRecord): grpc.UntypedServiceImplement
   };
 }
 
-function rawImplementation(rec: BackendRecord): grpc.UntypedServiceImplementation {
-  return {
-    Echo(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
-      rec.note('/test.Raw/Echo', call);
-      call.on('cancelled', () => rec.noteCancel('/test.Raw/Echo'));
-      call.on('data', (m: Buffer) => {
-        if (!call.write(m)) {
-          call.pause();
-          call.once('drain', () => call.resume());
-        }
-      });
-      call.on('end', () => call.end());
-    },
-    Download(call: grpc.ServerWritableStream<Buffer, Buffer>) {
-      rec.note('/test.Raw/Download', call);
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      let stopped = false;
-      call.on('cancelled', () => {
-        stopped = true;
-        rec.noteCancel('/test.Raw/Download');
-      });
-      const pump = () => {
-        while (!stopped && rec.downloaded < 512 * MiB) {
-          rec.downloaded += chunk.length;
-          if (!call.write(chunk)) {
-            call.once('drain', pump);
-            return;
-          }
-        }
-        if (!stopped) call.end();
-      };
-      pump();
-    },
-    Sink(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
-      rec.note('/test.Raw/Sink', call);
-      call.pause();
-      call.on('cancelled', () => rec.noteCancel('/test.Raw/Sink'));
-      rec.releaseSink = () => call.resume();
-      call.on('data', (m: Buffer) => {
-        rec.sunk += m.length;
-      });
-      call.on('end', () => {
-        const out = Buffer.alloc(8);
-        out.writeBigUInt64BE(BigInt(rec.sunk));
-        cb(null, out);
-      });
-    },
+/** Writes 64 KiB chunks (up to 512 MiB) as fast as flow control lets it, counting them. */
+function download(rec: BackendRecord, call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  let stopped = false;
+  call.on('cancelled', () => {
+    stopped = true;
+  });
+  const pump = () => {
+    while (!stopped && rec.downloaded < 512 * MiB) {
+      rec.downloaded += chunk.length;
+      if (!call.write(chunk)) {
+        call.once('drain', pump);
+        return;
+      }
+    }
+    if (!stopped) call.end();
   };
+  pump();
+}
+
+/** Reads nothing until rec.releaseSink(); then counts, and answers the byte count as 8 bytes when the client is done. */
+function sink(rec: BackendRecord, call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
+  call.pause();
+  rec.releaseSink = () => call.resume();
+  call.on('data', (m: Buffer) => {
+    rec.sunk += m.length;
+  });
+  call.on('end', () => {
+    const out = Buffer.alloc(8);
+    out.writeBigUInt64BE(BigInt(rec.sunk));
+    call.write(out);
+    call.end();
+  });
 }
 
 export interface Backend {
@@ -266,8 +322,8 @@ export async function startBackend(bind: { certs: Certs } | { socketPath: string
     'grpc.max_send_message_length': 16 * MiB,
   });
   const record = new BackendRecord();
-  server.addService(serviceDefinition(Services.Control), controlImplementation(record));
-  server.addService(rawServiceDefinition(), rawImplementation(record));
+  server.addService(controlDefinition(), controlImplementation(record));
+  server.addService(adminDefinition(), adminImplementation(record));
   let address: string;
   let creds: grpc.ServerCredentials;
   if ('certs' in bind) {
@@ -296,6 +352,8 @@ export async function startBackend(bind: { certs: Certs } | { socketPath: string
 
 export interface RawBackend {
   readonly port: number;
+  /** :path of every stream that reached it, in order. */
+  readonly paths: string[];
   stop(): Promise<void>;
 }
 
@@ -320,7 +378,9 @@ export async function startRawBackend(certs: Certs): Promise<RawBackend> {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
-  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
+  const paths: string[] = [];
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
+    paths.push(String(headers[':path']));
     const decoder = new FrameDecoder(16 * MiB);
     const messages: string[] = [];
     stream.on('data', (chunk: Buffer) => {
@@ -341,6 +401,7 @@ export async function startRawBackend(certs: Certs): Promise<RawBackend> {
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    paths,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -348,6 +409,49 @@ export async function startRawBackend(certs: Certs): Promise<RawBackend> {
         for (const s of sessions) s.destroy();
       }),
   };
+}
+
+// ---------------------------------------------------------------- the gateway's socket
+
+/** A socket path in a fresh 0700 directory under `parent`, as the action gives the gateway. */
+export function privateSocketPath(parent: string, name = 'gateway.sock'): string {
+  const dir = fs.mkdtempSync(path.join(parent, 'sock-'));
+  fs.chmodSync(dir, 0o700);
+  return path.join(dir, name);
+}
+
+/** A fresh temp dir under os.tmpdir() (short enough for socket paths). */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Opens a byte stream to a gateway address: `unix://<path>`, or `tcp://host:port`. */
+export function connectTo(url: string): net.Socket {
+  if (url.startsWith('unix://')) return net.connect({ path: url.slice('unix://'.length) });
+  const u = new URL(url.replace(/^tcp:/, 'http:'));
+  return net.connect(Number(u.port), u.hostname);
+}
+
+/** An HTTP/2 (h2c) session to a gateway address, as envd's client opens one. */
+export function h2Connect(url: string): http2.ClientHttp2Session {
+  return http2.connect('http://localhost', { createConnection: () => connectTo(url) });
+}
+
+/** How connecting to `url` ends: 'connected' or the error code (ENOENT, EACCES, ECONNREFUSED...). */
+export function tryConnect(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connectTo(url);
+    s.on('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+/** What envd dials: the gateway's socket path, as a grpc-js target. */
+export function socketTarget(gateway: { readonly socketPath: string }): string {
+  return `unix://${gateway.socketPath}`;
 }
 
 // ---------------------------------------------------------------- client helpers
@@ -396,6 +500,7 @@ export function unary<Req, Res>(
 }
 
 export const M = {
+  ListWorkers: [C('ListWorkers'), 'moby.buildkit.v1.ListWorkersRequest', 'moby.buildkit.v1.ListWorkersResponse'],
   Info: [C('Info'), 'moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoResponse'],
   Solve: [C('Solve'), Messages.SolveRequest, Messages.SolveResponse],
 } as const;

@@ -3,13 +3,29 @@
 // header fields it received (repeated values, hop headers).
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
 import { FrameDecoder, frameHeader } from '../../../src/common/grpc-frames.js';
-import { identity, makeCerts, MiB, startBackend, startRawBackend, statusOf, type Backend, type Certs, type RawBackend } from './helpers.js';
+import { Services } from '../../../src/protocol/index.js';
+import {
+  socketTarget,
+  h2Connect,
+  identity,
+  makeCerts,
+  MiB,
+  privateSocketPath,
+  startBackend,
+  startRawBackend,
+  statusOf,
+  tempDir,
+  type Backend,
+  type Certs,
+  type RawBackend,
+} from './helpers.js';
+
+/** Raw-byte echo on the fake builder (envd's session tunnel, so the gateway forwards it). */
+const ECHO = `/${Services.Control}/Session`;
 
 let dir: string;
 let certs: Certs;
@@ -19,13 +35,13 @@ let gwRaw: Gateway;
 let gwGrpc: Gateway;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-raw-'));
+  dir = tempDir('gw-raw-');
   certs = makeCerts(dir);
   rawBackend = await startRawBackend(certs);
   grpcBackend = await startBackend({ certs });
   const tls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
-  gwRaw = await startGateway(parseEndpoint(`tcp://127.0.0.1:${rawBackend.port}`, tls));
-  gwGrpc = await startGateway(parseEndpoint(grpcBackend.target, tls));
+  gwRaw = await startGateway(parseEndpoint(`tcp://127.0.0.1:${rawBackend.port}`, tls), { socketPath: privateSocketPath(dir) });
+  gwGrpc = await startGateway(parseEndpoint(grpcBackend.target, tls), { socketPath: privateSocketPath(dir) });
 });
 
 afterAll(async () => {
@@ -43,9 +59,9 @@ interface RawResult {
 }
 
 /** One request with a plain node:http2 client; `chunks` are written as separate writes. */
-function rawCall(port: number, headers: http2.OutgoingHttpHeaders, chunks: Buffer[], end = true): Promise<RawResult> {
+function rawCall(gateway: Gateway, headers: http2.OutgoingHttpHeaders, chunks: Buffer[], end = true): Promise<RawResult> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const session = h2Connect(socketTarget(gateway));
     session.on('error', reject);
     const req = session.request({ ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers', ...headers });
     let responseHeaders: http2.IncomingHttpHeaders = {};
@@ -82,7 +98,7 @@ const statusIn = (r: RawResult) => ({
 
 describe('what the builder receives', () => {
   it('gets repeated header fields separately, each hop header once, and the request bytes', async () => {
-    const client = new grpc.Client(gwRaw.address, grpc.credentials.createInsecure());
+    const client = new grpc.Client(socketTarget(gwRaw), grpc.credentials.createInsecure());
     try {
       const md = new grpc.Metadata();
       md.add('x-repeat', 'a');
@@ -96,7 +112,7 @@ describe('what the builder receives', () => {
         let err: grpc.ServiceError | null = null;
         let value: Buffer | undefined;
         const call = client.makeUnaryRequest<Buffer, Buffer>(
-          '/any.Service/AnyMethod',
+          '/moby.buildkit.v1.frontend.LLBBridge/Solve',
           identity,
           identity,
           request,
@@ -116,7 +132,7 @@ describe('what the builder receives', () => {
       expect(fields('x-repeat')).toEqual(['a', 'b, c']);
       expect(fields('exclude-patterns')).toEqual(Array.from({ length: 300 }, (_, i) => `dir${i}/**`));
       expect(fields('x-data-bin').flatMap((v) => v.split(',')).map((v) => Buffer.from(v, 'base64').toString('hex'))).toEqual(['010203', 'ff']);
-      expect(fields(':path')).toEqual(['/any.Service/AnyMethod']);
+      expect(fields(':path')).toEqual(['/moby.buildkit.v1.frontend.LLBBridge/Solve']);
       for (const hop of ['te', 'content-type', 'user-agent', 'grpc-timeout']) expect(fields(hop).length).toBe(1);
       expect(Number(fields('grpc-timeout')[0]!.replace(/\D$/, ''))).toBeGreaterThan(0);
       expect(seen.messages).toEqual([request.toString('hex')]);
@@ -142,7 +158,7 @@ describe('what envd can send', () => {
       at = c;
     }
     chunks.push(bytes.subarray(at));
-    const r = await rawCall(gwGrpc.port, { ':path': '/test.Raw/Echo' }, chunks);
+    const r = await rawCall(gwGrpc, { ':path': ECHO }, chunks);
     expect(r.headers[':status']).toBe(200);
     expect(r.headers['content-type']).toBe('application/grpc');
     expect(statusIn(r).code).toBe(0);
@@ -152,10 +168,10 @@ describe('what envd can send', () => {
   });
 
   it('refuses a compressed message with UNIMPLEMENTED and cancels the upstream call', async () => {
-    const cancelled = grpcBackend.record.expectCancel('/test.Raw/Echo');
-    const session = http2.connect(`http://127.0.0.1:${gwGrpc.port}`);
+    const cancelled = grpcBackend.record.expectCancel(ECHO);
+    const session = h2Connect(socketTarget(gwGrpc));
     try {
-      const req = session.request({ ':method': 'POST', ':path': '/test.Raw/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+      const req = session.request({ ':method': 'POST', ':path': ECHO, 'content-type': 'application/grpc', te: 'trailers' });
       const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => req.on('trailers', resolve));
       req.on('end', () => req.close(http2.constants.NGHTTP2_NO_ERROR));
       // First a normal message, echoed once the builder has the call...
@@ -174,32 +190,32 @@ describe('what envd can send', () => {
   });
 
   it('refuses a grpc-encoding it cannot pass on, naming what it accepts', async () => {
-    const r = await rawCall(gwGrpc.port, { ':path': '/test.Raw/Echo', 'grpc-encoding': 'gzip' }, [frame(Buffer.from('x'))]);
+    const r = await rawCall(gwGrpc, { ':path': ECHO, 'grpc-encoding': 'gzip' }, [frame(Buffer.from('x'))]);
     expect(statusIn(r).code).toBe(grpc.status.UNIMPLEMENTED);
     expect(r.headers['grpc-accept-encoding']).toBe('identity');
   });
 
   it('fails a request that ends inside a message', async () => {
-    const r = await rawCall(gwGrpc.port, { ':path': '/test.Raw/Echo' }, [frame(Buffer.from('abcdef')).subarray(0, 8)]);
+    const r = await rawCall(gwGrpc, { ':path': ECHO }, [frame(Buffer.from('abcdef')).subarray(0, 8)]);
     expect(statusIn(r)).toEqual({ code: grpc.status.INTERNAL, message: expect.stringMatching(/middle of a gRPC message/) });
   });
 
   it('answers non-gRPC requests with HTTP errors', async () => {
-    const get = await rawCall(gwGrpc.port, { ':path': '/x', ':method': 'GET' }, []);
+    const get = await rawCall(gwGrpc, { ':path': '/x', ':method': 'GET' }, []);
     expect(get.headers[':status']).toBe(405);
-    const text = await rawCall(gwGrpc.port, { ':path': '/test.Raw/Echo', 'content-type': 'text/plain' }, [Buffer.from('hi')]);
+    const text = await rawCall(gwGrpc, { ':path': ECHO, 'content-type': 'text/plain' }, [Buffer.from('hi')]);
     expect(text.headers[':status']).toBe(415);
   });
 
   it('rejects a malformed grpc-timeout', async () => {
-    const r = await rawCall(gwGrpc.port, { ':path': '/test.Raw/Echo', 'grpc-timeout': 'soon' }, [frame(Buffer.from('x'))]);
+    const r = await rawCall(gwGrpc, { ':path': ECHO, 'grpc-timeout': 'soon' }, [frame(Buffer.from('x'))]);
     expect(statusIn(r)).toEqual({ code: grpc.status.INTERNAL, message: expect.stringMatching(/grpc-timeout/) });
   });
 
   it('still serves grpc-js clients afterwards', async () => {
-    const client = new grpc.Client(gwGrpc.address, grpc.credentials.createInsecure());
+    const client = new grpc.Client(socketTarget(gwGrpc), grpc.credentials.createInsecure());
     try {
-      const call = client.makeBidiStreamRequest<Buffer, Buffer>('/test.Raw/Echo', identity, identity, new grpc.Metadata(), {});
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(ECHO, identity, identity, new grpc.Metadata(), {});
       const got: Buffer[] = [];
       call.on('data', (m: Buffer) => got.push(m));
       const done = statusOf(call);

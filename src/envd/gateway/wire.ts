@@ -155,11 +155,3 @@ export function statusTrailers(code: number, details: string, metadata?: grpc.Me
   if (details) trailers['grpc-message'] = encodeGrpcMessage(details);
   return trailers;
 }
-
-/** Whether a socket's remote address is the local host (IPv4 127/8, ::1, or IPv4-mapped 127/8). */
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
-  return address === '::1' || address === '0:0:0:0:0:0:0:1';
-}
