@@ -12,6 +12,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9373);
 /* harmony import */ var _annotations_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7376);
 /* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7259);
+/* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(7004);
 /* harmony import */ var _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1589);
 /* harmony import */ var _action_builder_features_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6993);
 /* harmony import */ var _builder_platforms_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3211);
@@ -26,6 +27,7 @@ __webpack_require__.r(__webpack_exports__);
 // it runs natively (see builder/platforms.ts), all at once, each result
 // pushed by digest; then one index over all of them is pushed under every
 // tag, as a merge run would (registry/assemble.ts).
+
 
 
 
@@ -74,7 +76,7 @@ async function buildOnPlatformBuilders(inputs, signal) {
                 const a = (0,_annotations_js__WEBPACK_IMPORTED_MODULE_1__/* .failureAnnotation */ .Q)(err.progress.failed);
                 _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.error(a.message, { title: a.title });
             }
-            throw new Error((0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_2__/* .explainBuildError */ .af)(err.message, inputs));
+            throw new Error((0,_build_errors_js__WEBPACK_IMPORTED_MODULE_13__/* .explainBuildError */ .a)(err.message, inputs));
         }
         throw err;
     }

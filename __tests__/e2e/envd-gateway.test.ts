@@ -14,7 +14,7 @@ import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import { sessionHandlers } from '../../src/buildkit/build.js';
 import { imageExporter, sharedKeyFor } from '../../src/buildkit/solve-request.js';
 import { solve } from '../../src/buildkit/solve.js';
-import { startGateway, type Gateway } from '../../src/envd/gateway.js';
+import { startGateway, type Gateway } from '../../src/envd/gateway/server.js';
 import {
   serviceDefinition,
   Services,

@@ -150,7 +150,7 @@ function createSecretMasker(): SecretMasker {
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
-  const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway.js'), import('../envd/build.js')]);
+  const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway/server.js'), import('../envd/build.js')]);
   const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads });
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.

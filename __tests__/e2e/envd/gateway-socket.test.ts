@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { runEnvdBuild } from '../../../src/envd/build.js';
 import { createEnvdContext, createEnvdHome, envdEnv, gatewaySocketPath, removeEnvdContext } from '../../../src/envd/context.js';
-import { startGateway } from '../../../src/envd/gateway.js';
+import { startGateway } from '../../../src/envd/gateway/server.js';
 import { runAction } from '../../helpers/run-action.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, makeContext, registryDigest, uniqueRepo } from '../env.js';
 

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
-import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
+import { startGateway, type Gateway } from '../../../src/envd/gateway/server.js';
 import { ENVD_BUILD_METHODS } from '../../../src/envd/gateway/methods.js';
 import { MAX_SOCKET_PATH_BYTES } from '../../../src/envd/gateway/socket.js';
 import { frameHeader } from '../../../src/common/grpc-frames.js';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
-import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
+import { startGateway, type Gateway } from '../../../src/envd/gateway/server.js';
 import { codec, Messages, Services, type BytesMessage, type ListWorkersResponse, type SolveResponse, type StatusResponse } from '../../../src/protocol/index.js';
 import {
   clientOptions,

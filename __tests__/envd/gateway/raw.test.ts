@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
-import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
+import { startGateway, type Gateway } from '../../../src/envd/gateway/server.js';
 import { FrameDecoder, frameHeader } from '../../../src/common/grpc-frames.js';
 import { Services } from '../../../src/protocol/index.js';
 import {

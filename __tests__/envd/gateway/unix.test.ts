@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
-import { startGateway, type Gateway } from '../../../src/envd/gateway.js';
+import { startGateway, type Gateway } from '../../../src/envd/gateway/server.js';
 import { codec, Messages, Services, type BytesMessage, type ListWorkersResponse, type SolveResponse } from '../../../src/protocol/index.js';
 import { clientOptions, socketTarget, M, MiB, privateSocketPath, startBackend, statusOf, tempDir, tryConnect, unary, type Backend } from './helpers.js';
 

@@ -1,8 +1,8 @@
-export const id = 796;
-export const ids = [796];
+export const id = 957;
+export const ids = [957];
 export const modules = {
 
-/***/ 3796:
+/***/ 7957:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -23,6 +23,55 @@ var channel = __webpack_require__(6211);
 var protocol = __webpack_require__(4946);
 // EXTERNAL MODULE: ./src/common/grpc-frames.ts
 var grpc_frames = __webpack_require__(6956);
+;// CONCATENATED MODULE: ./src/envd/gateway/methods.ts
+// The only gRPC methods the gateway passes on to the builder.
+//
+// The gateway carries the job's identity (mTLS client certificate, or the
+// runner's access to a local daemon socket). Anything that reaches it could
+// otherwise prune the builder's cache, read or rewrite its build history or
+// start builds of its own. So it forwards exactly what `envd build` calls and
+// refuses the rest before any upstream call exists.
+//
+// Where each method comes from (envd v1.3.4, whose BuildKit client is
+// v0.25.1; read in their sources, and seen on the wire with the real envd):
+//   Control/ListWorkers  envd pkg/buildkitd: the readiness poll behind
+//                        BUILDKIT_CONNECTING_TIMEOUT; BuildKit client.Build
+//                        also lists the workers before every build.
+//   Control/Solve        client.Build -> client solve: the build itself, with
+//                        no frontend, so the client drives it over LLBBridge.
+//   Control/Status       client solve: the progress stream envd prints.
+//   Control/Session      client solve: the session tunnel (local context
+//                        files, registry credentials) via the hijack dialer.
+//   LLBBridge/Ping       gateway grpcclient.New: capabilities before the build
+//                        function runs.
+//   LLBBridge/Solve      envd's build function (pkg/builder/build_func.go)
+//                        solving its LLB definition.
+//   LLBBridge/Return     grpcclient Run: hands the result (or error) back so
+//                        the daemon exports it.
+// Not used by envd's build path and therefore refused: Control/Prune,
+// DiskUsage, Info, ListenBuildHistory, UpdateBuildHistory, and the other
+// LLBBridge calls (ReadFile, ReadDir, StatFile, Evaluate, Inputs, Warn,
+// ResolveImageConfig, ResolveSourceMeta, NewContainer, ReleaseContainer,
+// ExecProcess), as well as every other service.
+const CONTROL = 'moby.buildkit.v1.Control';
+const LLB_BRIDGE = 'moby.buildkit.v1.frontend.LLBBridge';
+/** Full gRPC paths (`/<service>/<method>`) envd's builds use. */
+const ENVD_BUILD_METHODS = new Set([
+    `/${CONTROL}/ListWorkers`,
+    `/${CONTROL}/Solve`,
+    `/${CONTROL}/Status`,
+    `/${CONTROL}/Session`,
+    `/${LLB_BRIDGE}/Ping`,
+    `/${LLB_BRIDGE}/Solve`,
+    `/${LLB_BRIDGE}/Return`,
+]);
+/** Exact match only: the path is used as given for the upstream call. */
+function isEnvdBuildMethod(path) {
+    return ENVD_BUILD_METHODS.has(path);
+}
+
+// EXTERNAL MODULE: ./src/envd/gateway/socket.ts
+var socket = __webpack_require__(3055);
 ;// CONCATENATED MODULE: ./src/envd/gateway/wire.ts
 
 
@@ -162,25 +211,20 @@ function statusTrailers(code, details, metadata) {
         trailers['grpc-message'] = (0,grpc_frames/* encodeGrpcMessage */.KV)(details);
     return trailers;
 }
-/** Whether a socket's remote address is the local host (IPv4 127/8, ::1, or IPv4-mapped 127/8). */
-function isLoopback(address) {
-    if (!address)
-        return false;
-    const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-    if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4))
-        return true;
-    return address === '::1' || address === '0:0:0:0:0:0:0:1';
-}
 
-;// CONCATENATED MODULE: ./src/envd/gateway.ts
-// The loopback gateway between the envd CLI and the remote builder.
+;// CONCATENATED MODULE: ./src/envd/gateway/server.ts
+// The private gateway between the envd CLI and the remote builder.
 //
-// envd's own BuildKit client can only dial plain tcp, while our builders sit
-// behind mTLS or on unix sockets. So envd talks h2c to 127.0.0.1:<port>, and
-// every call it makes (Control.Solve/Status/Session, LLBBridge.*) is passed on
-// over our grpc-js channel, message by message, untouched. On the way the
-// gateway reads Control.Solve's response to learn the exporter response
+// envd's own BuildKit client cannot use our connection to the builder (mTLS
+// settings, the builder the action resolved). So envd talks h2c to a unix
+// socket of ours that only the job's user can open, and every call envd's
+// builds make (Control.ListWorkers/Solve/Status/Session, LLBBridge.Ping/
+// Solve/Return) is passed on over our grpc-js channel, message by message,
+// untouched; every other method is refused (gateway/methods.ts). On the way
+// the gateway reads Control.Solve's response to learn the exporter response
 // (image digest) that envd itself would only print.
+
+
 
 
 
@@ -201,8 +245,8 @@ const COALESCE_BYTES = 64 * 1024;
 const identity = (b) => b;
 const solveRequestCodec = (0,protocol/* codec */.rL)(protocol/* Messages */.B2.SolveRequest);
 const solveResponseCodec = (0,protocol/* codec */.rL)(protocol/* Messages */.B2.SolveResponse);
-/** Starts the gateway on an ephemeral loopback port; resolves once it is listening. */
-async function startGateway(endpoint, opts = {}) {
+/** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
+async function startGateway(endpoint, opts) {
     const log = opts.log ?? (() => undefined);
     const maxSend = (0,channel/* channelOptions */.w8)(endpoint)['grpc.max_send_message_length'];
     const state = {
@@ -228,12 +272,8 @@ async function startGateway(endpoint, opts = {}) {
     });
     const sessions = new Set();
     server.on('session', (session) => {
-        const peer = session.socket?.remoteAddress;
-        // Bound to 127.0.0.1 already; this guards against a future change of the
-        // bind address turning the gateway into an open relay to the builder.
-        if (!isLoopback(peer) || state.closing) {
-            if (!state.closing)
-                log(`envd gateway: refused connection from non-loopback peer ${peer ?? 'unknown'}`);
+        // Who may connect at all is settled by the socket's permissions.
+        if (state.closing) {
             session.destroy();
             return;
         }
@@ -254,19 +294,11 @@ async function startGateway(endpoint, opts = {}) {
     server.on('stream', (stream, headers, _flags, rawHeaders) => {
         forwardStream(state, stream, headers, rawHeaders ?? flattenHeaders(headers));
     });
-    await new Promise((resolve, reject) => {
-        const onError = (err) => reject(err);
-        server.once('error', onError);
-        server.listen(0, '127.0.0.1', () => {
-            server.off('error', onError);
-            resolve();
-        });
-    }).catch((err) => {
+    await (0,socket/* listenPrivate */.BE)(server, opts.socketPath).catch((err) => {
         state.client.close();
         throw err;
     });
     server.on('error', (err) => log(`envd gateway: server error: ${err.message}`));
-    const port = server.address().port;
     let closed;
     const close = async () => {
         state.closing = true;
@@ -279,16 +311,16 @@ async function startGateway(endpoint, opts = {}) {
                 session.close();
         const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
         await Promise.race([stopped, grace]);
-        // ...then make sure nothing keeps the port or the process alive.
+        // ...then make sure nothing keeps the socket or the process alive.
+        // (Closing the server also removes the socket file.)
         for (const session of sessions)
             session.destroy();
         await stopped;
         state.client.close();
     };
     return {
-        port,
-        address: `127.0.0.1:${port}`,
-        url: `tcp://127.0.0.1:${port}`,
+        socketPath: opts.socketPath,
+        url: `unix://${opts.socketPath}`,
         solves: () => [...state.solves],
         close: () => (closed ??= close()),
     };
@@ -349,6 +381,12 @@ function forwardStream(state, stream, headers, rawHeaders) {
     if (typeof contentType !== 'string' || !/^application\/grpc([+;]|$)/.test(contentType)) {
         if (!stream.destroyed)
             stream.respond({ ':status': 415 }, { endStream: true });
+        return;
+    }
+    if (!isEnvdBuildMethod(path)) {
+        // Refused here, before any upstream call exists: the builder never sees it.
+        state.log(`envd gateway: refused ${JSON.stringify(path)}: not a method envd builds use`);
+        respondTrailersOnly(stream, src/* status */.h5.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
         return;
     }
     if (state.closing) {
@@ -585,4 +623,4 @@ class SolveCapture {
 
 };
 
-//# sourceMappingURL=796.index.js.map
+//# sourceMappingURL=957.index.js.map

@@ -10,13 +10,13 @@
 // (image digest) that envd itself would only print.
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, createGenericClient } from '../buildkit/channel.js';
-import type { BuilderEndpoint } from '../buildkit/endpoint.js';
-import { codec, Messages, type SolveRequest, type SolveResponse } from '../protocol/index.js';
-import { FrameDecoder, FrameError, frameHeader, frameMessage } from '../common/grpc-frames.js';
-import { isEnvdBuildMethod } from './gateway/methods.js';
-import { listenPrivate } from './gateway/socket.js';
-import { CallError, frameCallError, metadataHeaders, requestMetadata, statusTrailers } from './gateway/wire.js';
+import { channelOptions, createGenericClient } from '../../buildkit/channel.js';
+import type { BuilderEndpoint } from '../../buildkit/endpoint.js';
+import { codec, Messages, type SolveRequest, type SolveResponse } from '../../protocol/index.js';
+import { FrameDecoder, FrameError, frameHeader, frameMessage } from '../../common/grpc-frames.js';
+import { isEnvdBuildMethod } from './methods.js';
+import { listenPrivate } from './socket.js';
+import { CallError, frameCallError, metadataHeaders, requestMetadata, statusTrailers } from './wire.js';
 
 export interface GatewayOptions {
   /**
