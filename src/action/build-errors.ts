@@ -1,7 +1,10 @@
 // Daemon errors about something an input controls, rephrased to name that
 // input: BuildKit's wording ("secret npmrc: not found") names neither the
 // Dockerfile nor the action input that fixes it.
+import { BuildFailedError } from '../buildkit/build.js';
 import type { BuildSettings } from '../buildkit/settings.js';
+import * as runner from '../github/runner.js';
+import { failureAnnotation } from './annotations.js';
 
 /** Annotation levels that only an index can carry (see annotationAttrs). */
 const INDEX_LEVEL = /^(index|index-descriptor)(\[[^\]]*\])?:/;
@@ -28,4 +31,20 @@ export function explainBuildError(message: string, inputs: Pick<BuildSettings, '
     return `Input "annotations": ${what} an image index, but this build exports a single-platform manifest; build several platforms, enable provenance, or drop the index: prefix`;
   }
   return message;
+}
+
+/**
+ * A failed build's error as the step reports it: an error annotation on the
+ * step that failed (unless the build was cancelled), then one line that
+ * names the input to change where the daemon's error is about one.
+ */
+export function rethrowBuildError(err: unknown, inputs: Pick<BuildSettings, 'secrets' | 'annotations'>): never {
+  if (err instanceof BuildFailedError) {
+    if (!err.cancelled && err.progress.failed) {
+      const a = failureAnnotation(err.progress.failed);
+      runner.error(a.message, { title: a.title });
+    }
+    throw new Error(explainBuildError(err.message, inputs));
+  }
+  throw err;
 }

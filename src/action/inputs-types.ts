@@ -2,7 +2,7 @@
 // this from the action's `with:` values; everything downstream consumes it and
 // never reads the runner's inputs itself. The build's own settings are
 // BuildKit's types (src/buildkit/settings.ts): the layers below take those.
-import type { Fallback } from '../builder/resolve.js';
+import type { Fallback, ResolveInputs } from '../builder/resolve.js';
 import type { BuildSettings, CacheEntry, SecretSource, TlsFiles } from '../buildkit/settings.js';
 
 export type { CacheEntry, Fallback, SecretSource };
@@ -10,22 +10,13 @@ export type TlsInputs = TlsFiles;
 
 export type Frontend = 'dockerfile' | 'envd';
 
-export interface ActionInputs extends BuildSettings {
-  /** Builder endpoints in order of preference; empty = none given. */
-  readonly builders: readonly string[];
+/** The builder settings (ResolveInputs) and the build's (BuildSettings), plus the action's own. */
+export interface ActionInputs extends ResolveInputs, BuildSettings {
   /**
    * Platforms pinned on a builder's line (`tcp://arm:1234 platforms=linux/arm64`),
    * by address as in `builders`; a builder without an entry runs what its workers say.
    */
   readonly builderPlatforms: Readonly<Record<string, readonly string[]>>;
-  readonly tls?: TlsInputs;
-  readonly connectTimeoutMs: number;
-  readonly fallback: Fallback;
-  readonly buildkitVersion: string;
-  readonly buildkitDownloadUrl: string;
-  readonly buildkitdConfigInline: string;
-  /** `allow-unverified-downloads`: run a downloaded tool no trusted sha256 vouches for. */
-  readonly allowUnverifiedDownloads: boolean;
 
   /** Resolved from `frontend: auto|dockerfile|envd` and the file name. */
   readonly frontend: Frontend;

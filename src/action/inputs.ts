@@ -13,6 +13,7 @@ import * as runner from '../github/runner.js';
 import { MAX_SECRET_BYTES } from '../buildkit/secrets.js';
 import { parseEndpoint } from '../buildkit/endpoint.js';
 import type { ActionInputs, CacheEntry, Fallback, Frontend, SecretSource, TlsInputs } from './inputs-types.js';
+import type { ResolveInputs } from '../builder/resolve.js';
 import { ListSyntaxError, parseKeyValueCsv, parseList, type ListOptions } from './list.js';
 import { parseImageReference, type ImageReference } from '../registry/image-reference.js';
 import { parseReference } from '../registry/reference.js';
@@ -85,20 +86,24 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const buildkitdConfigInline = runner.getInput('buildkitd-config-inline');
   const allowUnverifiedDownloads = readBool('allow-unverified-downloads', false);
 
+  const builder: ResolveInputs & Pick<ActionInputs, 'builderPlatforms'> = {
+    builders,
+    builderPlatforms,
+    ...(tls ? { tls } : {}),
+    connectTimeoutMs,
+    fallback,
+    buildkitVersion,
+    buildkitDownloadUrl,
+    buildkitdConfigInline,
+    allowUnverifiedDownloads,
+  };
+
   // Merge mode builds nothing: no context, Dockerfile or builder to check.
   const merge = readMergeSources();
   if (merge.length > 0) {
     checkNothingToBuild(secrets);
     return {
-      builders,
-      builderPlatforms,
-      ...(tls ? { tls } : {}),
-      connectTimeoutMs,
-      fallback,
-      buildkitVersion,
-      buildkitDownloadUrl,
-      buildkitdConfigInline,
-      allowUnverifiedDownloads,
+      ...builder,
       frontend: 'dockerfile',
       context: workspace,
       file: '',
@@ -191,15 +196,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   }
 
   return {
-    builders,
-    builderPlatforms,
-    ...(tls ? { tls } : {}),
-    connectTimeoutMs,
-    fallback,
-    buildkitVersion,
-    buildkitDownloadUrl,
-    buildkitdConfigInline,
-    allowUnverifiedDownloads,
+    ...builder,
     frontend,
     context,
     file,

@@ -2,8 +2,8 @@
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as runner from '../github/runner.js';
-import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
-import { explainBuildError } from './build-errors.js';
+import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { checkBuilderFeatures } from './builder-features.js';
@@ -11,7 +11,7 @@ import { wantsPlatformPlan } from '../builder/platforms.js';
 import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
 import { createEnvdContext, createEnvdHome, gatewaySocketPath } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
-import { failureAnnotation, warningAnnotation } from './annotations.js';
+import { warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
@@ -115,14 +115,7 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
       signal,
     });
   } catch (err) {
-    if (err instanceof BuildFailedError) {
-      if (!err.cancelled && err.progress.failed) {
-        const a = failureAnnotation(err.progress.failed);
-        runner.error(a.message, { title: a.title });
-      }
-      throw new Error(explainBuildError(err.message, inputs));
-    }
-    throw err;
+    rethrowBuildError(err, inputs);
   } finally {
     runner.endGroup();
     client.close();

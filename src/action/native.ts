@@ -3,9 +3,8 @@
 // pushed by digest; then one index over all of them is pushed under every
 // tag, as a merge run would (registry/assemble.ts).
 import * as runner from '../github/runner.js';
-import { failureAnnotation } from './annotations.js';
-import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
-import { explainBuildError } from './build-errors.js';
+import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { checkBuilderFeatures } from '../action/builder-features.js';
 import { planPlatforms, type PlatformGroup } from '../builder/platforms.js';
@@ -53,14 +52,7 @@ export async function buildOnPlatformBuilders(inputs: ActionInputs, signal: Abor
   try {
     reports = await Promise.all(plan.groups.map((g) => buildGroup(g, { ...inputs, tags: [repository], push: true, pushByDigest: true, annotations: forImages }, credentials, seen, stopAll)));
   } catch (err) {
-    if (err instanceof BuildFailedError) {
-      if (!err.cancelled && err.progress.failed) {
-        const a = failureAnnotation(err.progress.failed);
-        runner.error(a.message, { title: a.title });
-      }
-      throw new Error(explainBuildError(err.message, inputs));
-    }
-    throw err;
+    rethrowBuildError(err, inputs);
   } finally {
     signal.removeEventListener('abort', onAbort);
     runner.endGroup();
