@@ -10,9 +10,8 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   buildOnPlatformBuilders: () => (/* binding */ buildOnPlatformBuilders)
 /* harmony export */ });
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9373);
-/* harmony import */ var _annotations_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7376);
-/* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7259);
-/* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(7004);
+/* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7259);
+/* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7004);
 /* harmony import */ var _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1589);
 /* harmony import */ var _action_builder_features_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6993);
 /* harmony import */ var _builder_platforms_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3211);
@@ -27,7 +26,6 @@ __webpack_require__.r(__webpack_exports__);
 // it runs natively (see builder/platforms.ts), all at once, each result
 // pushed by digest; then one index over all of them is pushed under every
 // tag, as a merge run would (registry/assemble.ts).
-
 
 
 
@@ -71,14 +69,7 @@ async function buildOnPlatformBuilders(inputs, signal) {
         reports = await Promise.all(plan.groups.map((g) => buildGroup(g, { ...inputs, tags: [repository], push: true, pushByDigest: true, annotations: forImages }, credentials, seen, stopAll)));
     }
     catch (err) {
-        if (err instanceof _buildkit_build_js__WEBPACK_IMPORTED_MODULE_2__/* .BuildFailedError */ .Wu) {
-            if (!err.cancelled && err.progress.failed) {
-                const a = (0,_annotations_js__WEBPACK_IMPORTED_MODULE_1__/* .failureAnnotation */ .Q)(err.progress.failed);
-                _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.error(a.message, { title: a.title });
-            }
-            throw new Error((0,_build_errors_js__WEBPACK_IMPORTED_MODULE_13__/* .explainBuildError */ .a)(err.message, inputs));
-        }
-        throw err;
+        (0,_build_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .rethrowBuildError */ .E)(err, inputs);
     }
     finally {
         signal.removeEventListener('abort', onAbort);
@@ -124,7 +115,7 @@ async function buildGroup(g, inputs, credentials, seen, stopAll) {
     const client = new _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__/* .ControlClient */ .r(g.endpoint);
     const prefix = `[${g.platforms.join(',')}] `;
     try {
-        return await (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_2__/* .runDockerfileBuild */ .ew)({
+        return await (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__/* .runDockerfileBuild */ .ew)({
             client,
             inputs: { ...inputs, platforms: g.platforms },
             credentials,
