@@ -15,7 +15,15 @@
 //                  round leaves about 4 GB behind)
 //   BENCH_ACTION   another build of the action to run instead of dist/index.js
 //   BENCH_CONTEXTS which measurements to run, comma-separated (default
-//                  tiny,small,large: T, A and B below)
+//                  tiny,small,large: T, A and B below; `envd` is opt-in)
+//   BUILDCTL_NEWEST a second, newer buildctl measured as a third client on
+//                  the same daemon (skipped when it is the same binary)
+//   BENCH_OUT      where to write the raw results (JSON)
+//   For `envd`: ENVD_BIN, E2E_REGISTRY, BUILDKIT_TLS_HOST, BUILDKIT_TLS_DIR
+//                  (BUILDKIT_TLS_SERVER_NAME), as scripts/peers.sh env prints.
+//
+// bench/peers.mjs runs this once per provisioned daemon version (the real
+// peers) and writes one table per version into BENCHMARKS.md.
 //
 // What is measured, per round (the tools alternate; who goes first alternates
 // per round):
@@ -40,7 +48,7 @@
 // Raw results: <os.tmpdir()>/envd-remote-build-bench/latest.json
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,8 +80,32 @@ const SCALE = (() => {
   return v;
 })();
 const BUILDCTL = findBuildctl();
+const BUILDCTL_NEWEST = (() => {
+  const raw = process.env.BUILDCTL_NEWEST?.trim();
+  if (!raw) return null;
+  if (!existsSync(raw)) die(`BUILDCTL_NEWEST=${raw} does not exist`);
+  return realpathSync(raw) === realpathSync(BUILDCTL) ? null : raw;
+})();
 const CONTEXTS = new Set((process.env.BENCH_CONTEXTS || 'tiny,small,large').split(',').map((c) => c.trim()).filter(Boolean));
-for (const c of CONTEXTS) if (!['tiny', 'small', 'large'].includes(c)) die(`BENCH_CONTEXTS: unknown context "${c}" (tiny, small, large)`);
+for (const c of CONTEXTS) if (!['tiny', 'small', 'large', 'envd'].includes(c)) die(`BENCH_CONTEXTS: unknown context "${c}" (tiny, small, large, envd)`);
+const ENVD = CONTEXTS.has('envd') ? envdSettings() : null;
+
+function envdSettings() {
+  const need = ['ENVD_BIN', 'E2E_REGISTRY', 'BUILDKIT_TLS_HOST', 'BUILDKIT_TLS_DIR'];
+  const missing = need.filter((k) => !process.env[k]?.trim());
+  if (missing.length) die(`BENCH_CONTEXTS=envd needs ${missing.join(', ')} (scripts/peers.sh env VERSION prints them)`);
+  const bin = process.env.ENVD_BIN.trim();
+  if (!existsSync(bin)) die(`ENVD_BIN=${bin} does not exist`);
+  for (const f of ['/bin/busybox', '/bin/bash-static']) if (!existsSync(f)) die(`${f} is missing (the envd base image needs it: apt-get install busybox-static bash-static)`);
+  return {
+    bin,
+    version: process.env.ENVD_VERSION?.trim() ? `v${process.env.ENVD_VERSION.trim().replace(/^v/, '')}` : 'v1.3.4',
+    registry: process.env.E2E_REGISTRY.trim(),
+    tlsHost: process.env.BUILDKIT_TLS_HOST.trim(),
+    tlsDir: process.env.BUILDKIT_TLS_DIR.trim(),
+    tlsServerName: process.env.BUILDKIT_TLS_SERVER_NAME?.trim() || 'buildkitd.internal',
+  };
+}
 if (!existsSync(DIST)) die(`${DIST} does not exist: run \`npm run build\` first`);
 
 function positiveInt(name, def) {
@@ -174,11 +206,30 @@ async function freshCopy(work, template, label) {
 
 // ---------------------------------------------------------------- running
 
-/** Spawns a process, polls its RSS, and resolves when it exits. */
-function measure(command, args, env) {
+const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
+/**
+ * CPU (user + system, ms) of the children this process has waited for:
+ * fields cutime and cstime of /proc/self/stat. The benchmark runs one child
+ * at a time, so the difference across one run is that child's CPU, with the
+ * CPU of the processes it waited for itself (envd, for the action).
+ */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); cutime and cstime are fields 16 and 17.
+    return (Number(fields[13]) + Number(fields[14])) * CLOCK_TICK_MS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Spawns a process, polls its RSS, and resolves when it exits (with its wall time and CPU). */
+function measure(command, args, env, opts = {}) {
   return new Promise((resolve, reject) => {
+    const cpuBefore = childrenCpuMs();
     const started = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout.length < 4 * MiB ? (stdout += d) : undefined));
@@ -197,21 +248,23 @@ function measure(command, args, env) {
     };
     const timer = setInterval(sample, 20);
     let wallMs;
+    let cpuMs;
     child.on('exit', () => {
       wallMs = performance.now() - started;
+      cpuMs = childrenCpuMs() - cpuBefore;
       clearInterval(timer);
     });
     child.on('error', (err) => {
       clearInterval(timer);
       reject(err);
     });
-    child.on('close', (code) => resolve({ code, wallMs, peakRssMb: peakKb ? peakKb / 1024 : null, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, wallMs, cpuMs, peakRssMb: peakKb ? peakKb / 1024 : null, stdout, stderr }));
     sample();
   });
 }
 
 let runCounter = 0;
-async function runOurs(work, dir, tag) {
+async function runOurs(work, dir, tag, extra = {}) {
   const files = path.join(work, 'gh', String(++runCounter));
   await mkdir(files, { recursive: true });
   const names = { GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state', GITHUB_STEP_SUMMARY: 'summary', GITHUB_ENV: 'env', GITHUB_PATH: 'path' };
@@ -230,6 +283,7 @@ async function runOurs(work, dir, tag) {
     INPUT_TAGS: tag,
     INPUT_PUSH: 'false',
     INPUT_FALLBACK: 'never',
+    ...extra.env,
   };
   for (const [key, name] of Object.entries(names)) {
     env[key] = path.join(files, name);
@@ -238,27 +292,27 @@ async function runOurs(work, dir, tag) {
   const r = await measure(process.execPath, [DIST], env);
   const output = await readFile(env.GITHUB_OUTPUT, 'utf8');
   // The runner's file-command format: `digest<<DELIM` heredoc (or `digest=...`).
-  if (r.code !== 0 || !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output)) {
+  if (r.code !== 0 || (!extra.noDigest && !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output))) {
     throw new Error(`the action failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
   }
   return r;
 }
 
-async function runBuildctl(work, dir, tag) {
+async function runBuildctl(work, dir, tag, bin = BUILDCTL, tool = 'buildctl') {
   const refFile = path.join(work, 'gh', `ref-${++runCounter}`);
   await mkdir(path.dirname(refFile), { recursive: true });
   const args = ['--addr', HOST, 'build', '--frontend', 'dockerfile.v0', '--local', `context=${dir}`, '--local', `dockerfile=${dir}`];
   args.push('--output', `type=image,name=${tag}`, '--progress', 'plain', '--ref-file', refFile);
   const before = new Map((await localCopies()).map((c) => [c.id, c.lastUsed]));
-  const r = await measure(BUILDCTL, args, process.env);
+  const r = await measure(bin, args, process.env);
   // Its copies: the records of local directories that this build created or used.
-  buildctlCopies = (await localCopies()).filter((c) => before.get(c.id) !== c.lastUsed).map((c) => c.id);
+  buildctlCopies.set(tool, (await localCopies()).filter((c) => before.get(c.id) !== c.lastUsed).map((c) => c.id));
   if (r.code !== 0) throw new Error(`buildctl failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
   return { ...r, ref: (await readFile(refFile, 'utf8')).trim() };
 }
 
-/** IDs of the daemon-side directory copies the latest buildctl build used. */
-let buildctlCopies = [];
+/** Per buildctl tool: IDs of the daemon-side directory copies its latest build used. */
+const buildctlCopies = new Map();
 
 /** The daemon's copies of local directories ("local source for ..." records). */
 async function localCopies() {
@@ -413,8 +467,9 @@ async function pruneRecords(ids) {
  * after it) are pruned before each of its first transfers. Returns how many.
  */
 async function resetBuildctlCopies() {
-  const ids = buildctlCopies;
-  buildctlCopies = [];
+  // Both buildctls use the same (empty) shared key: one's copies are the other's too.
+  const ids = [...new Set([...buildctlCopies.values()].flat())];
+  buildctlCopies.clear();
   await pruneRecords(ids);
   return ids.length;
 }
@@ -472,9 +527,9 @@ function pad(s, n, left = false) {
 // ---------------------------------------------------------------- main
 
 async function versions() {
-  const run = async (args) => {
+  const run = async (args, bin = BUILDCTL) => {
     try {
-      return (await execFileP(BUILDCTL, args, { timeout: 20_000 })).stdout.trim();
+      return (await execFileP(bin, args, { timeout: 20_000 })).stdout.trim();
     } catch (err) {
       return `unknown (${err.message.split('\n')[0]})`;
     }
@@ -482,7 +537,8 @@ async function versions() {
   return {
     node: process.version,
     buildctl: await run(['--version']),
-    daemon: (await run(['--addr', HOST, 'debug', 'info'])).replace(/^BuildKit:\s*/, ''),
+    ...(BUILDCTL_NEWEST ? { buildctlNewest: await run(['--version'], BUILDCTL_NEWEST) } : {}),
+    daemon: (await run(['--addr', HOST, 'debug', 'info'])).split('\n')[0].replace(/^BuildKit:\s*/, '').trim(),
     host: HOST,
     cpus: os.availableParallelism?.() ?? os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -491,46 +547,153 @@ async function versions() {
   };
 }
 
+/** The tools' names, in the benchmark's base order (rotated per round). */
+function toolNames() {
+  return BUILDCTL_NEWEST ? ['ours', 'buildctl', 'buildctl-newest'] : ['ours', 'buildctl'];
+}
+
+/** Round r starts with tool (r - 1) mod n: each tool goes first as often as the others. */
+function roundOrder(names, round) {
+  const k = (round - 1) % names.length;
+  return [...names.slice(k), ...names.slice(0, k)];
+}
+
+// ---------------------------------------------------------------- envd
+
+const ENVD_FILES = 20;
+const ENVD_FILE_BYTES = Math.max(MiB, Math.round(50 * MiB * SCALE));
+
+/**
+ * The envd project: build.envd copying data/ (20 x 50 MiB) into a base image
+ * with busybox and bash. The data is a repeated pattern, so the daemon's
+ * compression of the resulting layer costs little next to the transfer.
+ */
+async function generateEnvd(dir, base) {
+  await mkdir(path.join(dir, 'data'), { recursive: true });
+  const block = Buffer.alloc(MiB);
+  for (let i = 0; i < MiB; i += 64) block.write(`envd-remote-build bench pattern ${String(i).padStart(16, '0')}\n`, i);
+  for (let f = 0; f < ENVD_FILES; f++) {
+    const fh = await open(path.join(dir, 'data', `blob${String(f).padStart(2, '0')}.bin`), 'w');
+    try {
+      for (let written = 0; written < ENVD_FILE_BYTES; written += MiB) {
+        block.writeUInt32LE(f, 0); // every MiB differs a little
+        block.writeUInt32LE(written / MiB, 4);
+        await fh.write(block, 0, Math.min(MiB, ENVD_FILE_BYTES - written));
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  await writeFile(
+    path.join(dir, 'build.envd'),
+    ['# syntax=v1', '', 'def build():', `    base(image="${base}", dev=False)`, '    io.copy(source="data", target="/opt/data")', ''].join('\n'),
+  );
+  return { files: ENVD_FILES, bytes: ENVD_FILES * ENVD_FILE_BYTES };
+}
+
+/** Pushes the envd base image (static busybox + bash) to the peers' registry with buildctl. */
+async function pushEnvdBase(work) {
+  const dir = path.join(work, 'envd-base');
+  await mkdir(dir, { recursive: true });
+  copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
+  copyFileSync('/bin/bash-static', path.join(dir, 'bash'));
+  await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY bash /bin/bash\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n');
+  const image = `${ENVD.registry}/envd-remote-build-bench/base:${randomBytes(4).toString('hex')}`;
+  const args = ['--addr', HOST, 'build', '--frontend', 'dockerfile.v0', '--local', `context=${dir}`, '--local', `dockerfile=${dir}`];
+  args.push('--output', `type=image,name=${image},push=true`);
+  const r = await measure(BUILDCTL, args, process.env);
+  if (r.code !== 0) throw new Error(`pushing the envd base image ${image} failed:\n${tail(r.stdout + r.stderr)}`);
+  return image;
+}
+
+/** A private HOME with an envd context pointing straight at the plain daemon. */
+async function envdDirectHome(work) {
+  const home = path.join(work, 'envd-direct-home');
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const address = HOST.replace(/^tcp:\/\//, '');
+  const env = { ...process.env, HOME: home, ENVD_ANALYTICS: 'false' };
+  await execFileP(ENVD.bin, ['context', 'create', '--name', 'bench-direct', '--builder', 'tcp', '--builder-address', address, '--use'], { env });
+  return home;
+}
+
+async function runEnvdDirect(home, dir, tag) {
+  const args = ['build', '--from', 'build.envd:build', '--path', dir, '--output', `type=image,name=${tag},push=false`, '--tag', 'envd-remote-build:envd', '--force'];
+  const env = { ...process.env, HOME: home, ENVD_ANALYTICS: 'false', BUILDKIT_PROGRESS: 'plain' };
+  const r = await measure(ENVD.bin, args, env, { cwd: dir });
+  if (r.code !== 0) throw new Error(`envd (direct) failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
+  return r;
+}
+
+function runOursEnvd(work, dir, tag) {
+  return runOurs(work, dir, tag, {
+    noDigest: true,
+    env: {
+      PATH: `${path.dirname(ENVD.bin)}${path.delimiter}${process.env.PATH}`,
+      INPUT_BUILDER: ENVD.tlsHost,
+      INPUT_FILE: path.join(dir, 'build.envd'),
+      'INPUT_ENVD-VERSION': ENVD.version,
+      'INPUT_TLS-CA': path.join(ENVD.tlsDir, 'ca.pem'),
+      'INPUT_TLS-CERT': path.join(ENVD.tlsDir, 'cert.pem'),
+      'INPUT_TLS-KEY': path.join(ENVD.tlsDir, 'key.pem'),
+      'INPUT_TLS-SERVER-NAME': ENVD.tlsServerName,
+    },
+  });
+}
+
+// ---------------------------------------------------------------- main
+
 async function main() {
   const env = await versions();
   console.log(`envd-remote-build bench: ${ROUNDS} round(s), scale ${SCALE}`);
   console.log(`  daemon   ${env.daemon} at ${HOST}`);
   console.log(`  buildctl ${env.buildctl} (${BUILDCTL})`);
+  if (BUILDCTL_NEWEST) console.log(`  buildctl ${env.buildctlNewest} (${BUILDCTL_NEWEST}), as "buildctl-newest"`);
   console.log(`  machine  ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, ${env.kernel}, node ${env.node}`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'envd-bench-'));
   const benchStarted = Date.now();
-  const templates = { tiny: path.join(work, 'tpl', 'tiny'), small: path.join(work, 'tpl', 'small'), large: path.join(work, 'tpl', 'large') };
+  const templates = {
+    tiny: path.join(work, 'tpl', 'tiny'),
+    small: path.join(work, 'tpl', 'small'),
+    large: path.join(work, 'tpl', 'large'),
+    envd: path.join(work, 'tpl', 'envd'),
+  };
   const t0 = performance.now();
+  const classic = ['tiny', 'small', 'large'].some((c) => CONTEXTS.has(c));
   const sizes = {
     tiny: await generateTiny(templates.tiny),
-    small: await generateSmall(templates.small),
+    small: classic ? await generateSmall(templates.small) : { files: 0, bytes: 0 },
     large: CONTEXTS.has('large') ? await generateLarge(templates.large) : { files: 0, bytes: 0 },
+    envd: ENVD ? await generateEnvd(templates.envd, await pushEnvdBase(work)) : { files: 0, bytes: 0 },
   };
   console.log(
     `  contexts A ${sizes.small.files} files / ${(sizes.small.bytes / 1e6).toFixed(1)} MB, B ${sizes.large.files} files / ${(sizes.large.bytes / 1e6).toFixed(0)} MB` +
+      (ENVD ? `, envd ${sizes.envd.files} files / ${(sizes.envd.bytes / 1e6).toFixed(0)} MB` : '') +
       ` (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s in ${work})`,
   );
 
-  const tags = { ours: 'bench/envd-remote-build:ours', buildctl: 'bench/envd-remote-build:buildctl' };
+  const names = toolNames();
   const tools = {
-    ours: (dir) => runOurs(work, dir, tags.ours),
-    buildctl: (dir) => runBuildctl(work, dir, tags.buildctl),
+    ours: (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours'),
+    buildctl: (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl', BUILDCTL, 'buildctl'),
+    'buildctl-newest': (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl-newest', BUILDCTL_NEWEST, 'buildctl-newest'),
   };
   const samples = [];
   const record = async (sample) => {
     samples.push(sample);
     const t = sample.daemon?.contextMs;
     console.log(
-      `  round ${sample.round} ${pad(sample.tool, 8)} ${pad(sample.kind, 15)} wall ${pad(fmt(sample.wallMs), 6, true)} ms` +
-        (t !== undefined ? `  transfer ${pad(fmt(t), 6, true)} ms` : '') +
+      `  round ${sample.round} ${pad(sample.tool, 15)} ${pad(sample.kind, 15)} wall ${pad(fmt(sample.wallMs), 6, true)} ms` +
+        ` cpu ${pad(fmt(sample.cpuMs), 6, true)} ms` +
+        (t !== undefined && t !== null ? `  transfer ${pad(fmt(t), 6, true)} ms` : '') +
         `  rss ${fmt(sample.peakRssMb)} MB`,
     );
   };
+  const basics = (r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, peakRssMb: r.peakRssMb });
 
   try {
-    // Warm-up (not measured): page cache for both programs, frontend state on the daemon.
-    for (const tool of ['ours', 'buildctl']) {
+    // Warm-up (not measured): page cache for every program, frontend state on the daemon.
+    for (const tool of names) {
       const c = await freshCopy(work, templates.tiny, `warmup-${tool}`);
       await tools[tool](c.dir);
     }
@@ -539,28 +702,31 @@ async function main() {
     // ~1.1 s later; ours 2.4 s and ~1.4 s), and round 1 always starts with
     // ours: one unmeasured A transfer per tool first.
     if (CONTEXTS.has('small') || CONTEXTS.has('large')) {
-      for (const tool of ['ours', 'buildctl']) {
+      for (const tool of names) {
         const c = await freshCopy(work, templates.small, `warmup-small-${tool}`);
         await tools[tool](c.dir);
         await rm(c.dir, { recursive: true, force: true });
       }
     }
-    for (const r of await historyRecords()) seenRefs.add(r.ref);
+    const envdHome = ENVD ? await envdDirectHome(work) : null;
+    if (classic) for (const r of await historyRecords()) seenRefs.add(r.ref);
 
     for (let round = 1; round <= ROUNDS; round++) {
-      const order = round % 2 ? ['ours', 'buildctl'] : ['buildctl', 'ours'];
+      const order = roundOrder(names, round);
       const copies = {};
-      // Not measured: both programs back in the page cache after the big
-      // transfers of the previous round.
-      for (const tool of order) {
-        const c = await freshCopy(work, templates.tiny, `warmup-${tool}`);
-        await tools[tool](c.dir);
+      if (classic) {
+        // Not measured: every program back in the page cache after the big
+        // transfers of the previous round.
+        for (const tool of order) {
+          const c = await freshCopy(work, templates.tiny, `warmup-${tool}`);
+          await tools[tool](c.dir);
+        }
       }
 
       // A first build of a fresh copy: buildctl starts from empty daemon-side
       // copies too (see resetBuildctlCopies).
       const first = async (tool, dir) => {
-        const reset = tool === 'buildctl' ? await resetBuildctlCopies() : undefined;
+        const reset = tool.startsWith('buildctl') ? await resetBuildctlCopies() : undefined;
         return { ...(await tools[tool](dir)), ...(reset === undefined ? {} : { buildctlCopiesReset: reset }) };
       };
 
@@ -569,11 +735,11 @@ async function main() {
         for (const tool of order) copies[tool] = await freshCopy(work, templates.tiny, `tiny-${tool}`);
         for (const tool of order) {
           const r = await first(tool, copies[tool].dir);
-          await record({ round, tool, kind: 'tiny-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, buildctlCopiesReset: r.buildctlCopiesReset });
+          await record({ round, tool, kind: 'tiny-first', ...basics(r), buildctlCopiesReset: r.buildctlCopiesReset });
         }
         for (const tool of order) {
           const r = await tools[tool](copies[tool].dir);
-          await record({ round, tool, kind: 'tiny-cached', wallMs: r.wallMs, peakRssMb: r.peakRssMb, cachedSteps: cachedSteps(r.stdout + r.stderr) });
+          await record({ round, tool, kind: 'tiny-cached', ...basics(r), cachedSteps: cachedSteps(r.stdout + r.stderr) });
         }
       }
 
@@ -584,12 +750,12 @@ async function main() {
           const r = await first(tool, copies[tool].dir);
           const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
           const sentBytes = transferredBytes(r.stdout + r.stderr);
-          await record({ round, tool, kind: 'small-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
+          await record({ round, tool, kind: 'small-first', ...basics(r), daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
         }
         for (const tool of order) {
           const r = await tools[tool](copies[tool].dir);
           const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
-          await record({ round, tool, kind: 'small-cached', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, cachedSteps: cachedSteps(r.stdout + r.stderr) });
+          await record({ round, tool, kind: 'small-cached', ...basics(r), daemon, cachedSteps: cachedSteps(r.stdout + r.stderr) });
         }
         for (const tool of order) await rm(copies[tool].dir, { recursive: true, force: true });
       }
@@ -601,11 +767,24 @@ async function main() {
           const r = await first(tool, copies[tool].dir);
           const daemon = await daemonTimings({ ref: r.ref, marker: copies[tool].marker });
           const sentBytes = transferredBytes(r.stdout + r.stderr);
-          await record({ round, tool, kind: 'large-first', wallMs: r.wallMs, peakRssMb: r.peakRssMb, daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
+          await record({ round, tool, kind: 'large-first', ...basics(r), daemon, sentBytes, buildctlCopiesReset: r.buildctlCopiesReset });
           // Start the next measurement without a gigabyte of dirty pages still being written back.
           await execFileP('sync');
         }
         for (const tool of order) await rm(copies[tool].dir, { recursive: true, force: true });
+      }
+
+      // envd: the action's gateway (mutual TLS upstream) against envd straight to the plain daemon.
+      if (ENVD) {
+        const envdOrder = round % 2 ? ['ours', 'envd'] : ['envd', 'ours'];
+        for (const tool of envdOrder) copies[tool] = await freshCopy(work, templates.envd, `envd-${tool}`);
+        for (const tool of envdOrder) {
+          const dir = copies[tool].dir;
+          const r = tool === 'ours' ? await runOursEnvd(work, dir, `${ENVD.registry}/envd-remote-build-bench/out:ours`) : await runEnvdDirect(envdHome, dir, `${ENVD.registry}/envd-remote-build-bench/out:direct`);
+          await record({ round, tool, kind: 'envd-first', ...basics(r) });
+          await execFileP('sync');
+        }
+        for (const tool of envdOrder) await rm(copies[tool].dir, { recursive: true, force: true });
       }
     }
   } finally {
@@ -615,62 +794,81 @@ async function main() {
 
   // ------------------------------------------------------------ summary
   const pick = (tool, kind, f) => samples.filter((s) => s.tool === tool && s.kind === kind).map(f);
+  const others = names.filter((n) => n !== 'ours');
   const rows = [];
-  const row = (label, kind, f, unit, digits = 0) => {
+  const row = (label, kind, f, unit, digits = 0, against = others) => {
     const ours = pick('ours', kind, f);
-    const bk = pick('buildctl', kind, f);
     const mo = median(ours);
-    const mb = median(bk);
-    rows.push({ label, unit, ours: mo, buildctl: mb, ratio: mo !== null && mb ? mo / mb : null, oursRange: spread(ours, digits), buildctlRange: spread(bk, digits), digits });
+    const r = { label, unit, kind, ours: mo, oursRange: spread(ours, digits), digits, others: {} };
+    for (const other of against) {
+      const v = pick(other, kind, f);
+      const m = median(v);
+      r.others[other] = { median: m, range: spread(v, digits), ratio: mo !== null && m ? mo / m : null };
+    }
+    // Kept for older readers of latest.json: the version's own buildctl.
+    if (r.others.buildctl) Object.assign(r, { buildctl: r.others.buildctl.median, ratio: r.others.buildctl.ratio, buildctlRange: r.others.buildctl.range });
+    if (mo !== null || Object.values(r.others).some((o) => o.median !== null)) rows.push(r);
   };
   const mbps = (bytes) => (s) => (s.daemon?.contextMs ? bytes / 1e6 / (s.daemon.contextMs / 1000) : null);
   row('A transfer (daemon span)', 'small-first', (s) => s.daemon?.contextMs, 'ms');
   row('A transfer throughput', 'small-first', mbps(sizes.small.bytes), 'MB/s', 1);
   row('A first build, process wall', 'small-first', (s) => s.wallMs, 'ms');
+  row('A first build, process CPU', 'small-first', (s) => s.cpuMs, 'ms');
   row('B transfer (daemon span)', 'large-first', (s) => s.daemon?.contextMs, 'ms');
   row('B transfer throughput', 'large-first', mbps(sizes.large.bytes), 'MB/s', 1);
   row('B first build, process wall', 'large-first', (s) => s.wallMs, 'ms');
+  row('B first build, process CPU', 'large-first', (s) => s.cpuMs, 'ms');
   row('cached rebuild, tiny ctx, wall', 'tiny-cached', (s) => s.wallMs, 'ms');
+  row('cached rebuild, tiny ctx, CPU', 'tiny-cached', (s) => s.cpuMs, 'ms');
   row('cached rebuild, A, wall', 'small-cached', (s) => s.wallMs, 'ms');
   row('cached rebuild, A, ctx sync span', 'small-cached', (s) => s.daemon?.contextMs, 'ms');
+  row('peak RSS, tiny first build', 'tiny-first', (s) => s.peakRssMb, 'MB');
   row('peak RSS while sending B', 'large-first', (s) => s.peakRssMb, 'MB');
+  row('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-first', (s) => s.wallMs, 'ms', 0, ['envd']);
+  row('envd ~1 GB, process CPU', 'envd-first', (s) => s.cpuMs, 'ms', 0, ['envd']);
 
   console.log('');
-  console.log(`${pad('metric (median of ' + ROUNDS + ')', 34)} ${pad('ours', 9, true)} ${pad('buildctl', 9, true)} ${pad('ours/bk', 8, true)}   range ours | buildctl`);
+  const heads = [...new Set(rows.flatMap((r) => Object.keys(r.others)))];
+  console.log(`${pad('metric (median of ' + ROUNDS + ')', 46)} ${pad('ours', 9, true)} ${heads.map((h) => `${pad(h, 16, true)} ${pad('ratio', 6, true)}`).join(' ')}`);
   for (const r of rows) {
-    console.log(
-      `${pad(`${r.label} [${r.unit}]`, 34)} ${pad(fmt(r.ours, r.digits), 9, true)} ${pad(fmt(r.buildctl, r.digits), 9, true)} ${pad(fmt(r.ratio, 2), 8, true)}   ${r.oursRange} | ${r.buildctlRange}`,
-    );
+    const cells = heads.map((h) => (r.others[h] ? `${pad(fmt(r.others[h].median, r.digits), 16, true)} ${pad(fmt(r.others[h].ratio, 2), 6, true)}` : pad('', 23)));
+    console.log(`${pad(`${r.label} [${r.unit}]`, 46)} ${pad(fmt(r.ours, r.digits), 9, true)} ${cells.join(' ')}`);
   }
 
+  // Issue 12's targets, against this daemon version's own buildctl (envd: against envd direct).
   const get = (label) => rows.find((r) => r.label === label);
-  /** true / false, or null when not measured. */
-  const check = (ours, bk, ok) => (ours === null || bk === null ? null : ok(ours, bk));
-  const ratioAtMost = (label, max) => check(get(label).ours, get(label).buildctl, (o, b) => o / b <= max);
-  const plusAtMost = (label, ms) => check(get(label).ours, get(label).buildctl, (o, b) => o <= b + ms);
-  const rss = pick('ours', 'large-first', (s) => s.peakRssMb).filter((x) => x !== null);
-  const peakRss = rss.length ? Math.max(...rss) : null;
+  const vs = (label, other) => {
+    const r = get(label);
+    return r && r.ours !== null && r.others[other]?.median ? { ours: r.ours, other: r.others[other].median } : null;
+  };
+  const holds = (pair, ok) => (pair ? ok(pair.ours, pair.other) : null);
+  const worst = (kind) => {
+    const v = pick('ours', kind, (s) => s.peakRssMb).filter((x) => x !== null);
+    return v.length ? Math.max(...v) : null;
+  };
+  const rssB = worst('large-first');
+  const rssTiny = worst('tiny-first');
   const targets = [
-    { target: 'A transfer <= 1.1x buildctl (medians)', holds: ratioAtMost('A transfer (daemon span)', 1.1) },
-    { target: 'B transfer <= 1.1x buildctl (medians)', holds: ratioAtMost('B transfer (daemon span)', 1.1) },
-    { target: 'cached rebuild (tiny) <= buildctl + 300 ms', holds: plusAtMost('cached rebuild, tiny ctx, wall', 300) },
-    { target: 'cached rebuild (A) <= buildctl + 300 ms', holds: plusAtMost('cached rebuild, A, wall', 300) },
-    { target: `peak RSS sending ~1 GB < 150 MB (worst round ${fmt(peakRss)} MB)`, holds: peakRss === null ? null : peakRss < 150 },
-  ];
+    { target: 'A transfer <= 1.0x buildctl (medians)', holds: holds(vs('A transfer (daemon span)', 'buildctl'), (o, b) => o <= b) },
+    { target: 'B transfer <= 1.0x buildctl (medians)', holds: holds(vs('B transfer (daemon span)', 'buildctl'), (o, b) => o <= b) },
+    { target: 'cached rebuild (tiny) <= buildctl + 100 ms', holds: holds(vs('cached rebuild, tiny ctx, wall', 'buildctl'), (o, b) => o <= b + 100) },
+    { target: `peak RSS sending ~1 GB <= 100 MB (worst round ${fmt(rssB)} MB)`, holds: rssB === null ? null : rssB <= 100 },
+    { target: `peak RSS tiny build <= 70 MB (worst round ${fmt(rssTiny)} MB)`, holds: rssTiny === null ? null : rssTiny <= 70 },
+    { target: 'envd ~1 GB through the gateway <= 1.05x envd direct', holds: holds(vs('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd'), (o, d) => o <= d * 1.05) },
+  ].filter((t) => t.holds !== null);
   console.log('');
-  for (const t of targets) console.log(`  ${t.holds === null ? 'n/a   ' : t.holds ? 'HOLDS ' : 'MISSED'}  ${t.target}`);
+  for (const t of targets) console.log(`  ${t.holds ? 'HOLDS ' : 'MISSED'}  ${t.target}`);
 
   const notCached = samples.filter((s) => s.kind.endsWith('-cached') && s.cachedSteps < 2);
   if (notCached.length) console.log(`  warning: ${notCached.length} "cached" rebuild(s) did not report both steps CACHED`);
-  const notReset = samples.filter((s) => s.tool === 'buildctl' && s.kind.endsWith('-first') && s.buildctlCopiesReset === 0);
+  const notReset = samples.filter((s) => s.tool.startsWith('buildctl') && s.kind.endsWith('-first') && s.buildctlCopiesReset === 0);
   if (notReset.length) console.log(`  warning: buildctl's daemon-side copies were not found (so not reset) before ${notReset.length} first build(s)`);
-  const missing = samples.filter((s) => s.kind.endsWith('-first') && s.kind !== 'tiny-first' && !s.daemon);
+  const missing = samples.filter((s) => ['small-first', 'large-first'].includes(s.kind) && !s.daemon);
   if (missing.length) console.log(`  warning: no daemon timings for ${missing.length} build(s) (history or traces unavailable?)`);
 
-  const outDir = path.join(os.tmpdir(), 'envd-remote-build-bench');
-  mkdirSync(outDir, { recursive: true });
-  const outFile = path.join(outDir, 'latest.json');
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, rows, targets, samples }, null, 2));
+  const outFile = process.env.BENCH_OUT?.trim() || path.join(os.tmpdir(), 'envd-remote-build-bench', 'latest.json');
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, samples }, null, 2));
   console.log(`\nraw results: ${outFile}`);
 }
 
