@@ -14,6 +14,8 @@
 //                  builds (by default they are pruned at the end: every
 //                  round leaves about 4 GB behind)
 //   BENCH_ACTION   another build of the action to run instead of dist/index.js
+//   BENCH_ACTION_BEFORE a second build of the action, measured in the same
+//                  rounds as "ours-before" (before/after a change)
 //   BENCH_CONTEXTS which measurements to run, comma-separated (default
 //                  tiny,small,large: T, A and B below; `envd` is opt-in)
 //   BUILDCTL_NEWEST a second, newer buildctl measured as a third client on
@@ -59,6 +61,7 @@ const execFileP = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.BENCH_ACTION || path.join(HERE, '../dist/index.js'));
 const MiB = 1024 * 1024;
+const BEFORE = process.env.BENCH_ACTION_BEFORE?.trim() ? path.resolve(process.env.BENCH_ACTION_BEFORE.trim()) : null;
 
 // ---------------------------------------------------------------- settings
 
@@ -107,6 +110,7 @@ function envdSettings() {
   };
 }
 if (!existsSync(DIST)) die(`${DIST} does not exist: run \`npm run build\` first`);
+if (BEFORE && !existsSync(BEFORE)) die(`BENCH_ACTION_BEFORE=${BEFORE} does not exist`);
 
 function positiveInt(name, def) {
   const raw = process.env[name];
@@ -289,7 +293,7 @@ async function runOurs(work, dir, tag, extra = {}) {
     env[key] = path.join(files, name);
     await writeFile(env[key], '');
   }
-  const r = await measure(process.execPath, [DIST], env);
+  const r = await measure(process.execPath, [extra.action ?? DIST], env);
   const output = await readFile(env.GITHUB_OUTPUT, 'utf8');
   // The runner's file-command format: `digest<<DELIM` heredoc (or `digest=...`).
   if (r.code !== 0 || (!extra.noDigest && !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output))) {
@@ -485,7 +489,11 @@ async function resetBuildctlCopies() {
 async function pruneOwnCache(since) {
   try {
     const mine = (await cacheRecords()).filter(
-      (r) => r.description.includes(STAGE) || (r.description === 'local source for context' && r.created >= since && r.size >= 10e6),
+      (r) =>
+        r.description.includes(STAGE) ||
+        // envd's context is "build-context"; its copy of data/ lands in /opt/data.
+        (['local source for context', 'local source for build-context'].includes(r.description) && r.created >= since && r.size >= 10e6) ||
+        (ENVD !== null && r.description.includes('/opt/data') && r.created >= since),
     );
     await pruneRecords(mine.map((r) => r.id));
     const gb = mine.reduce((sum, r) => sum + r.size, 0) / 1e9;
@@ -549,7 +557,7 @@ async function versions() {
 
 /** The tools' names, in the benchmark's base order (rotated per round). */
 function toolNames() {
-  return BUILDCTL_NEWEST ? ['ours', 'buildctl', 'buildctl-newest'] : ['ours', 'buildctl'];
+  return ['ours', ...(BEFORE ? ['ours-before'] : []), 'buildctl', ...(BUILDCTL_NEWEST ? ['buildctl-newest'] : [])];
 }
 
 /** Round r starts with tool (r - 1) mod n: each tool goes first as often as the others. */
@@ -624,8 +632,9 @@ async function runEnvdDirect(home, dir, tag) {
   return r;
 }
 
-function runOursEnvd(work, dir, tag) {
+function runOursEnvd(work, dir, tag, action = DIST) {
   return runOurs(work, dir, tag, {
+    action,
     noDigest: true,
     env: {
       PATH: `${path.dirname(ENVD.bin)}${path.delimiter}${process.env.PATH}`,
@@ -675,6 +684,7 @@ async function main() {
   const names = toolNames();
   const tools = {
     ours: (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours'),
+    'ours-before': (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours-before', { action: BEFORE }),
     buildctl: (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl', BUILDCTL, 'buildctl'),
     'buildctl-newest': (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl-newest', BUILDCTL_NEWEST, 'buildctl-newest'),
   };
@@ -775,11 +785,12 @@ async function main() {
 
       // envd: the action's gateway (mutual TLS upstream) against envd straight to the plain daemon.
       if (ENVD) {
-        const envdOrder = round % 2 ? ['ours', 'envd'] : ['envd', 'ours'];
+        const envdOrder = roundOrder(BEFORE ? ['ours', 'ours-before', 'envd'] : ['ours', 'envd'], round);
         for (const tool of envdOrder) copies[tool] = await freshCopy(work, templates.envd, `envd-${tool}`);
         for (const tool of envdOrder) {
           const dir = copies[tool].dir;
-          const r = tool === 'ours' ? await runOursEnvd(work, dir, `${ENVD.registry}/envd-remote-build-bench/out:ours`) : await runEnvdDirect(envdHome, dir, `${ENVD.registry}/envd-remote-build-bench/out:direct`);
+          const out = `${ENVD.registry}/envd-remote-build-bench/out:${tool}`;
+          const r = tool === 'envd' ? await runEnvdDirect(envdHome, dir, out) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
           await record({ round, tool, kind: 'envd-first', ...basics(r) });
           await execFileP('sync');
         }
@@ -823,8 +834,9 @@ async function main() {
   row('cached rebuild, A, ctx sync span', 'small-cached', (s) => s.daemon?.contextMs, 'ms');
   row('peak RSS, tiny first build', 'tiny-first', (s) => s.peakRssMb, 'MB');
   row('peak RSS while sending B', 'large-first', (s) => s.peakRssMb, 'MB');
-  row('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-first', (s) => s.wallMs, 'ms', 0, ['envd']);
-  row('envd ~1 GB, process CPU', 'envd-first', (s) => s.cpuMs, 'ms', 0, ['envd']);
+  const envdOthers = BEFORE ? ['ours-before', 'envd'] : ['envd'];
+  row('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-first', (s) => s.wallMs, 'ms', 0, envdOthers);
+  row('envd ~1 GB, process CPU', 'envd-first', (s) => s.cpuMs, 'ms', 0, envdOthers);
 
   console.log('');
   const heads = [...new Set(rows.flatMap((r) => Object.keys(r.others)))];

@@ -1,6 +1,7 @@
 // The main step: inputs → builder → build → outputs. Everything main starts
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
+import * as path from 'node:path';
 import * as runner from '../github/runner.js';
 import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { rethrowBuildError } from './build-errors.js';
@@ -144,10 +145,14 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway/server.js'), import('../envd/build.js')]);
-  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads });
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.
-  const record = await createEnvdHome({ envdPath, onRecord: (r) => saveState({ envdContext: r }) });
+  // The home comes first so that an envd on PATH is probed in it: envd makes
+  // its RSA key pair in the first HOME it runs in (up to 1 s of CPU), once.
+  const planned = await createEnvdHome({ onRecord: (r) => saveState({ envdContext: r }) });
+  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, probeHome: planned.home });
+  const record = { ...planned, envdPath: path.resolve(envdPath) };
+  saveState({ envdContext: record });
   const gateway = await startGateway(builder.endpoint, {
     socketPath: gatewaySocketPath(record),
     log: (m) => runner.debug(`gateway: ${m}`),
