@@ -5,7 +5,8 @@ import * as runner from './runner.js';
 import { BuildFailedError, MAX_SECRET_BYTES, SecretError, explainBuildError, readSecretFile, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/request.js';
-import { defaultResolveDeps, resolveBuilder, type ResolvedBuilder } from '../builder/resolve.js';
+import { BuilderResolver, type ResolvedBuilder } from '../builder/resolve.js';
+import { throwIfCancelled } from '../common/cancel.js';
 import { createEnvdContext } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../session/auth/provider.js';
 import { failureAnnotation, warningAnnotation } from './annotations.js';
@@ -33,19 +34,31 @@ export async function main(signal: AbortSignal): Promise<void> {
   // to report before spending time on connecting to (or starting) a builder.
   const request = inputs.frontend === 'dockerfile' ? dockerfileRequest(inputs) : undefined;
 
-  const builder = await resolveBuilder(inputs, {
-    // Record a local daemon the moment it runs, before anything else can fail.
-    startLocal: async (i) => {
-      const local = await defaultResolveDeps.startLocal(i);
-      saveState({ localBuilder: local.handle });
-      return local;
+  const resolver = new BuilderResolver(
+    inputs,
+    {},
+    {
+      signal,
+      // Recorded the moment it is spawned, before it answers: a cancel (or a
+      // kill) from then on must leave post a daemon to stop.
+      onLocalSpawn: (handle) => saveState({ localBuilder: handle }),
     },
-  });
-
-  // A cancel while probing or starting a builder: do not start a build at all.
-  if (signal.aborted) throw new Error('build cancelled before it started');
-
-  const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+  );
+  let builder: ResolvedBuilder;
+  let outcome: BuildOutcome;
+  for (;;) {
+    builder = await resolver.next();
+    throwIfCancelled(signal, 'starting the build');
+    try {
+      outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+      break;
+    } catch (err) {
+      // A builder lost before it started on the build did nothing for it: the next one may.
+      if (!(err instanceof BuildFailedError && err.connectionLost?.beforeStart) || signal.aborted) throw err;
+      runner.warning(`${err.message}; trying the next builder`, { title: 'Builder lost before the build started' });
+      resolver.reject(builder, `lost before the build started (${err.connectionLost.cause})`);
+    }
+  }
 
   const result = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   setOutputs(result);
@@ -88,6 +101,8 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
     });
   } catch (err) {
     if (err instanceof BuildFailedError) {
+      // main decides: another builder, or the end of the run.
+      if (err.connectionLost?.beforeStart) throw err;
       if (!err.cancelled && err.progress.failed) {
         const a = failureAnnotation(err.progress.failed);
         runner.error(a.message, { title: a.title });
@@ -151,7 +166,8 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway.js'), import('../envd/build.js')]);
-  const envdPath = await installEnvd(inputs.envdVersion);
+  const envdPath = await installEnvd(inputs.envdVersion, { signal });
+  throwIfCancelled(signal, 'installing envd');
   const gateway = await startGateway(builder.endpoint, { log: (m) => runner.debug(`gateway: ${m}`) });
   try {
     const record = await createEnvdContext({
@@ -159,6 +175,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
       gatewayPort: gateway.port,
       connectTimeoutMs: inputs.connectTimeoutMs,
       onRecord: (r) => saveState({ envdContext: r }),
+      signal,
     });
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {

@@ -15,6 +15,7 @@ import type { Writable } from 'node:stream';
 import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
+import { throwIfCancelled } from '../common/cancel.js';
 
 /** Serialisable (JSON) record of a created context; enough to clean up from the post step. */
 export interface EnvdContextRecord {
@@ -39,6 +40,8 @@ export interface CreateEnvdContextOptions {
   readonly onRecord?: (record: EnvdContextRecord) => void | Promise<void>;
   /** Where envd's output goes (default: the job log via process.stdout). */
   readonly out?: Writable;
+  /** The job's cancel: envd is stopped, the half-made context removed, and the error says so. */
+  readonly signal?: AbortSignal;
 }
 
 /** Every private home's directory name starts with this; removal refuses other paths. */
@@ -149,7 +152,9 @@ export async function createEnvdContext(opts: CreateEnvdContextOptions): Promise
       out: opts.out ?? process.stdout,
       timeoutMs: CONTEXT_COMMAND_TIMEOUT_MS,
       tailLines: 20,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    throwIfCancelled(opts.signal, 'creating the envd context');
     if (r.code !== 0) {
       throw new Error(
         `envd context create failed (${describeExit(r, CONTEXT_COMMAND_TIMEOUT_MS)})` +

@@ -15,6 +15,7 @@ import * as tc from '@actions/tool-cache';
 import * as runner from '../action/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
+import { abortable, anySignal, sleep as cancellableSleep, throwIfCancelled } from '../common/cancel.js';
 
 /** The envd release used when the `envd-version` input is empty. */
 export const DEFAULT_ENVD_VERSION = 'v1.3.4';
@@ -49,6 +50,8 @@ export interface InstallEnvdOptions {
   /** For tests: pretend to be another OS/CPU (Node names: linux|darwin, x64|arm64). */
   readonly platform?: NodeJS.Platform;
   readonly arch?: string;
+  /** The job's cancel: API calls, cache restores and downloads end at once (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 interface SemVer {
@@ -165,7 +168,7 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
   let lastError = '';
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(url, { headers, signal: anySignal(AbortSignal.timeout(30_000), opts.signal) });
       if (res.ok) {
         const body = (await res.json()) as { tag_name?: unknown };
         const tag = typeof body.tag_name === 'string' ? body.tag_name : '';
@@ -177,9 +180,10 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
       if (res.status < 500) break;
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('envd-version')) throw err;
+      throwIfCancelled(opts.signal, 'resolving envd-version latest');
       lastError = err instanceof Error ? err.message : String(err);
     }
-    if (attempt < 3) await new Promise((r) => setTimeout(r, 1000 * attempt));
+    if (attempt < 3) await cancellableSleep(1000 * attempt, opts.signal, 'resolving envd-version latest');
   }
   throw new Error(
     `could not resolve envd-version "latest" from ${url}: ${lastError}` +
@@ -197,6 +201,9 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   const tag = await resolveEnvdVersion(version, opts);
   const asset = envdAssetName(tag, platform, arch);
   const toolVersion = tag.slice(1);
+  const { signal } = opts;
+  const what = `installing envd ${tag}`;
+  throwIfCancelled(signal, what);
 
   // 1. This runner already has it (earlier step or job on a self-hosted runner).
   if (process.env['RUNNER_TOOL_CACHE']) {
@@ -212,7 +219,8 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   if (opts.usePath !== false) {
     const onPath = await io.which('envd', false);
     if (onPath) {
-      const found = await probeEnvdVersion(onPath);
+      const found = await probeEnvdVersion(onPath, signal);
+      throwIfCancelled(signal, what);
       if (found === tag) {
         runner.info(`Using envd ${tag} found on PATH: ${onPath}`);
         return onPath;
@@ -229,11 +237,12 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   await fs.rm(staging, { recursive: true, force: true });
   await fs.mkdir(staging, { recursive: true });
 
-  const restored = useCache && (await restoreFromActionsCache(staging, key, asset));
+  const restored = useCache && (await restoreFromActionsCache(staging, key, asset, signal));
+  throwIfCancelled(signal, what);
   if (!restored) {
     await fs.rm(staging, { recursive: true, force: true });
     await fs.mkdir(staging, { recursive: true });
-    await downloadVerified(tag, asset, staging, opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL);
+    await downloadVerified(tag, asset, staging, opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL, signal);
   }
   const stagedBin = path.join(staging, 'envd');
   await fs.chmod(stagedBin, 0o755);
@@ -272,7 +281,7 @@ async function isExecutableFile(file: string): Promise<boolean> {
  * initialises ~/.config/envd (and generates an SSH key pair there), which must
  * not land in the runner user's real home.
  */
-async function probeEnvdVersion(bin: string): Promise<string | undefined> {
+async function probeEnvdVersion(bin: string, signal?: AbortSignal): Promise<string | undefined> {
   const home = await fs.mkdtemp(path.join(tempBase(), 'envd-version-probe-'));
   try {
     const r = await runCommand(bin, ['version', '--short'], {
@@ -280,6 +289,7 @@ async function probeEnvdVersion(bin: string): Promise<string | undefined> {
       timeoutMs: VERSION_PROBE_TIMEOUT_MS,
       captureStdout: true,
       tailLines: 5,
+      ...(signal ? { signal } : {}),
     });
     if (r.code !== 0) {
       runner.debug(`${bin} version --short: ${describeExit(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
@@ -294,13 +304,13 @@ async function probeEnvdVersion(bin: string): Promise<string | undefined> {
   }
 }
 
-async function restoreFromActionsCache(staging: string, key: string, asset: string): Promise<boolean> {
+async function restoreFromActionsCache(staging: string, key: string, asset: string, signal?: AbortSignal): Promise<boolean> {
   if (!cache.isFeatureAvailable()) {
     runner.debug('Actions cache service not available; not restoring envd from it');
     return false;
   }
   try {
-    const hit = await cache.restoreCache([staging], key);
+    const hit = await abortable(cache.restoreCache([staging], key), signal, 'restoring envd from the Actions cache');
     if (!hit) return false;
     // The entry carries the digest we verified against checksums.txt when it
     // was saved; re-check it so a truncated or altered restore is not run.
@@ -313,6 +323,7 @@ async function restoreFromActionsCache(staging: string, key: string, asset: stri
     runner.info(`Restored envd from the Actions cache (${key})`);
     return true;
   } catch (err) {
+    throwIfCancelled(signal, 'restoring envd from the Actions cache');
     runner.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
     return false;
   }
@@ -333,19 +344,19 @@ async function saveToActionsCache(staging: string, key: string): Promise<void> {
 }
 
 /** Downloads checksums.txt and the binary into `dir`, leaving `dir/envd` and `dir/envd.sha256`. */
-async function downloadVerified(tag: string, asset: string, dir: string, baseUrl: string): Promise<void> {
+async function downloadVerified(tag: string, asset: string, dir: string, baseUrl: string, signal?: AbortSignal): Promise<void> {
   const base = `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(tag)}`;
   const sumsUrl = `${base}/checksums.txt`;
   const binUrl = `${base}/${encodeURIComponent(asset)}`;
 
   // checksums.txt first: it is small, and a wrong version fails here quickly.
-  const sumsFile = await download(sumsUrl, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
+  const sumsFile = await download(sumsUrl, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`, signal);
   const expected = parseChecksums(await fs.readFile(sumsFile, 'utf8')).get(asset);
   if (!expected) {
     throw new Error(`checksums.txt of envd ${tag} (${sumsUrl}) has no entry for ${asset}; refusing to install an unverified binary`);
   }
 
-  const downloaded = await download(binUrl, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
+  const downloaded = await download(binUrl, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`, signal);
   const actual = await sha256File(downloaded);
   if (actual !== expected) {
     await fs.rm(downloaded, { force: true });
@@ -360,10 +371,12 @@ async function downloadVerified(tag: string, asset: string, dir: string, baseUrl
 }
 
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
-async function download(url: string, dest: string, what: string): Promise<string> {
+async function download(url: string, dest: string, what: string, signal?: AbortSignal): Promise<string> {
   try {
-    return await tc.downloadTool(url, dest);
+    // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
+    return await abortable(tc.downloadTool(url, dest), signal, `downloading ${what}`);
   } catch (err) {
+    throwIfCancelled(signal, `downloading ${what}`);
     if (err instanceof tc.HTTPError) {
       const hint = err.httpStatusCode === 404 ? ' (not found: is this an envd release that has this file?)' : '';
       throw new Error(`could not download ${what} from ${url}: HTTP ${err.httpStatusCode ?? '?'}${hint}`);

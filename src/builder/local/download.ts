@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as runner from '../../action/runner.js';
 import { findExecutable } from './preflight.js';
 import { sha256File } from '../../common/files.js';
+import { abortable, anySignal, sleep as cancellableSleep, throwIfCancelled } from '../../common/cancel.js';
 
 export const DEFAULT_BUILDKIT_VERSION = 'v0.24.0';
 export const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
@@ -129,6 +130,8 @@ export interface DownloadOptions {
   /** Directories searched for an existing buildkitd; default: PATH. */
   readonly searchPath?: readonly string[];
   readonly arch?: RunnerArch;
+  /** The job's cancel: API calls, cache restores and downloads end at once (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 export interface InstallBuildkitOptions extends DownloadOptions {
@@ -203,7 +206,10 @@ async function installTool(
   options: DownloadOptions,
 ): Promise<InstalledTool> {
   const log = options.log ?? defaultLog;
+  const { signal } = options;
+  const what = `getting ${asset.tool} ${asset.tag}`;
   requireRunnerDirs();
+  throwIfCancelled(signal, what);
   const cached = tc.find(asset.tool, asset.tag, arch.node);
   if (cached) {
     log.info(`Using ${asset.tool} ${asset.tag} from the tool cache`);
@@ -217,7 +223,7 @@ async function installTool(
 
   if (actionsCache && safeAvailable(actionsCache)) {
     try {
-      if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
+      if (await abortable(actionsCache.restoreCache([...cachePaths], cacheKey), signal, what)) {
         const restored = tc.find(asset.tool, asset.tag, arch.node);
         if (restored && (await exists(path.join(restored, mainBinary)))) {
           log.info(`Restored ${asset.tool} ${asset.tag} from the Actions cache`);
@@ -225,12 +231,14 @@ async function installTool(
         }
       }
     } catch (err) {
+      throwIfCancelled(signal, what);
       log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
     }
   }
 
   log.info(`Downloading ${asset.url}`);
-  const archive = await downloadVerified(asset, expected, log);
+  const archive = await downloadVerified(asset, expected, log, signal);
+  throwIfCancelled(signal, what);
   let extracted: string;
   try {
     extracted = await tc.extractTar(archive);
@@ -281,11 +289,13 @@ function requireRunnerDirs(): void {
  * Downloads with tool-cache (which retries 5xx, 408, 429 and network errors
  * three times) and checks the sha256. A mismatching file is deleted before we throw.
  */
-export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | undefined, log: Logger = defaultLog): Promise<string> {
+export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | undefined, log: Logger = defaultLog, signal?: AbortSignal): Promise<string> {
   let file: string;
   try {
-    file = await tc.downloadTool(asset.url);
+    // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
+    file = await abortable(tc.downloadTool(asset.url), signal, `downloading ${asset.url}`);
   } catch (err) {
+    throwIfCancelled(signal, `downloading ${asset.url}`);
     const status = httpStatus(err);
     if (status === 404) {
       throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
@@ -318,6 +328,7 @@ async function digestFromApi(asset: ReleaseAsset, release: ReleaseInfo | undefin
     try {
       info = await fetchRelease(asset.tool, asset.tag, options);
     } catch (err) {
+      throwIfCancelled(options.signal, `looking up the sha256 of ${asset.name}`);
       log.warning(`Could not look up the sha256 of ${asset.name} ${asset.tag} in the releases API: ${errorText(err)}`);
       return undefined;
     }
@@ -341,12 +352,14 @@ export async function fetchRelease(tool: Tool, tag: string, options: DownloadOpt
 
   const delays = options.apiRetryDelaysMs ?? [1000, 4000];
   let lastError = '';
+  const what = `asking ${url}`;
   for (let attempt = 0; attempt <= delays.length; attempt++) {
-    if (attempt > 0) await sleep(delays[attempt - 1]!);
+    if (attempt > 0) await cancellableSleep(delays[attempt - 1]!, options.signal, what);
     let res: Response;
     try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+      res = await fetch(url, { headers, signal: anySignal(AbortSignal.timeout(30_000), options.signal) });
     } catch (err) {
+      throwIfCancelled(options.signal, what);
       lastError = errorText(err);
       continue;
     }
@@ -358,7 +371,7 @@ export async function fetchRelease(tool: Tool, tag: string, options: DownloadOpt
       continue;
     }
     if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
-    return parseRelease(await res.json(), url);
+    return parseRelease(await abortable(res.json(), options.signal, what), url);
   }
   throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
 }
@@ -397,10 +410,6 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function errorText(err: unknown): string {

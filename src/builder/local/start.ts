@@ -4,7 +4,8 @@
 import * as path from 'node:path';
 import * as runner from '../../action/runner.js';
 import { probeBuilder } from '../../buildkit/probe.js';
-import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
+import { CancelledError, throwIfCancelled } from '../../common/cancel.js';
+import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type LocalDaemonHandle, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
 import { installBuildkit, installRootlesskit, type InstallBuildkitOptions, type InstallRootlesskitOptions, type InstalledTool } from './download.js';
 import { decideLocalMode, preflightError, probeHostFacts, type HostFacts, type ProbeHostOptions } from './preflight.js';
 
@@ -20,6 +21,10 @@ export interface StartLocalBuilderOptions {
   /** Token for the GitHub releases API (rate limits); never sent to download URLs. */
   readonly githubToken?: string;
   readonly readyTimeoutMs?: number;
+  /** The job's cancel: downloads and the wait for the daemon end at once. */
+  readonly signal?: AbortSignal;
+  /** Called with the daemon's handle as soon as it is spawned (see StartLocalDaemonOptions.onSpawn). */
+  readonly onSpawn?: (handle: LocalDaemonHandle) => void;
 }
 
 export interface StartLocalBuilderDeps {
@@ -48,13 +53,18 @@ const defaultDeps: StartLocalBuilderDeps = {
 
 export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, overrides: Partial<StartLocalBuilderDeps> = {}): Promise<LocalDaemon> {
   const deps = { ...defaultDeps, ...overrides };
+  const { signal } = options;
   const token = options.githubToken ? { githubToken: options.githubToken } : {};
+  const cancel = signal ? { signal } : {};
   const buildkit = await deps.installBuildkit({
     ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
     ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
     ...token,
+    ...cancel,
   });
+  throwIfCancelled(signal, 'getting buildkitd');
   const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
+  throwIfCancelled(signal, 'checking the runner for a local buildkitd');
   const decision = decideLocalMode(facts);
   if (decision.mode === 'none') throw preflightError(decision);
   deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
@@ -66,6 +76,8 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
     log: deps.info,
     ...(options.configToml ? { configToml: options.configToml } : {}),
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+    ...cancel,
   };
 
   if (decision.mode !== 'rootless') return deps.startDaemon({ ...common, mode: decision.mode });
@@ -76,12 +88,15 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
       ...(options.rootlesskitVersion ? { version: options.rootlesskitVersion } : {}),
       ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
       ...token,
+      ...cancel,
     });
+    throwIfCancelled(signal, 'getting rootlesskit');
     const rootlesskit = path.join(rk.binDir, 'rootlesskit');
     if (decision.installAppArmorProfile) profile = await deps.installAppArmorProfile(rootlesskit);
     return await deps.startDaemon({ ...common, mode: 'rootless', rootlesskit, ...(profile ? { apparmorProfile: profile } : {}) });
   } catch (err) {
     if (profile) await deps.removeAppArmorProfile(profile).catch(() => undefined);
+    if (err instanceof CancelledError || signal?.aborted) throw err;
     // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
     if (!facts.passwordlessSudo) throw err;
     deps.warning(`Rootless buildkitd failed, falling back to a rootful daemon via sudo: ${firstLine(err)}`);
