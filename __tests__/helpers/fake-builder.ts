@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { serviceDefinition, Services, type InfoResponse, type ListWorkersResponse, type SolveRequest } from '../../src/protocol/index.js';
+import { serviceDefinition, Services, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse } from '../../src/protocol/index.js';
 
 export interface FakeBuilder {
   readonly address: string;
@@ -16,7 +16,13 @@ export interface FakeBuilder {
   close(): Promise<void>;
 }
 
-export async function startFakeBuilder(options: { host?: string } = {}): Promise<FakeBuilder> {
+export interface FakeBuilderOptions {
+  readonly host?: string;
+  /** Answers Solve with this response (and ends the Status streams) instead of holding it. */
+  readonly solveResponse?: SolveResponse;
+}
+
+export async function startFakeBuilder(options: FakeBuilderOptions = {}): Promise<FakeBuilder> {
   const events = new EventEmitter();
   const server = new grpc.Server();
   const held: { cancel?: () => void; end?: () => void }[] = [];
@@ -28,9 +34,13 @@ export async function startFakeBuilder(options: { host?: string } = {}): Promise
     ListWorkers: (_call: grpc.ServerUnaryCall<unknown, ListWorkersResponse>, cb: grpc.sendUnaryData<ListWorkersResponse>) => {
       cb(null, { record: [{ ID: 'fake', platforms: [{ OS: 'linux', Architecture: 'amd64' }] }] });
     },
-    // Held open: the build never finishes by itself.
-    Solve: (call: grpc.ServerUnaryCall<SolveRequest, unknown>) => {
+    // Held open unless told how to answer: the build never finishes by itself.
+    Solve: (call: grpc.ServerUnaryCall<SolveRequest, unknown>, cb: grpc.sendUnaryData<SolveResponse>) => {
       events.emit('solve', call.request);
+      if (options.solveResponse) {
+        for (const h of held.splice(0)) h.end?.();
+        cb(null, options.solveResponse);
+      }
     },
     Status: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       held.push({ end: () => call.end() });

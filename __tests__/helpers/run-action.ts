@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const DIST = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
+/** The bundled action; ACTION_DIST points the tests at another bundle of the sources (dist/ is rebuilt only on release). */
+export const DIST = process.env.ACTION_DIST || resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
 
 export interface ActionRun {
   readonly code: number;
