@@ -258,7 +258,7 @@ export class SessionServer {
         }
         if (request === undefined) throw new RpcError(Code.INVALID_ARGUMENT, 'missing request message');
         const response = await handler.handle(request, context);
-        sendResponse(stream, [handler.encode(response)]);
+        sendResponse(stream, [handler.encode(response)], send);
       } else {
         let started = false;
         const start = () => {
@@ -285,7 +285,7 @@ export class SessionServer {
         };
         await handler.handle(call);
         if (!started) {
-          sendResponse(stream, []);
+          sendResponse(stream, [], send);
         } else {
           finishCall(stream, Code.OK, '');
         }
@@ -590,10 +590,15 @@ function finishCall(stream: http2.ServerHttp2Stream, code: CodeValue, message: s
   else trailersOnly(stream, code, message);
 }
 
-function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[]): void {
+/** A unary call's answer; its bytes (a secret can be 500 KiB) count against the response budget until sent. */
+function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[], send: SendAccount): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
   stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
-  for (const m of messages) stream.write(frameMessage(m));
+  for (const m of messages) {
+    const framed = frameMessage(m);
+    send.charge(framed.length, 0);
+    stream.write(framed, () => send.settle(framed.length));
+  }
   endWithStatus(stream, Code.OK, '');
 }
 
