@@ -49,7 +49,7 @@ export function openSession(client: ControlClient, handlers: readonly MethodHand
   let closing = false;
   const done = new Promise<void>((resolve) => {
     call.on('error', (err: grpc.ServiceError) => {
-      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session ended: ${err.details || err.message}`);
+      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session with builder ${client.endpoint.address} ended: ${err.details || err.message}`);
       resolve();
     });
     call.on('end', () => resolve());
