@@ -196,7 +196,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await silent.close();
   await builder.close();
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  // A run that failed its test may have leaked a fake daemon: it is the test's own, stop it.
+  for (const dir of made) {
+    for (const p of processesUnder(dir)) process.kill(Number(p.slice(0, p.indexOf(':'))), 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('probe: a builder that never answers', async () => {
