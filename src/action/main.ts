@@ -2,13 +2,14 @@
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as runner from '../github/runner.js';
-import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { checkBuilderFeatures } from './builder-features.js';
 import { wantsPlatformPlan } from '../builder/platforms.js';
-import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
+import { BuilderResolver, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
+import { throwIfCancelled } from '../common/cancel.js';
 import { createEnvdContext, createEnvdHome, gatewaySocketPath } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
 import { warningAnnotation } from './annotations.js';
@@ -54,22 +55,28 @@ export async function main(signal: AbortSignal): Promise<void> {
     planned = outcome;
   }
 
-  const builder = await resolveBuilder(planned ? { ...inputs, builders: [...planned.builders] } : inputs, {
-    ...(planned ? { probe: planned.probe } : {}),
-    // Record a local daemon the moment it runs, before anything else can fail.
-    startLocal: async (i) => {
-      const local = await defaultResolveDeps.startLocal(i);
-      saveState({ localBuilder: local.handle });
-      return local;
-    },
+  const resolver = new BuilderResolver(planned ? { ...inputs, builders: [...planned.builders] } : inputs, planned ? { probe: planned.probe } : {}, {
+    signal,
+    // Recorded the moment it is spawned, before it answers: a cancel (or a
+    // kill) from then on must leave post a daemon to stop.
+    onLocalSpawn: (handle) => saveState({ localBuilder: handle }),
   });
-
-  checkBuilderFeatures(inputs, builder.info);
-
-  // A cancel while probing or starting a builder: do not start a build at all.
-  if (signal.aborted) throw new Error('build cancelled before it started');
-
-  const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+  let builder: ResolvedBuilder;
+  let outcome: BuildOutcome;
+  for (;;) {
+    builder = await resolver.next();
+    throwIfCancelled(signal, 'starting the build');
+    checkBuilderFeatures(inputs, builder.info);
+    try {
+      outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+      break;
+    } catch (err) {
+      // A builder lost before it started on the build did nothing for it: the next one may.
+      if (!(err instanceof BuildFailedError && err.connectionLost?.beforeStart) || signal.aborted) throw err;
+      runner.warning(`${err.message}; trying the next builder`, { title: 'Builder lost before the build started' });
+      resolver.reject(builder, `lost before the build started (${err.connectionLost.cause})`);
+    }
+  }
 
   const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
@@ -115,6 +122,8 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
       signal,
     });
   } catch (err) {
+    // main decides on a builder lost before the build started: another builder, or the end of the run.
+    if (err instanceof BuildFailedError && err.connectionLost?.beforeStart) throw err;
     rethrowBuildError(err, inputs);
   } finally {
     runner.endGroup();
@@ -144,7 +153,8 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway/server.js'), import('../envd/build.js')]);
-  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads });
+  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, signal });
+  throwIfCancelled(signal, 'installing envd');
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.
   const record = await createEnvdHome({ envdPath, onRecord: (r) => saveState({ envdContext: r }) });
@@ -153,7 +163,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
     log: (m) => runner.debug(`gateway: ${m}`),
   });
   try {
-    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs });
+    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs, signal });
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
       await runEnvdBuild(record, inputs, { signal });

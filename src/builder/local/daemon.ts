@@ -10,6 +10,7 @@ import { parseEndpoint, type BuilderEndpoint } from '../../buildkit/endpoint.js'
 import type { BuilderInfo } from '../../buildkit/probe.js';
 import type { LocalDaemonMode } from './preflight.js';
 import { pathExists } from '../../common/files.js';
+import { CancelledError, sleep as cancellableSleep } from '../../common/cancel.js';
 
 export type { LocalDaemonMode } from './preflight.js';
 
@@ -33,7 +34,7 @@ export interface LocalDaemonHandle {
   readonly apparmorProfile?: string;
 }
 
-export type ProbeFn = (endpoint: BuilderEndpoint, timeoutMs: number) => Promise<BuilderInfo>;
+export type ProbeFn = (endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal) => Promise<BuilderInfo>;
 
 export interface StartLocalDaemonOptions {
   readonly mode: LocalDaemonMode;
@@ -63,6 +64,17 @@ export interface StartLocalDaemonOptions {
   readonly apparmorProfile?: string;
   readonly probe: ProbeFn;
   readonly log?: (line: string) => void;
+  /**
+   * The job's cancel: the wait for the daemon ends at once, the daemon is
+   * stopped and its directory removed, and CancelledError is thrown.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Called synchronously right after the spawn, before the daemon answers
+   * (again once sudo reports the daemon's own PID), so the caller can record
+   * it for post: a job cancelled or killed from here on must not leak it.
+   */
+  readonly onSpawn?: (handle: LocalDaemonHandle) => void;
 }
 
 export interface LocalDaemon {
@@ -78,6 +90,8 @@ const LOG_TAIL_LINES = 30;
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 export async function startLocalDaemon(options: StartLocalDaemonOptions): Promise<LocalDaemon> {
   if (options.mode === 'rootless' && !options.rootlesskit) throw new Error('rootless mode needs the path of rootlesskit');
+  const cancelled = () => new CancelledError(`starting buildkitd (${options.mode})`);
+  if (options.signal?.aborted) throw cancelled();
   const stateDir = await makeStateDir(options.parentDir);
   const socketPath = path.join(stateDir, 'buildkitd.sock');
   const socket = `unix://${socketPath}`;
@@ -136,6 +150,11 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
     }
   }
 
+  if (options.signal?.aborted) {
+    // Nothing runs yet: only the directory to remove.
+    await fs.rm(stateDir, { recursive: true, force: true });
+    throw cancelled();
+  }
   const out = openSync(logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
@@ -164,23 +183,31 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
     ...(options.apparmorProfile ? { apparmorProfile: options.apparmorProfile } : {}),
   });
 
+  // Recorded before anything else can happen (for sudo, sudo's PID until the daemon's own is known).
+  if (spawnedPid !== undefined) options.onSpawn?.(partial(spawnedPid));
+
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   let exitReason: string | undefined;
   void exited.then((r) => (exitReason = r));
+  const { signal } = options;
 
   try {
     if (spawnedPid === undefined) {
       throw new Error(`${describe} ${await exited}${await logTailSuffix(logFile)}`);
     }
     let pid = spawnedPid;
-    if (options.mode === 'sudo') pid = await waitForPidFile(pidFile, deadline, () => exitReason);
+    if (options.mode === 'sudo') {
+      pid = await waitForPidFile(pidFile, deadline, () => exitReason, signal);
+      options.onSpawn?.(partial(pid));
+    }
 
-    const info = await waitUntilReady({ endpoint, socketPath, deadline, probe: options.probe, exitReason: () => exitReason, timeoutMs });
+    const info = await waitUntilReady({ endpoint, socketPath, deadline, probe: options.probe, exitReason: () => exitReason, timeoutMs, signal });
     const handle = partial(pid);
     options.log?.(`${describe} is ready at ${socket} (pid ${pid})`);
     return { handle, endpoint, info };
   } catch (err) {
+    const wasCancelled = err instanceof CancelledError || !!signal?.aborted;
     const reason = exitReason ? `${describe} ${exitReason} before it became ready` : err instanceof Error ? err.message : String(err);
     // Read the log before anything deletes it, then clear away the attempt.
     const tail = await logTailSuffix(logFile);
@@ -195,6 +222,7 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
       }
     }
     await removeStateDir(partial(spawnedPid ?? 2)).catch(() => undefined);
+    if (wasCancelled) throw cancelled();
     throw new Error(`${reason}${tail}`);
   }
 }
@@ -226,14 +254,14 @@ async function makeStateDir(parentDir?: string): Promise<string> {
   return dir;
 }
 
-async function waitForPidFile(pidFile: string, deadline: number, exitReason: () => string | undefined): Promise<number> {
+async function waitForPidFile(pidFile: string, deadline: number, exitReason: () => string | undefined, signal?: AbortSignal): Promise<number> {
   for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
     const pid = await readPidFile(pidFile);
     if (pid !== undefined) return pid;
     const reason = exitReason();
     if (reason) throw new Error(`sudo ${reason}`);
     if (Date.now() > deadline) throw new Error('sudo did not start buildkitd in time');
-    await sleep(delay);
+    await cancellableSleep(delay, signal, 'starting buildkitd');
   }
 }
 
@@ -253,23 +281,26 @@ async function waitUntilReady(p: {
   timeoutMs: number;
   probe: ProbeFn;
   exitReason: () => string | undefined;
+  signal?: AbortSignal | undefined;
 }): Promise<BuilderInfo> {
   let delay = 50;
   let lastError = 'the socket never appeared';
   for (;;) {
     if (p.exitReason()) throw new Error('exited');
+    if (p.signal?.aborted) throw new CancelledError('waiting for buildkitd to answer');
     const remaining = p.deadline - Date.now();
     if (remaining <= 0) break;
     // Dialling a socket that does not exist yet only burns the probe's deadline.
     if (await pathExists(p.socketPath)) {
       try {
-        return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)));
+        return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)), p.signal);
       } catch (err) {
+        if (err instanceof CancelledError) throw err;
         lastError = err instanceof Error ? err.message : String(err);
       }
     }
     if (p.exitReason()) throw new Error('exited');
-    await sleep(Math.min(delay, Math.max(0, p.deadline - Date.now())));
+    await cancellableSleep(Math.min(delay, Math.max(0, p.deadline - Date.now())), p.signal, 'waiting for buildkitd to answer');
     delay = Math.min(delay * 2, 2000);
   }
   throw new Error(`buildkitd did not become ready within ${Math.round(p.timeoutMs / 1000)}s (${lastError})`);
