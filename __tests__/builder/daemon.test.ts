@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import type { BuilderEndpoint } from '../../src/buildkit/endpoint.js';
 import { probeBuilder, type BuilderInfo } from '../../src/buildkit/probe.js';
 import {
-  appArmorProfileText,
   isOurDaemon,
   readLogTail,
   startLocalDaemon,
@@ -15,6 +14,7 @@ import {
   type LocalDaemonHandle,
 } from '../../src/builder/local/daemon.js';
 import { CancelledError } from '../../src/common/cancel.js';
+import { appArmorProfileText } from '../../src/builder/local/apparmor.js';
 
 let work: string;
 let bin: string;

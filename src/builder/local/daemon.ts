@@ -2,7 +2,7 @@
 // records a serialisable handle; the post step (a different Node process) stops
 // it from that handle alone, so everything stop needs is in the handle or in
 // /proc, and stop never signals a PID it cannot prove is ours.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,8 @@ import type { BuilderInfo } from '../../buildkit/probe.js';
 import type { LocalDaemonMode } from './preflight.js';
 import { pathExists } from '../../common/files.js';
 import { CancelledError, sleep as cancellableSleep } from '../../common/cancel.js';
+import { execSimple } from '../../common/exec.js';
+import { stopAppArmorProfile } from './apparmor.js';
 
 export type { LocalDaemonMode } from './preflight.js';
 
@@ -414,7 +416,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 
 async function signalDaemon(handle: LocalDaemonHandle, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (handle.mode === 'sudo') {
-    await run('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
+    await execSimple('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
     return;
   }
   // The group takes runc and rootlesskit's children along; we only own it when the leader is ours.
@@ -433,11 +435,11 @@ async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode
   if (handle.mode !== 'rootless') {
     // A daemon killed mid-build can leave overlay mounts; rm would fail with EBUSY.
     for (const mount of await mountsBelow(handle.stateDir)) {
-      await (asRoot ? run('sudo', ['-n', 'umount', '-l', mount]) : run('umount', ['-l', mount])).catch(() => undefined);
+      await (asRoot ? execSimple('sudo', ['-n', 'umount', '-l', mount]) : execSimple('umount', ['-l', mount])).catch(() => undefined);
     }
   }
   if (asRoot) {
-    await run('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
+    await execSimple('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
   } else {
     try {
       await fs.rm(handle.stateDir, { recursive: true, force: true });
@@ -446,8 +448,8 @@ async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode
       if (handle.mode !== 'rootless' || !handle.rootlesskit) throw err;
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'envd-rk-rm-'));
       try {
-        await run(handle.rootlesskit, [`--state-dir=${path.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
-          XDG_RUNTIME_DIR: scratch,
+        await execSimple(handle.rootlesskit, [`--state-dir=${path.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
+          env: { XDG_RUNTIME_DIR: scratch },
         });
       } finally {
         await fs.rm(scratch, { recursive: true, force: true });
@@ -472,66 +474,8 @@ async function mountsBelow(dir: string): Promise<string[]> {
   }
 }
 
-// --- AppArmor -----------------------------------------------------------------
-
-const APPARMOR_PROFILE_NAME = 'envd-remote-build-rootlesskit';
-
-/**
- * An AppArmor profile that lets exactly one binary (our rootlesskit) create
- * user namespaces, for Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1.
- * Unconfined otherwise: the point is to lift the one restriction, nothing more.
- */
-export function appArmorProfileText(rootlesskitPath: string): string {
-  if (!path.isAbsolute(rootlesskitPath) || /["\n\0]/.test(rootlesskitPath)) {
-    throw new Error(`cannot write an AppArmor profile for "${rootlesskitPath}": need an absolute path without quotes or newlines`);
-  }
-  return [
-    'abi <abi/4.0>,',
-    'include <tunables/global>',
-    '',
-    `profile ${APPARMOR_PROFILE_NAME} "${rootlesskitPath}" flags=(unconfined) {`,
-    '  userns,',
-    '}',
-    '',
-  ].join('\n');
-}
-
-/** Writes and loads the profile with sudo; returns the profile file path (for the handle). */
-export async function installAppArmorProfile(rootlesskitPath: string): Promise<string> {
-  // AppArmor matches the resolved path; the tool cache has no symlinks but PATH entries might.
-  const real = await fs.realpath(rootlesskitPath);
-  const file = `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`;
-  const tmp = path.join(os.tmpdir(), `${APPARMOR_PROFILE_NAME}-${process.pid}`);
-  await fs.writeFile(tmp, appArmorProfileText(real), { mode: 0o644 });
-  try {
-    await run('sudo', ['-n', 'install', '-m', '0644', tmp, file]);
-    await run('sudo', ['-n', 'apparmor_parser', '-r', file]);
-  } catch (err) {
-    throw new Error(`could not load an AppArmor profile for ${real}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  return file;
-}
-
-/** Unloads and deletes a profile installAppArmorProfile wrote; ignores any other path. */
-export async function stopAppArmorProfile(file: string): Promise<void> {
-  if (file !== `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`) return; // only ever our own file
-  await run('sudo', ['-n', 'apparmor_parser', '-R', file]).catch(() => undefined);
-  await run('sudo', ['-n', 'rm', '-f', '--', file]);
-}
-
 // --- helpers ------------------------------------------------------------------
 
-function run(cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 60_000, env: { ...process.env, ...extraEnv } }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const detail = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
-      reject(new Error(`${[cmd, ...args].join(' ')} failed: ${detail}`));
-    });
-  });
-}
 
 
 function sleep(ms: number): Promise<void> {

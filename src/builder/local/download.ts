@@ -7,7 +7,7 @@
 // copy is never trusted for having been verified once.
 import * as cache from '@actions/cache';
 import * as tc from '@actions/tool-cache';
-import { execFile } from 'node:child_process';
+import { execSimple } from '../../common/exec.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as runner from '../../github/runner.js';
@@ -395,9 +395,7 @@ export function fetchRelease(tool: Tool, tag: string, options: ReleaseApiOptions
 export async function buildkitdOnPath(searchPath?: readonly string[]): Promise<{ path: string; tag?: string } | undefined> {
   const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
   if (!found) return undefined;
-  const output = await new Promise<string>((resolve) => {
-    execFile(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
-  });
+  const output = await execSimple(found, ['--version'], { timeoutMs: 10_000 }).catch(() => '');
   const tag = parseBuildkitdVersion(output);
   return tag ? { path: found, tag } : { path: found };
 }

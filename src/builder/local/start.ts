@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import * as runner from '../../github/runner.js';
 import { probeBuilder } from '../../buildkit/probe.js';
 import { CancelledError, throwIfCancelled } from '../../common/cancel.js';
-import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type LocalDaemonHandle, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
+import { installAppArmorProfile, stopAppArmorProfile } from './apparmor.js';
+import { startLocalDaemon, type LocalDaemon, type LocalDaemonHandle, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
 import { installBuildkit, installRootlesskit, type InstallBuildkitOptions, type InstallRootlesskitOptions, type InstalledTool } from './download.js';
 import { decideLocalMode, preflightError, probeHostFacts, type HostFacts, type ProbeHostOptions } from './preflight.js';
 
