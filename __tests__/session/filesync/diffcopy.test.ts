@@ -10,7 +10,6 @@ import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
 afterAll(removeTrees);
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
-const settle = () => new Promise<void>((r) => setTimeout(r, 30));
 
 function callFor(dirName: string, extra: Record<string, string[]> = {}): FakeCall {
   return new FakeCall({ 'dir-name': [dirName], ...extra });
@@ -66,7 +65,10 @@ describe('DiffCopy sender: full exchange', () => {
     let done = false;
     const serving = serveDiffCopy(call, new Map([['context', root]])).then(() => (done = true));
     await until(call, isEndMarker);
-    await settle();
+    // The server now waits for the daemon's packets, with none queued; once
+    // every pending callback has run, it must still be serving.
+    await call.serverAwaitsPacket();
+    await new Promise<void>((r) => setImmediate(r));
     expect(done).toBe(false);
     expect(call.sent.some((p) => p.type === PacketType.FIN)).toBe(false);
     call.send({ type: PacketType.FIN });
