@@ -10,12 +10,14 @@ export const modules = {
 /* harmony export */   kh: () => (/* binding */ assetSha256)
 /* harmony export */ });
 /* unused harmony export DEFAULT_GITHUB_API_URL */
-/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7160);
+/* harmony import */ var _cancel_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(551);
+/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7160);
 // The GitHub releases API, for the two things the installers need from it:
 // which tag `latest` is, and the sha256 GitHub computed for each asset when it
 // was uploaded. That digest is served by api.github.com, not by the download
 // host (a mirror, or GitHub's release storage), so it can vouch for a file
 // that came from somewhere else.
+
 
 const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 /** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
@@ -23,7 +25,7 @@ async function fetchGithubRelease(repo, tag, options = {}) {
     const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
     const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
     // The answer decides which digest is trusted: never over plain http.
-    (0,_verify_js__WEBPACK_IMPORTED_MODULE_0__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
+    (0,_verify_js__WEBPACK_IMPORTED_MODULE_1__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
     const headers = {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
@@ -32,15 +34,18 @@ async function fetchGithubRelease(repo, tag, options = {}) {
     if (options.githubToken)
         headers['authorization'] = `Bearer ${options.githubToken}`;
     const delays = options.apiRetryDelaysMs ?? [1000, 4000];
+    const { signal } = options;
+    const what = `asking ${url}`;
     let lastError = '';
     for (let attempt = 0; attempt <= delays.length; attempt++) {
         if (attempt > 0)
-            await sleep(delays[attempt - 1]);
+            await (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .sleep */ .yy)(delays[attempt - 1], signal, what);
         let res;
         try {
-            res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+            res = await fetch(url, { headers, signal: (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .anySignal */ .JG)(AbortSignal.timeout(30_000), signal) });
         }
         catch (err) {
+            (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .throwIfCancelled */ .dZ)(signal, what);
             lastError = errorText(err);
             continue;
         }
@@ -53,7 +58,7 @@ async function fetchGithubRelease(repo, tag, options = {}) {
         }
         if (!res.ok)
             throw new Error(`${url} answered HTTP ${res.status}`);
-        return parseRelease(await res.json(), url);
+        return parseRelease(await (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .abortable */ .ZC)(res.json(), signal, what), url);
     }
     throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
 }
@@ -81,9 +86,6 @@ function assetSha256(release, asset) {
     if (!m)
         return { missing: `release ${release.tag} reports no sha256 digest for ${asset}` };
     return { sha256: m[1].toLowerCase() };
-}
-function sleep(ms) {
-    return new Promise((r) => setTimeout(r, ms));
 }
 function errorText(err) {
     const text = err instanceof Error ? err.message : String(err);
@@ -206,7 +208,8 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8994);
 /* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(9273);
 /* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(7471);
-/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(7160);
+/* harmony import */ var _common_cancel_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(551);
+/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(7160);
 // Puts a verified envd binary on the runner and returns its path.
 //
 // Order of preference (cheapest first): an `envd` on PATH that reports the
@@ -218,6 +221,7 @@ __webpack_require__.r(__webpack_exports__);
 // written by other workflows, so nothing stored next to the binary is trusted.
 // Nothing is added to PATH: callers run the returned absolute path, so another
 // envd on PATH can never be picked up by accident.
+
 
 
 
@@ -323,13 +327,10 @@ async function resolveEnvdVersion(version, opts = {}) {
     try {
         // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
         // runners exhaust quickly; the token only goes to the API, never elsewhere.
-        ({ tag } = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, 'latest', {
-            ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
-            ...(token ? { githubToken: token } : {}),
-            ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
-        }));
+        ({ tag } = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, 'latest', releaseApiOptions(opts, token)));
     }
     catch (err) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(opts.signal, 'resolving envd-version latest');
         const reason = err instanceof Error ? err.message : String(err);
         throw new Error(`could not resolve envd-version "latest" from the GitHub releases API: ${reason}` + (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'));
     }
@@ -344,16 +345,20 @@ async function installEnvd(version, opts = {}) {
     const platform = opts.platform ?? process.platform;
     const arch = opts.arch ?? process.arch;
     const baseUrl = opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL;
-    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
+    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
     const tag = await resolveEnvdVersion(version, opts);
     const asset = envdAssetName(tag, platform, arch);
     const toolVersion = tag.slice(1);
+    const { signal } = opts;
+    const what = `installing envd ${tag}`;
+    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
     // 1. A preinstalled envd of exactly this version (part of the runner's own
     //    setup, like every other tool on PATH).
     if (opts.usePath !== false) {
         const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K7('envd', false);
         if (onPath) {
-            const found = await probeEnvdVersion(onPath);
+            const found = await probeEnvdVersion(onPath, signal);
+            (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
             if (found === tag) {
                 _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} found on PATH: ${onPath}`);
                 return onPath;
@@ -365,11 +370,11 @@ async function installEnvd(version, opts = {}) {
     if ('missing' in trusted) {
         if (!opts.allowUnverified) {
             throw new Error(`no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
-                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
+                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
         }
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
         // Neither read from nor written to a cache another job would trust.
-        const bin = await downloadUnverified(tag, asset, baseUrl);
+        const bin = await downloadUnverified(tag, asset, baseUrl, signal);
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Installed envd ${tag} at ${bin}`);
         return bin;
     }
@@ -388,9 +393,10 @@ async function installEnvd(version, opts = {}) {
     const staging = node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-remote-build', `envd-${tag}-${platform}-${arch}`);
     const key = `${CACHE_KEY_PREFIX}-${tag}-${platform}-${arch}`;
     const useCache = opts.useActionsCache !== false;
-    let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag) : undefined;
+    let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag, signal) : undefined;
+    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
     const restored = bin !== undefined;
-    bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' });
+    bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' }, signal);
     if (process.env['RUNNER_TOOL_CACHE']) {
         try {
             // For later jobs on this runner; they verify it again before use.
@@ -416,13 +422,10 @@ async function trustedSha256(tag, asset, opts) {
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
     let release;
     try {
-        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, {
-            ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
-            ...(token ? { githubToken: token } : {}),
-            ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
-        });
+        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, releaseApiOptions(opts, token));
     }
     catch (err) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(opts.signal, `looking up the sha256 of ${asset}`);
         return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
     }
     const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .assetSha256 */ .kh)(release, asset);
@@ -433,9 +436,9 @@ async function trustedSha256(tag, asset, opts) {
  * executable copy, or undefined after one line saying why it is not used.
  */
 async function verifiedCopy(src, sha256, what) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-');
     const bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
-    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .copyVerified */ .kj)(src, bin, sha256);
+    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .copyVerified */ .kj)(src, bin, sha256);
     if (check.ok) {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
         return bin;
@@ -448,6 +451,15 @@ async function verifiedCopy(src, sha256, what) {
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(line);
     return undefined;
 }
+/** The releases API options from ours: the token (the API only), retries, and the job's cancel. */
+function releaseApiOptions(opts, token) {
+    return {
+        ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+        ...(token ? { githubToken: token } : {}),
+        ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+    };
+}
 function tempBase() {
     return process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
 }
@@ -456,7 +468,7 @@ function tempBase() {
  * initialises ~/.config/envd (and generates an SSH key pair there), which must
  * not land in the runner user's real home.
  */
-async function probeEnvdVersion(bin) {
+async function probeEnvdVersion(bin, signal) {
     // RUNNER_TEMP may not exist yet when this is the job's first use of it.
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(tempBase(), { recursive: true });
     const home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
@@ -466,6 +478,7 @@ async function probeEnvdVersion(bin) {
             timeoutMs: VERSION_PROBE_TIMEOUT_MS,
             captureStdout: true,
             tailLines: 5,
+            ...(signal ? { signal } : {}),
         });
         if (r.code !== 0) {
             _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
@@ -480,7 +493,7 @@ async function probeEnvdVersion(bin) {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(home, { recursive: true, force: true });
     }
 }
-async function restoreFromActionsCache(staging, key, sha256, tag) {
+async function restoreFromActionsCache(staging, key, sha256, tag, signal) {
     if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug('Actions cache service not available; not restoring envd from it');
         return undefined;
@@ -488,10 +501,11 @@ async function restoreFromActionsCache(staging, key, sha256, tag) {
     try {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
-        if (!(await _actions_cache__WEBPACK_IMPORTED_MODULE_3__.restoreCache([staging], key)))
+        if (!(await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .abortable */ .ZC)(_actions_cache__WEBPACK_IMPORTED_MODULE_3__.restoreCache([staging], key), signal, 'restoring envd from the Actions cache')))
             return undefined;
     }
     catch (err) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, 'restoring envd from the Actions cache');
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
         return undefined;
     }
@@ -528,11 +542,11 @@ function releaseUrls(tag, asset, baseUrl) {
  * Downloads the binary into a fresh private directory and, when `expected` is
  * given, checks it (`source` names where the digest came from, for the error).
  */
-async function downloadChecked(tag, asset, baseUrl, expected) {
+async function downloadChecked(tag, asset, baseUrl, expected, signal) {
     const url = releaseUrls(tag, asset, baseUrl).bin;
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-');
     try {
-        const downloaded = await download(url, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
+        const downloaded = await download(url, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`, signal);
         const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_10__/* .sha256File */ .Q)(downloaded);
         if (expected && actual !== expected.sha256) {
             throw new Error(`sha256 mismatch for ${asset} downloaded from ${url}: expected ${expected.sha256} (${expected.source}), got ${actual}; ` +
@@ -553,14 +567,15 @@ async function downloadChecked(tag, asset, baseUrl, expected) {
  * comes from the same server as the binary, so it only catches corruption;
  * it is still checked when it lists the asset.
  */
-async function downloadUnverified(tag, asset, baseUrl) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_13__/* .privateDir */ .XK)('envd-sums-');
+async function downloadUnverified(tag, asset, baseUrl, signal) {
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-sums-');
     let listed;
     try {
-        const sums = await download(releaseUrls(tag, asset, baseUrl).sums, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
+        const sums = await download(releaseUrls(tag, asset, baseUrl).sums, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`, signal);
         listed = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sums, 'utf8')).get(asset);
     }
     catch (err) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, `downloading checksums.txt of envd ${tag}`);
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
     }
     finally {
@@ -568,14 +583,16 @@ async function downloadUnverified(tag, asset, baseUrl) {
     }
     if (!listed)
         _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
-    return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
+    return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined, signal);
 }
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
-async function download(url, dest, what) {
+async function download(url, dest, what, signal) {
     try {
-        return await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .downloadTool */ .bq(url, dest);
+        // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
+        return await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .abortable */ .ZC)(_actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .downloadTool */ .bq(url, dest), signal, `downloading ${what}`);
     }
     catch (err) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, `downloading ${what}`);
         if (err instanceof _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .HTTPError */ .Hl) {
             const hint = err.httpStatusCode === 404 ? ' (not found: is this an envd release that has this file?)' : '';
             throw new Error(`could not download ${what} from ${url}: HTTP ${err.httpStatusCode ?? '?'}${hint}`);

@@ -19,6 +19,8 @@ var external_node_path_ = __webpack_require__(6760);
 var runner = __webpack_require__(9373);
 // EXTERNAL MODULE: ./src/buildkit/probe.ts
 var probe = __webpack_require__(8718);
+// EXTERNAL MODULE: ./src/common/cancel.ts
+var cancel = __webpack_require__(551);
 // EXTERNAL MODULE: ./src/builder/local/daemon.ts
 var daemon = __webpack_require__(5019);
 // EXTERNAL MODULE: ./node_modules/@actions/cache/lib/cache.js + 340 modules
@@ -250,6 +252,7 @@ var verify = __webpack_require__(7160);
 
 
 
+
 const DEFAULT_BUILDKIT_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
 const DEFAULT_ROOTLESSKIT_DOWNLOAD_URL = 'https://github.com/rootless-containers/rootlesskit/releases/download';
 const REPOS = {
@@ -337,8 +340,11 @@ async function installRootlesskit(options = {}) {
 }
 async function installTool(asset, arch, mainBinary, binDirOf, release, options) {
     const log = options.log ?? defaultLog;
+    const { signal } = options;
+    const what = `getting ${asset.tool} ${asset.tag}`;
     requireRunnerDirs();
     (0,verify/* requireSecureUrl */.qp)(asset.url, `${asset.tool} download URL`);
+    (0,cancel/* throwIfCancelled */.dZ)(signal, what);
     // Every path ends here: unpack the checked archive privately, drop its directory.
     const done = async (archive, source) => {
         try {
@@ -357,7 +363,7 @@ async function installTool(asset, arch, mainBinary, binDirOf, release, options) 
         log.warning(`Running ${asset.name} (${asset.tool} ${asset.tag}) unverified because ${verify/* ALLOW_UNVERIFIED_INPUT */.nW} is true: ${trusted.missing}`);
         log.info(`Downloading ${asset.url}`);
         // Nothing unverified goes into (or comes out of) a cache another job would trust.
-        return done(await downloadVerified(asset, null, log), 'download');
+        return done(await downloadVerified(asset, null, log, signal), 'download');
     }
     const sha256 = trusted.sha256;
     // An earlier job on this runner kept the archive in the tool cache.
@@ -375,11 +381,12 @@ async function installTool(asset, arch, mainBinary, binDirOf, release, options) 
         let restored;
         try {
             // The entry lands in the tool cache paths and goes through the same check as a tool-cache hit.
-            if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
+            if (await (0,cancel/* abortable */.ZC)(actionsCache.restoreCache([...cachePaths], cacheKey), signal, what)) {
                 restored = await verifiedFromToolCache(asset, arch, sha256, `the Actions cache (${cacheKey})`, log);
             }
         }
         catch (err) {
+            (0,cancel/* throwIfCancelled */.dZ)(signal, what);
             log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
         }
         if (restored) {
@@ -388,7 +395,8 @@ async function installTool(asset, arch, mainBinary, binDirOf, release, options) 
         }
     }
     log.info(`Downloading ${asset.url}`);
-    const archive = await downloadVerified(asset, sha256, log);
+    const archive = await downloadVerified(asset, sha256, log, signal);
+    (0,cancel/* throwIfCancelled */.dZ)(signal, what);
     try {
         // Replaces whatever the tool cache held (tc.cacheFile clears the version's directory first).
         await tool_cache/* cacheFile */.NJ(archive, asset.name, asset.tool, asset.tag, arch.node);
@@ -422,6 +430,7 @@ async function trustedSha256(asset, release, options) {
             info = await fetchRelease(asset.tool, asset.tag, options);
         }
         catch (err) {
+            (0,cancel/* throwIfCancelled */.dZ)(options.signal, `looking up the sha256 of ${asset.name}`);
             return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
         }
     }
@@ -491,15 +500,17 @@ function requireRunnerDirs() {
  * the caller chose to run it unverified. A mismatching file is deleted, with
  * its directory, before we throw. The caller removes the returned file's directory.
  */
-async function downloadVerified(asset, expectedSha256, log = defaultLog) {
+async function downloadVerified(asset, expectedSha256, log = defaultLog, signal) {
     (0,verify/* requireSecureUrl */.qp)(asset.url, `${asset.tool} download URL`);
     const dir = await (0,verify/* privateDir */.XK)(`${asset.tool}-download-`);
     const dest = external_node_path_.join(dir, asset.name);
     try {
-        await tool_cache/* downloadTool */.bq(asset.url, dest);
+        // tool-cache takes no signal: a cancel stops the wait, and the half file's private directory is removed.
+        await (0,cancel/* abortable */.ZC)(tool_cache/* downloadTool */.bq(asset.url, dest), signal, `downloading ${asset.url}`);
     }
     catch (err) {
         await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
+        (0,cancel/* throwIfCancelled */.dZ)(signal, `downloading ${asset.url}`);
         const status = httpStatus(err);
         if (status === 404) {
             throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
@@ -564,6 +575,7 @@ function errorText(err) {
 
 
 
+
 const defaultDeps = {
     installBuildkit: installBuildkit,
     installRootlesskit: installRootlesskit,
@@ -577,17 +589,21 @@ const defaultDeps = {
 };
 async function startLocalBuilder(options = {}, overrides = {}) {
     const deps = { ...defaultDeps, ...overrides };
-    // The same API token and trust choice for both installers.
+    // The same API token, trust choice and cancel for both installers.
+    const { signal } = options;
     const shared = {
         ...(options.githubToken ? { githubToken: options.githubToken } : {}),
         ...(options.allowUnverifiedDownloads ? { allowUnverified: true } : {}),
+        ...(signal ? { signal } : {}),
     };
     const buildkit = await deps.installBuildkit({
         ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
         ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
         ...shared,
     });
+    (0,cancel/* throwIfCancelled */.dZ)(signal, 'getting buildkitd');
     const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
+    (0,cancel/* throwIfCancelled */.dZ)(signal, 'checking the runner for a local buildkitd');
     const decision = decideLocalMode(facts);
     if (decision.mode === 'none')
         throw preflightError(decision);
@@ -599,6 +615,8 @@ async function startLocalBuilder(options = {}, overrides = {}) {
         log: deps.info,
         ...(options.configToml ? { configToml: options.configToml } : {}),
         ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+        ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+        ...(signal ? { signal } : {}),
     };
     if (decision.mode !== 'rootless')
         return deps.startDaemon({ ...common, mode: decision.mode });
@@ -609,6 +627,7 @@ async function startLocalBuilder(options = {}, overrides = {}) {
             ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
             ...shared,
         });
+        (0,cancel/* throwIfCancelled */.dZ)(signal, 'getting rootlesskit');
         const rootlesskit = external_node_path_.join(rk.binDir, 'rootlesskit');
         if (decision.installAppArmorProfile)
             profile = await deps.installAppArmorProfile(rootlesskit);
@@ -617,6 +636,8 @@ async function startLocalBuilder(options = {}, overrides = {}) {
     catch (err) {
         if (profile)
             await deps.removeAppArmorProfile(profile).catch(() => undefined);
+        if (err instanceof cancel/* CancelledError */.cc || signal?.aborted)
+            throw err;
         // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
         if (!facts.passwordlessSudo)
             throw err;
@@ -639,12 +660,14 @@ function firstLine(err) {
 /* harmony export */   kh: () => (/* binding */ assetSha256)
 /* harmony export */ });
 /* unused harmony export DEFAULT_GITHUB_API_URL */
-/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7160);
+/* harmony import */ var _cancel_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(551);
+/* harmony import */ var _verify_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7160);
 // The GitHub releases API, for the two things the installers need from it:
 // which tag `latest` is, and the sha256 GitHub computed for each asset when it
 // was uploaded. That digest is served by api.github.com, not by the download
 // host (a mirror, or GitHub's release storage), so it can vouch for a file
 // that came from somewhere else.
+
 
 const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 /** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
@@ -652,7 +675,7 @@ async function fetchGithubRelease(repo, tag, options = {}) {
     const base = (options.apiBaseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
     const url = tag === 'latest' ? `${base}/repos/${repo}/releases/latest` : `${base}/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`;
     // The answer decides which digest is trusted: never over plain http.
-    (0,_verify_js__WEBPACK_IMPORTED_MODULE_0__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
+    (0,_verify_js__WEBPACK_IMPORTED_MODULE_1__/* .requireSecureUrl */ .qp)(url, 'the GitHub releases API');
     const headers = {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
@@ -661,15 +684,18 @@ async function fetchGithubRelease(repo, tag, options = {}) {
     if (options.githubToken)
         headers['authorization'] = `Bearer ${options.githubToken}`;
     const delays = options.apiRetryDelaysMs ?? [1000, 4000];
+    const { signal } = options;
+    const what = `asking ${url}`;
     let lastError = '';
     for (let attempt = 0; attempt <= delays.length; attempt++) {
         if (attempt > 0)
-            await sleep(delays[attempt - 1]);
+            await (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .sleep */ .yy)(delays[attempt - 1], signal, what);
         let res;
         try {
-            res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+            res = await fetch(url, { headers, signal: (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .anySignal */ .JG)(AbortSignal.timeout(30_000), signal) });
         }
         catch (err) {
+            (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .throwIfCancelled */ .dZ)(signal, what);
             lastError = errorText(err);
             continue;
         }
@@ -682,7 +708,7 @@ async function fetchGithubRelease(repo, tag, options = {}) {
         }
         if (!res.ok)
             throw new Error(`${url} answered HTTP ${res.status}`);
-        return parseRelease(await res.json(), url);
+        return parseRelease(await (0,_cancel_js__WEBPACK_IMPORTED_MODULE_0__/* .abortable */ .ZC)(res.json(), signal, what), url);
     }
     throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
 }
@@ -710,9 +736,6 @@ function assetSha256(release, asset) {
     if (!m)
         return { missing: `release ${release.tag} reports no sha256 digest for ${asset}` };
     return { sha256: m[1].toLowerCase() };
-}
-function sleep(ms) {
-    return new Promise((r) => setTimeout(r, ms));
 }
 function errorText(err) {
     const text = err instanceof Error ? err.message : String(err);

@@ -7,13 +7,14 @@ import * as path from 'node:path';
 import type { BuilderEndpoint } from '../../src/buildkit/endpoint.js';
 import { probeBuilder, type BuilderInfo } from '../../src/buildkit/probe.js';
 import {
-  appArmorProfileText,
   isOurDaemon,
   readLogTail,
   startLocalDaemon,
   stopLocalDaemon,
   type LocalDaemonHandle,
 } from '../../src/builder/local/daemon.js';
+import { CancelledError } from '../../src/common/cancel.js';
+import { appArmorProfileText } from '../../src/builder/local/apparmor.js';
 
 let work: string;
 let bin: string;
@@ -107,6 +108,52 @@ describe('start failures', () => {
     // The config chooses workers itself, so we do not force --oci-worker / --containerd-worker.
     expect(err.message).not.toContain('--containerd-worker');
     expect(err.message).toContain('debug = true\n[worker.oci]\n  gc = false');
+  });
+});
+
+describe('start, recorded and cancellable', () => {
+  it('hands over the handle right after the spawn, before the daemon answers; a cancel then stops it and removes its directory', async () => {
+    // Never creates its socket: the start would wait for the whole ready timeout.
+    const daemon = await script('mute', 'buildkitd', 'echo "never ready"\nwhile true; do sleep 0.1; done');
+    const controller = new AbortController();
+    const spawned: LocalDaemonHandle[] = [];
+    const starting = startLocalDaemon({
+      mode: 'rootful',
+      buildkitd: daemon,
+      parentDir: work,
+      probe: fakeProbe,
+      readyTimeoutMs: 600_000,
+      signal: controller.signal,
+      onSpawn: (h) => {
+        spawned.push(h);
+        // The record must be complete at once: post may be all that is left to use it.
+        controller.abort();
+      },
+    });
+    const err = await starting.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(spawned).toHaveLength(1);
+    const h = spawned[0]!;
+    expect(h.pid).toBeGreaterThan(1);
+    expect(h.pgid).toBe(h.pid);
+    expect(path.basename(h.stateDir)).toMatch(/^envd-buildkitd-/);
+    expect(h.socket).toBe(`unix://${h.stateDir}/buildkitd.sock`);
+    expect(await alive(h.pid)).toBe(false);
+    expect(await exists(h.stateDir)).toBe(false);
+    // What post does with the recorded handle afterwards is a no-op.
+    expect(await stopLocalDaemon(h)).toEqual({ signalled: false, killed: false, removed: false });
+  });
+
+  it('a cancel before the spawn starts nothing and leaves no directory', async () => {
+    const daemon = await script('unused', 'buildkitd', 'echo "must not run" >&2; exit 1');
+    const controller = new AbortController();
+    controller.abort();
+    const before = (await fs.readdir(work)).filter((n) => n.startsWith('envd-buildkitd-'));
+    const spawned: LocalDaemonHandle[] = [];
+    const err = await startLocalDaemon({ mode: 'rootful', buildkitd: daemon, parentDir: work, probe: fakeProbe, signal: controller.signal, onSpawn: (h) => spawned.push(h) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(spawned).toEqual([]);
+    expect((await fs.readdir(work)).filter((n) => n.startsWith('envd-buildkitd-'))).toEqual(before);
   });
 });
 

@@ -6,7 +6,8 @@ import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import type { BuilderInfo } from '../../src/buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from '../../src/builder/local/daemon.js';
 import { stopLocalDaemon } from '../../src/builder/local/daemon.js';
-import { resolveBuilder, type ResolveInputs, type ResolveLogger } from '../../src/builder/resolve.js';
+import { BuilderResolver, resolveBuilder, type ResolveInputs, type ResolveLogger } from '../../src/builder/resolve.js';
+import { CancelledError } from '../../src/common/cancel.js';
 
 function recorder(): ResolveLogger & { events: string[] } {
   const events: string[] = [];
@@ -188,6 +189,75 @@ describe('resolveBuilder decision table', () => {
 
 const BUILDKITD_BIN = process.env['BUILDKITD_BIN'];
 if (!BUILDKITD_BIN) process.stderr.write('\n!!! SKIPPING real resolveBuilder tests: set BUILDKITD_BIN=/path/to/buildkitd to run them\n\n');
+describe('BuilderResolver: a builder lost before the build started', () => {
+  it('moves on to the next endpoint, probing it only then', async () => {
+    const { probe, calls } = probeTable({ [A]: 'ok', [B]: 'ok' });
+    const resolver = new BuilderResolver(inputs([A, B], 'never'), { probe, startLocal: fakeLocal().startLocal, log: recorder() });
+    const first = await resolver.next();
+    expect(first.endpoint.address).toBe(A);
+    expect(calls.map((c) => c[0])).toEqual([A]);
+    resolver.reject(first, 'lost before the build started (Connection dropped)');
+    expect((await resolver.next()).endpoint.address).toBe(B);
+    expect(calls.map((c) => c[0])).toEqual([A, B]);
+  });
+
+  it('with none left, one line lists every builder and why it was not used', async () => {
+    const { probe } = probeTable({ [A]: 'ok', [B]: 'connection refused' });
+    const resolver = new BuilderResolver(inputs([A, B], 'never'), { probe, startLocal: fakeLocal().startLocal, log: recorder() });
+    resolver.reject(await resolver.next(), 'lost before the build started (Connection dropped)');
+    await expect(resolver.next()).rejects.toThrow(
+      `no usable builder (fallback: never): ${A}: lost before the build started (Connection dropped); ${B}: connection refused`,
+    );
+  });
+
+  it('falls back to the local daemon (fallback: auto), and after that to nothing', async () => {
+    const { probe } = probeTable({ [A]: 'ok' });
+    const local = fakeLocal();
+    const resolver = new BuilderResolver(inputs([A], 'auto'), { probe, startLocal: local.startLocal, log: recorder() });
+    resolver.reject(await resolver.next(), 'lost before the build started (Connection dropped)');
+    const second = await resolver.next();
+    expect(second.local).toBeDefined();
+    expect(local.started).toHaveLength(1);
+    resolver.reject(second, 'lost before the build started (Connection dropped)');
+    await expect(resolver.next()).rejects.toThrow(/^no usable builder: tcp:\/\/a\.example:1234: lost .*; unix:\/\/\/tmp\/envd-buildkitd-x\/buildkitd\.sock: lost /);
+    expect(local.started).toHaveLength(1);
+  });
+});
+
+describe('resolveBuilder when the job is cancelled', () => {
+  it('a cancel during a probe ends it with CancelledError and starts nothing else', async () => {
+    const controller = new AbortController();
+    const probed: string[] = [];
+    // The first probe hangs until cancelled, like an endpoint that never answers.
+    const probe = (endpoint: BuilderEndpoint, _t: number, signal?: AbortSignal): Promise<BuilderInfo> => {
+      probed.push(endpoint.address);
+      const hung = new Promise<BuilderInfo>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('grpc: cancelled')), { once: true }));
+      controller.abort();
+      return hung;
+    };
+    const local = fakeLocal();
+    const err = await resolveBuilder(inputs([A, B], 'auto'), { probe, startLocal: local.startLocal, log: recorder() }, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(probed).toEqual([A]);
+    expect(local.started).toEqual([]);
+  });
+
+  it('passes the signal and the spawn callback on to the local start', async () => {
+    const controller = new AbortController();
+    const seen: { signal?: AbortSignal; onSpawn?: unknown }[] = [];
+    const spawned: LocalDaemonHandle[] = [];
+    const startLocal = async (_i: ResolveInputs, control: { signal?: AbortSignal; onSpawn?: (h: LocalDaemonHandle) => void }): Promise<LocalDaemon> => {
+      seen.push(control);
+      control.onSpawn?.(localHandle);
+      const endpoint = parseEndpoint(localHandle.socket);
+      return { handle: localHandle, endpoint, info: infoFor(endpoint) };
+    };
+    await resolveBuilder(inputs([], 'only'), { startLocal, log: recorder() }, { signal: controller.signal, onLocalSpawn: (h) => spawned.push(h) });
+    expect(seen[0]!.signal).toBe(controller.signal);
+    expect(spawned).toEqual([localHandle]);
+  });
+});
+
 const realIt = BUILDKITD_BIN ? it : it.skip;
 
 describe('resolveBuilder with real processes', () => {

@@ -1,4 +1,8 @@
-// The wiring of the local fallback, with every side effect injected.
+// The wiring of the local fallback, with its side effects injected (the
+// AppArmor path also runs once with the real module and a recording sudo).
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import type { LocalDaemon, StartLocalDaemonOptions } from '../../src/builder/local/daemon.js';
 import type { HostFacts } from '../../src/builder/local/preflight.js';
@@ -111,6 +115,37 @@ describe('startLocalBuilder', () => {
       'warning Rootless buildkitd failed, falling back to a rootful daemon via sudo: rootless failed',
       'start sudo /tc/buildkit/0.24.0/x64/buildkitd',
     ]);
+  });
+
+  it('Ubuntu 24.04 with the real AppArmor module: sudo installs and loads the profile, and unloads it when rootless fails', async () => {
+    // Only sudo is faked (it records its arguments); installAppArmorProfile and
+    // removeAppArmorProfile are the real ones, so their commands are checked.
+    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'start-apparmor-'));
+    const log = path.join(work, 'sudo.log');
+    await fs.writeFile(path.join(work, 'sudo'), `#!/bin/sh\nshift\necho "$*" >> "${log}"\n`, { mode: 0o755 });
+    const savedPath = process.env['PATH'];
+    process.env['PATH'] = `${work}:${savedPath}`;
+    try {
+      const h = harness({ ...rootlessFacts, apparmorRestrictUnprivilegedUserns: 1 }, ['rootless']);
+      const { installAppArmorProfile: _i, removeAppArmorProfile: _r, ...realAppArmor } = h.deps;
+      // The profile names the resolved rootlesskit path, so it must exist.
+      const rk = path.join(work, 'rk');
+      await fs.mkdir(rk);
+      await fs.writeFile(path.join(rk, 'rootlesskit'), '', { mode: 0o755 });
+      const d = await startLocalBuilder({}, { ...realAppArmor, installRootlesskit: async () => ({ binDir: rk, tag: 'v2.3.5', source: 'download' }) });
+      expect(d.handle.mode).toBe('sudo');
+      const calls = (await fs.readFile(log, 'utf8')).trim().split('\n');
+      expect(calls).toHaveLength(4);
+      expect(calls[0]).toMatch(/^install -m 0644 \/\S+\/envd-remote-build-apparmor-\w+\/envd-remote-build-rootlesskit \/etc\/apparmor\.d\/envd-remote-build-rootlesskit$/);
+      expect(calls.slice(1)).toEqual([
+        'apparmor_parser -r /etc/apparmor.d/envd-remote-build-rootlesskit',
+        'apparmor_parser -R /etc/apparmor.d/envd-remote-build-rootlesskit',
+        'rm -f -- /etc/apparmor.d/envd-remote-build-rootlesskit',
+      ]);
+    } finally {
+      process.env['PATH'] = savedPath;
+      await fs.rm(work, { recursive: true, force: true });
+    }
   });
 
   it('rootless start failure without sudo → the rootless error', async () => {

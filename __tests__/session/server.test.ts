@@ -196,15 +196,15 @@ function rawStatus(path: string, chunks: Buffer[]): Promise<{ code: number; mess
   });
 }
 
-test('refused request frames end the call with INVALID_ARGUMENT and the usual wording', async () => {
+test('refused request frames end the call with INVALID_ARGUMENT, or RESOURCE_EXHAUSTED for a message over the limit', async () => {
   const check = `/${Services.Health}/Check`;
   const compressed = { code: grpc.status.INVALID_ARGUMENT, message: 'compressed gRPC messages are not supported' };
   // The rest of the compressed message and a valid one after it change nothing.
   await expect(rawStatus(check, [Buffer.from([1, 0, 0, 0, 3]), Buffer.from('zip'), Buffer.from([0, 0, 0, 0, 0])])).resolves.toEqual(compressed);
   await expect(rawStatus(check, [Buffer.from([2, 0, 0, 0, 0])])).resolves.toEqual(compressed);
   await expect(rawStatus(check, [Buffer.from([0, 1, 0, 0, 1])])).resolves.toEqual({
-    code: grpc.status.INVALID_ARGUMENT,
-    message: `gRPC message of ${16 * 1024 * 1024 + 1} bytes exceeds the limit`,
+    code: grpc.status.RESOURCE_EXHAUSTED,
+    message: `gRPC message of ${16 * 1024 * 1024 + 1} bytes exceeds the limit of ${4 * 1024 * 1024} bytes`,
   });
 });
 

@@ -3,13 +3,14 @@
 // state first, so post can clean it up even if main fails or is cancelled.
 import * as path from 'node:path';
 import * as runner from '../github/runner.js';
-import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { checkBuilderFeatures } from './builder-features.js';
 import { wantsPlatformPlan } from '../builder/platforms.js';
-import { defaultResolveDeps, resolveBuilder, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
+import { BuilderResolver, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
+import { throwIfCancelled } from '../common/cancel.js';
 import { createEnvdContext, createEnvdHome, gatewaySocketPath } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
 import { warningAnnotation } from './annotations.js';
@@ -55,22 +56,28 @@ export async function main(signal: AbortSignal): Promise<void> {
     planned = outcome;
   }
 
-  const builder = await resolveBuilder(planned ? { ...inputs, builders: [...planned.builders] } : inputs, {
-    ...(planned ? { probe: planned.probe } : {}),
-    // Record a local daemon the moment it runs, before anything else can fail.
-    startLocal: async (i) => {
-      const local = await defaultResolveDeps.startLocal(i);
-      saveState({ localBuilder: local.handle });
-      return local;
-    },
+  const resolver = new BuilderResolver(planned ? { ...inputs, builders: [...planned.builders] } : inputs, planned ? { probe: planned.probe } : {}, {
+    signal,
+    // Recorded the moment it is spawned, before it answers: a cancel (or a
+    // kill) from then on must leave post a daemon to stop.
+    onLocalSpawn: (handle) => saveState({ localBuilder: handle }),
   });
-
-  checkBuilderFeatures(inputs, builder.info);
-
-  // A cancel while probing or starting a builder: do not start a build at all.
-  if (signal.aborted) throw new Error('build cancelled before it started');
-
-  const outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+  let builder: ResolvedBuilder;
+  let outcome: BuildOutcome;
+  for (;;) {
+    builder = await resolver.next();
+    throwIfCancelled(signal, 'starting the build');
+    checkBuilderFeatures(inputs, builder.info);
+    try {
+      outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+      break;
+    } catch (err) {
+      // A builder lost before it started on the build did nothing for it: the next one may.
+      if (!(err instanceof BuildFailedError && err.connectionLost?.beforeStart) || signal.aborted) throw err;
+      runner.warning(`${err.message}; trying the next builder`, { title: 'Builder lost before the build started' });
+      resolver.reject(builder, `lost before the build started (${err.connectionLost.cause})`);
+    }
+  }
 
   const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
   const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
@@ -116,6 +123,8 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
       signal,
     });
   } catch (err) {
+    // main decides on a builder lost before the build started: another builder, or the end of the run.
+    if (err instanceof BuildFailedError && err.connectionLost?.beforeStart) throw err;
     rethrowBuildError(err, inputs);
   } finally {
     runner.endGroup();
@@ -150,7 +159,8 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // The home comes first so that an envd on PATH is probed in it: envd makes
   // its RSA key pair in the first HOME it runs in (up to 1 s of CPU), once.
   const planned = await createEnvdHome({ onRecord: (r) => saveState({ envdContext: r }) });
-  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, probeHome: planned.home });
+  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, signal, probeHome: planned.home });
+  throwIfCancelled(signal, 'installing envd');
   const record = { ...planned, envdPath: path.resolve(envdPath) };
   saveState({ envdContext: record });
   const gateway = await startGateway(builder.endpoint, {
@@ -158,7 +168,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
     log: (m) => runner.debug(`gateway: ${m}`),
   });
   try {
-    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs });
+    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs, signal });
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
       await runEnvdBuild(record, inputs, { signal });

@@ -6,6 +6,7 @@ import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit
 import type { TlsFiles } from '../buildkit/settings.js';
 import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
+import { CancelledError, throwIfCancelled } from '../common/cancel.js';
 
 export interface ResolvedBuilder {
   readonly endpoint: BuilderEndpoint;
@@ -41,21 +42,34 @@ export interface ResolveLogger {
 }
 
 export interface ResolveDeps {
-  readonly probe: (endpoint: BuilderEndpoint, timeoutMs: number) => Promise<BuilderInfo>;
-  readonly startLocal: (inputs: ResolveInputs) => Promise<LocalDaemon>;
+  readonly probe: (endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal) => Promise<BuilderInfo>;
+  readonly startLocal: (inputs: ResolveInputs, control: StartLocalControl) => Promise<LocalDaemon>;
   readonly log: ResolveLogger;
+}
+
+/** What the caller of a local start needs to hear and be able to say. */
+export interface StartLocalControl {
+  readonly signal?: AbortSignal;
+  /**
+   * Called with the daemon's handle right after it is spawned, before it
+   * answers: from then on it is running, and a cancelled job's post step
+   * must be able to find and stop it.
+   */
+  readonly onSpawn?: (handle: LocalDaemonHandle) => void;
 }
 
 export const defaultResolveDeps: ResolveDeps = {
   probe: probeBuilder,
   // Loaded on demand: the installers (tool-cache, actions/cache and its Azure
   // SDK) are most of the bundle, and a remote build never needs them.
-  startLocal: async (inputs) =>
+  startLocal: async (inputs, control) =>
     (await import('./local/start.js')).startLocalBuilder({
       buildkitVersion: inputs.buildkitVersion,
       buildkitDownloadUrl: inputs.buildkitDownloadUrl,
       configToml: inputs.buildkitdConfigInline,
       allowUnverifiedDownloads: inputs.allowUnverifiedDownloads,
+      ...(control.signal ? { signal: control.signal } : {}),
+      ...(control.onSpawn ? { onSpawn: control.onSpawn } : {}),
     }),
   log: runner,
 };
@@ -65,54 +79,108 @@ interface Failure {
   readonly cause: string;
 }
 
-export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<ResolveDeps> = {}): Promise<ResolvedBuilder> {
-  const deps: ResolveDeps = { ...defaultResolveDeps, ...overrides };
-  const { log } = deps;
-  const failures: Failure[] = [];
+export interface ResolveOptions {
+  /** The job's cancel: ends probing and starting at once (CancelledError). */
+  readonly signal?: AbortSignal;
+  /** See StartLocalControl.onSpawn. */
+  readonly onLocalSpawn?: (handle: LocalDaemonHandle) => void;
+}
 
-  if (inputs.fallback !== 'only') {
-    // Parse everything first: a typo in the list is a config error, never a reason to fall back.
-    const tls = toTlsConfig(inputs.tls);
-    const endpoints = inputs.builders.map((b) => parseEndpoint(b, tls));
-    for (const endpoint of endpoints) {
-      try {
-        const info = await deps.probe(endpoint, inputs.connectTimeoutMs);
-        logBuilder(log, info, 'remote');
-        return { endpoint, info };
-      } catch (err) {
-        const cause = causeOf(err, endpoint.address);
-        failures.push({ address: endpoint.address, cause });
-        // The cause may quote the daemon (a gRPC status's details).
-        log.untrusted(`Builder ${endpoint.address} is not usable: ${cause}`);
+/** The first usable builder; see BuilderResolver. */
+export async function resolveBuilder(inputs: ResolveInputs, overrides: Partial<ResolveDeps> = {}, options: ResolveOptions = {}): Promise<ResolvedBuilder> {
+  return new BuilderResolver(inputs, overrides, options).next();
+}
+
+/**
+ * The builders of a run, in order of preference: the given endpoints that
+ * answer a probe, then (as the `fallback` input allows) a buildkitd started
+ * on the runner. `next()` gives the next usable one; a builder the build then
+ * loses before it started (`reject`) is reported like one that failed its
+ * probe, and the build moves on to the next. When none is left, `next()`
+ * throws one line listing every builder and why it was not used.
+ */
+export class BuilderResolver {
+  private readonly deps: ResolveDeps;
+  private readonly failures: Failure[] = [];
+  private endpoints: BuilderEndpoint[] | undefined;
+  private index = 0;
+  private localTried = false;
+
+  constructor(
+    private readonly inputs: ResolveInputs,
+    overrides: Partial<ResolveDeps> = {},
+    private readonly options: ResolveOptions = {},
+  ) {
+    this.deps = { ...defaultResolveDeps, ...overrides };
+  }
+
+  async next(): Promise<ResolvedBuilder> {
+    const { inputs, deps, options } = this;
+    const { log } = deps;
+    throwIfCancelled(options.signal, 'choosing a builder');
+
+    if (inputs.fallback !== 'only') {
+      // Parse everything first: a typo in the list is a config error, never a reason to fall back.
+      const tls = toTlsConfig(inputs.tls);
+      this.endpoints ??= inputs.builders.map((b) => parseEndpoint(b, tls));
+      while (this.index < this.endpoints.length) {
+        const endpoint = this.endpoints[this.index++]!;
+        try {
+          const info = await deps.probe(endpoint, inputs.connectTimeoutMs, options.signal);
+          logBuilder(log, info, 'remote');
+          return { endpoint, info };
+        } catch (err) {
+          // A cancelled probe says nothing about the builder: stop, do not fall back.
+          if (err instanceof CancelledError || options.signal?.aborted) throw err instanceof CancelledError ? err : new CancelledError('choosing a builder');
+          const cause = causeOf(err, endpoint.address);
+          this.failures.push({ address: endpoint.address, cause });
+          // The cause may quote the daemon (a gRPC status's details).
+          log.untrusted(`Builder ${endpoint.address} is not usable: ${cause}`);
+        }
       }
     }
-  }
 
-  if (inputs.fallback === 'never') {
-    if (failures.length === 0) {
-      throw new Error('no builder given and fallback is "never": set the builder input, or fallback: auto to start BuildKit on the runner');
+    const failures = this.failures;
+    if (inputs.fallback === 'never') {
+      if (failures.length === 0) {
+        throw new Error('no builder given and fallback is "never": set the builder input, or fallback: auto to start BuildKit on the runner');
+      }
+      throw new Error(`no usable builder (fallback: never): ${listFailures(failures)}`);
     }
-    throw new Error(`no usable builder (fallback: never): ${listFailures(failures)}`);
+    if (this.localTried) throw new Error(`no usable builder: ${listFailures(failures)}`);
+    this.localTried = true;
+
+    if (failures.length > 0) {
+      log.warning(`No builder reachable (${listFailures(failures)}); starting BuildKit on the runner instead`, {
+        title: 'Falling back to a local BuildKit daemon',
+      });
+    } else {
+      log.info(inputs.fallback === 'only' ? 'fallback: only; starting BuildKit on the runner' : 'No builder given; starting BuildKit on the runner');
+    }
+
+    let local: LocalDaemon;
+    try {
+      local = await deps.startLocal(inputs, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onLocalSpawn ? { onSpawn: options.onLocalSpawn } : {}),
+      });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (failures.length === 0 || err instanceof CancelledError) throw err;
+      throw new Error(`no usable builder: ${listFailures(failures)}; and the local fallback failed: ${msg}`);
+    }
+    logBuilder(log, local.info, `local, ${local.handle.mode}`);
+    return { endpoint: local.endpoint, info: local.info, local: local.handle };
   }
 
-  if (failures.length > 0) {
-    log.warning(`No builder reachable (${listFailures(failures)}); starting BuildKit on the runner instead`, {
-      title: 'Falling back to a local BuildKit daemon',
-    });
-  } else {
-    log.info(inputs.fallback === 'only' ? 'fallback: only; starting BuildKit on the runner' : 'No builder given; starting BuildKit on the runner');
+  /**
+   * The build lost `builder` before the build started (see SolveError's
+   * connectionLost): it counts as a failed builder in the final message,
+   * and the next call of `next()` moves on.
+   */
+  reject(builder: ResolvedBuilder, cause: string): void {
+    this.failures.push({ address: builder.endpoint.address, cause });
   }
-
-  let local: LocalDaemon;
-  try {
-    local = await deps.startLocal(inputs);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (failures.length === 0) throw err;
-    throw new Error(`no usable builder: ${listFailures(failures)}; and the local fallback failed: ${msg}`);
-  }
-  logBuilder(log, local.info, `local, ${local.handle.mode}`);
-  return { endpoint: local.endpoint, info: local.info, local: local.handle };
 }
 
 export function toTlsConfig(tls: TlsFiles | undefined): TlsConfig | undefined {

@@ -12,7 +12,7 @@ import { bidiMethod, healthService, secretsService } from '../session/services.j
 import type { ControlClient } from './control.js';
 import { ProgressPrinter, type ProgressSummary } from './progress.js';
 import { dockerfileRequest, localDirs, sharedKeyFor, type BuildRequest } from './solve-request.js';
-import { solve, SolveError } from './solve.js';
+import { solve, SolveError, type ConnectionLoss } from './solve.js';
 
 export interface BuildReport {
   readonly exporterResponse: Readonly<Record<string, string>>;
@@ -27,6 +27,8 @@ export class BuildFailedError extends Error {
     message: string,
     readonly progress: ProgressSummary,
     readonly cancelled: boolean,
+    /** The connection to the builder failed, not the build (see SolveError). */
+    readonly connectionLost?: ConnectionLoss,
   ) {
     super(message);
     this.name = 'BuildFailedError';
@@ -75,7 +77,7 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildReport> {
     });
     return { exporterResponse: outcome.exporterResponse, progress: progress.summary(), transfer, durationMs: Date.now() - started };
   } catch (err) {
-    if (err instanceof SolveError) throw new BuildFailedError(err.message, progress.summary(), err.cancelled);
+    if (err instanceof SolveError) throw new BuildFailedError(err.message, progress.summary(), err.cancelled, err.connectionLost);
     throw err;
   }
 }

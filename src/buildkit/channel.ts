@@ -6,6 +6,34 @@ import { grpcTarget, type BuilderEndpoint } from './endpoint.js';
 /** BuildKit's own client raises both limits to 16 MiB; grpc-js receives 4 MiB by default. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * HTTP/2 keepalive of a builder connection: a PING `timeMs` after the last
+ * one was answered (only while a call is open), and the connection is given
+ * up, failing every call on it, when an answer takes longer than `timeoutMs`.
+ * Without it a builder that stops answering (a stopped process, a host gone
+ * from the network) leaves Solve pending until the job times out.
+ */
+export interface KeepaliveSettings {
+  readonly timeMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * buildkitd sets no keepalive policy of its own, so grpc-go's default applies:
+ * a client whose pings come less than 5 minutes apart earns a strike, and the
+ * third strike closes the connection with GOAWAY "too_many_pings", failing
+ * the running build. 5 min 15 s keeps clear of that even when timers drift;
+ * with a 20 s timeout (grpc's default) a builder that goes silent is given up
+ * within 5 min 35 s. A connection that is closed (a daemon killed, restarted)
+ * needs no ping: it fails the calls at once.
+ */
+export const DEFAULT_KEEPALIVE: KeepaliveSettings = { timeMs: 315_000, timeoutMs: 20_000 };
+
+/** Per-connection settings a caller may override (tests shorten the keepalive). */
+export interface ConnectionOptions {
+  readonly keepalive?: KeepaliveSettings;
+}
+
 function hasTls(endpoint: BuilderEndpoint): boolean {
   const t = endpoint.tls;
   return !!t && !!(t.ca || t.cert || t.key || t.serverName);
@@ -21,12 +49,16 @@ export function channelCredentials(endpoint: BuilderEndpoint): grpc.ChannelCrede
   return grpc.credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null);
 }
 
-export function channelOptions(endpoint: BuilderEndpoint): grpc.ChannelOptions {
+export function channelOptions(endpoint: BuilderEndpoint, connection: ConnectionOptions = {}): grpc.ChannelOptions {
+  const keepalive = connection.keepalive ?? DEFAULT_KEEPALIVE;
   const options: grpc.ChannelOptions = {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    // No keepalive pings: the daemon answers pings more often than 5 min with GOAWAY.
-    'grpc.keepalive_time_ms': -1,
+    'grpc.keepalive_time_ms': keepalive.timeMs,
+    'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
+    // grpc-go counts every ping on a connection without calls as a strike
+    // (unless it allows them, which buildkitd does not): ping only during calls.
+    'grpc.keepalive_permit_without_calls': 0,
     // A larger window keeps big session transfers from stalling on 64 KiB.
     'grpc-node.flow_control_window': 4 * 1024 * 1024,
   };
@@ -42,6 +74,6 @@ export function channelOptions(endpoint: BuilderEndpoint): grpc.ChannelOptions {
 }
 
 /** A generic client for raw calls (the envd gateway forwards any method). */
-export function createGenericClient(endpoint: BuilderEndpoint): grpc.Client {
-  return new grpc.Client(grpcTarget(endpoint), channelCredentials(endpoint), channelOptions(endpoint));
+export function createGenericClient(endpoint: BuilderEndpoint, connection: ConnectionOptions = {}): grpc.Client {
+  return new grpc.Client(grpcTarget(endpoint), channelCredentials(endpoint), channelOptions(endpoint, connection));
 }

@@ -10,7 +10,7 @@ import {
   type SolveResponse,
   type StatusResponse,
 } from '../protocol/index.js';
-import { channelCredentials, channelOptions } from './channel.js';
+import { channelCredentials, channelOptions, type ConnectionOptions } from './channel.js';
 import { grpcTarget, type BuilderEndpoint } from './endpoint.js';
 
 const ControlClientCtor = grpc.makeGenericClientConstructor(serviceDefinition(Services.Control), 'Control');
@@ -33,16 +33,19 @@ interface RawControl extends grpc.Client {
 export class ControlClient {
   private readonly raw: RawControl;
 
-  constructor(readonly endpoint: BuilderEndpoint) {
-    this.raw = new ControlClientCtor(grpcTarget(endpoint), channelCredentials(endpoint), channelOptions(endpoint)) as unknown as RawControl;
+  constructor(
+    readonly endpoint: BuilderEndpoint,
+    connection: ConnectionOptions = {},
+  ) {
+    this.raw = new ControlClientCtor(grpcTarget(endpoint), channelCredentials(endpoint), channelOptions(endpoint, connection)) as unknown as RawControl;
   }
 
-  info(deadline?: Date): Promise<InfoResponse> {
-    return this.unary(this.raw.Info, {}, deadline);
+  info(deadline?: Date, signal?: AbortSignal): Promise<InfoResponse> {
+    return this.unary(this.raw.Info, {}, deadline, signal);
   }
 
-  listWorkers(deadline?: Date): Promise<ListWorkersResponse> {
-    return this.unary(this.raw.ListWorkers, {}, deadline);
+  listWorkers(deadline?: Date, signal?: AbortSignal): Promise<ListWorkersResponse> {
+    return this.unary(this.raw.ListWorkers, {}, deadline, signal);
   }
 
   /** Runs the build. No deadline: builds take as long as they take; abort via signal. */

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { BuildkitVersion, WorkerRecord } from '../protocol/index.js';
 import { ControlClient, isGrpcError } from './control.js';
 import type { BuilderEndpoint } from './endpoint.js';
+import { CancelledError, sleep } from '../common/cancel.js';
 
 export interface BuilderInfo {
   readonly endpoint: BuilderEndpoint;
@@ -15,25 +16,30 @@ export interface BuilderInfo {
  * Probes the endpoint; rejects with one line naming the endpoint and the cause.
  * Definite failures (refused, TLS, no socket) fail at once; an endpoint that
  * does not answer is retried until the timeout, so a daemon still starting up
- * gets its chance.
+ * gets its chance. A cancelled job (the signal) ends the probe at once with
+ * CancelledError, which is no verdict on the builder.
  */
-export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number): Promise<BuilderInfo> {
+export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal): Promise<BuilderInfo> {
+  const what = `probing builder ${endpoint.address}`;
+  if (signal?.aborted) throw new CancelledError(what);
   const client = new ControlClient(endpoint);
   const deadline = new Date(Date.now() + timeoutMs);
   let usable = false;
   try {
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        const info = await identify(client, endpoint, deadline);
+        const info = await identify(client, endpoint, deadline, signal);
         usable = true;
         return info;
       } catch (err) {
+        if (signal?.aborted) throw new CancelledError(what);
         const retry = isGrpcError(err, grpc.status.UNAVAILABLE) && !isDefinite(err) && Date.now() + delay < deadline.getTime();
         if (!retry) throw err;
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay, signal, what);
       }
     }
   } catch (err) {
+    if (err instanceof CancelledError) throw err;
     throw new Error(`builder ${endpoint.address} is not usable: ${describeConnectError(err, timeoutMs)}`);
   } finally {
     if (usable) closeLater(client);
@@ -54,9 +60,9 @@ function closeLater(client: ControlClient): void {
   setTimeout(() => client.close(), HANDOVER_MS).unref();
 }
 
-async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date): Promise<BuilderInfo> {
+async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date, signal?: AbortSignal): Promise<BuilderInfo> {
   // Both at once: one round trip instead of two (remote builders are far away).
-  const [info, listed] = await Promise.allSettled([client.info(deadline), client.listWorkers(deadline)]);
+  const [info, listed] = await Promise.allSettled([client.info(deadline, signal), client.listWorkers(deadline, signal)]);
   let version: BuildkitVersion | undefined;
   if (info.status === 'fulfilled') {
     version = info.value.buildkitVersion;

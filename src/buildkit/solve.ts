@@ -39,23 +39,54 @@ export class SolveError extends Error {
   constructor(
     message: string,
     readonly cancelled: boolean,
+    /**
+     * Set when the connection to the builder failed (closed, or silent past
+     * the keepalive timeout) rather than the build: `beforeStart` says the
+     * daemon had shown no sign of working on it yet (no progress, no call
+     * into the session), so the build can be retried on another builder.
+     */
+    readonly connectionLost?: ConnectionLoss,
   ) {
     super(message);
     this.name = 'SolveError';
   }
 }
 
+/** How a build lost its builder: before or after the daemon started on it, and grpc-js's word for it. */
+export interface ConnectionLoss {
+  readonly beforeStart: boolean;
+  readonly cause: string;
+}
+
+/** The session's health check runs from the moment the session is attached, build or not. */
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+
 export async function solve(params: SolveParams): Promise<SolveOutcome> {
   const { client, signal } = params;
   const ref = params.ref ?? randomId();
-  const session = openSession(client, params.handlers, { sharedKey: params.sharedKey, ...(params.log ? { log: params.log } : {}) });
+  // Whether the daemon has started on the build: anything but a health check.
+  let started = false;
+  const session = openSession(client, params.handlers, {
+    sharedKey: params.sharedKey,
+    ...(params.log ? { log: params.log } : {}),
+    onCall: (path) => {
+      if (path !== HEALTH_CHECK_PATH) started = true;
+    },
+  });
   const status = client.status(ref);
-  const statusDone = followStatus(status, params.onStatus);
+  const statusDone = followStatus(status, (s) => {
+    started = true;
+    params.onStatus?.(s);
+  });
   try {
     const response = await client.solve({ ...params.request, Ref: ref, Session: session.id }, signal);
     return { ref, exporterResponse: response.ExporterResponse ?? {} };
   } catch (err) {
     if (signal?.aborted) throw new SolveError('build cancelled', true);
+    if (isConnectionLoss(err)) {
+      const cause = firstLine(err.details || err.message) || 'connection closed';
+      throw new SolveError(connectionLossMessage(client.endpoint.address, cause, started), false, { beforeStart: !started, cause });
+    }
     if (isGrpcError(err)) throw new SolveError(err.details || err.message, err.code === grpc.status.CANCELLED);
     throw err;
   } finally {
@@ -65,6 +96,26 @@ export async function solve(params: SolveParams): Promise<SolveOutcome> {
     status.cancel();
     await session.close();
   }
+}
+
+/**
+ * grpc-js fails every call on a connection that closed or missed its
+ * keepalive answer with UNAVAILABLE ("Connection dropped"); a call that could
+ * not connect at all is UNAVAILABLE too ("No connection established").
+ */
+function isConnectionLoss(err: unknown): err is grpc.ServiceError {
+  return isGrpcError(err, grpc.status.UNAVAILABLE);
+}
+
+/** One line naming the builder: grpc-js's own text says neither which builder nor what it means. */
+export function connectionLossMessage(address: string, cause: string, started: boolean): string {
+  return started
+    ? `lost the connection to builder ${address} during the build (${cause}): the daemon stopped, restarted or stopped answering keepalive pings`
+    : `lost the connection to builder ${address} before the build started (${cause})`;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
 }
 
 function followStatus(stream: grpc.ClientReadableStream<StatusResponse>, onStatus?: (s: StatusResponse) => void): Promise<void> {

@@ -3,6 +3,7 @@
 // was uploaded. That digest is served by api.github.com, not by the download
 // host (a mirror, or GitHub's release storage), so it can vouch for a file
 // that came from somewhere else.
+import { abortable, anySignal, sleep, throwIfCancelled } from './cancel.js';
 import { requireSecureUrl } from './verify.js';
 
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
@@ -20,6 +21,8 @@ export interface ReleaseApiOptions {
   readonly githubToken?: string;
   /** Waits between attempts; its length is the number of retries. */
   readonly apiRetryDelaysMs?: readonly number[];
+  /** The job's cancel: the call and the waits between attempts end at once (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 /** GET /repos/<repo>/releases/latest or /releases/tags/<tag>, with retries on network errors, 5xx and 429. */
@@ -36,13 +39,16 @@ export async function fetchGithubRelease(repo: string, tag: string, options: Rel
   if (options.githubToken) headers['authorization'] = `Bearer ${options.githubToken}`;
 
   const delays = options.apiRetryDelaysMs ?? [1000, 4000];
+  const { signal } = options;
+  const what = `asking ${url}`;
   let lastError = '';
   for (let attempt = 0; attempt <= delays.length; attempt++) {
-    if (attempt > 0) await sleep(delays[attempt - 1]!);
+    if (attempt > 0) await sleep(delays[attempt - 1]!, signal, what);
     let res: Response;
     try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+      res = await fetch(url, { headers, signal: anySignal(AbortSignal.timeout(30_000), signal) });
     } catch (err) {
+      throwIfCancelled(signal, what);
       lastError = errorText(err);
       continue;
     }
@@ -54,7 +60,7 @@ export async function fetchGithubRelease(repo: string, tag: string, options: Rel
       continue;
     }
     if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
-    return parseRelease(await res.json(), url);
+    return parseRelease(await abortable(res.json(), signal, what), url);
   }
   throw new Error(`${url} failed after ${delays.length + 1} attempts: ${lastError}`);
 }
@@ -81,10 +87,6 @@ export function assetSha256(release: ReleaseInfo, asset: string): { readonly sha
   const m = entry.digest ? /^sha256:([0-9a-f]{64})$/i.exec(entry.digest) : null;
   if (!m) return { missing: `release ${release.tag} reports no sha256 digest for ${asset}` };
   return { sha256: m[1]!.toLowerCase() };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function errorText(err: unknown): string {

@@ -16,6 +16,7 @@ import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { pathExists } from '../common/files.js';
 import { MAX_SOCKET_PATH_BYTES } from './gateway/socket.js';
+import { throwIfCancelled } from '../common/cancel.js';
 
 /** Serialisable (JSON) record of a created context; enough to clean up from the post step. */
 export interface EnvdContextRecord {
@@ -48,6 +49,8 @@ export interface CreateEnvdContextOptions {
   readonly connectTimeoutMs: number;
   /** Where envd's output goes (default: the job log, with workflow commands stopped). */
   readonly out?: TextSink;
+  /** The job's cancel: envd is stopped, the half-made context removed, and the error says so. */
+  readonly signal?: AbortSignal;
 }
 
 /** Every private home's directory name starts with this; removal refuses other paths. */
@@ -198,7 +201,9 @@ export async function createEnvdContext(record: EnvdContextRecord, opts: CreateE
       out: opts.out ?? runner.untrustedStream,
       timeoutMs: CONTEXT_COMMAND_TIMEOUT_MS,
       tailLines: 20,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    throwIfCancelled(opts.signal, 'creating the envd context');
     if (r.code !== 0) {
       throw new Error(
         `envd context create failed (${describeExit(r, CONTEXT_COMMAND_TIMEOUT_MS)})` +

@@ -22,7 +22,8 @@ import * as runner from '../github/runner.js';
 import { runCommand, describeExit } from './proc.js';
 import { sha256File } from '../common/files.js';
 import { DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION, pinnedSha256For } from '../common/pins.js';
-import { assetSha256, fetchGithubRelease } from '../common/releases.js';
+import { assetSha256, fetchGithubRelease, type ReleaseApiOptions } from '../common/releases.js';
+import { abortable, throwIfCancelled } from '../common/cancel.js';
 import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../common/verify.js';
 
 export { DEFAULT_ENVD_VERSION } from '../common/pins.js';
@@ -67,6 +68,8 @@ export interface InstallEnvdOptions {
   /** For tests: pretend to be another OS/CPU (Node names: linux|darwin, x64|arm64). */
   readonly platform?: NodeJS.Platform;
   readonly arch?: string;
+  /** The job's cancel: API calls, cache restores and downloads end at once (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 /** A release version, with or without its `v`; ranges and loose forms are no version. */
@@ -154,12 +157,9 @@ export async function resolveEnvdVersion(version: string, opts: InstallEnvdOptio
   try {
     // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
     // runners exhaust quickly; the token only goes to the API, never elsewhere.
-    ({ tag } = await fetchGithubRelease(ENVD_REPO, 'latest', {
-      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
-      ...(token ? { githubToken: token } : {}),
-      ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
-    }));
+    ({ tag } = await fetchGithubRelease(ENVD_REPO, 'latest', releaseApiOptions(opts, token)));
   } catch (err) {
+    throwIfCancelled(opts.signal, 'resolving envd-version latest');
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
       `could not resolve envd-version "latest" from the GitHub releases API: ${reason}` + (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'),
@@ -181,13 +181,17 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   const tag = await resolveEnvdVersion(version, opts);
   const asset = envdAssetName(tag, platform, arch);
   const toolVersion = tag.slice(1);
+  const { signal } = opts;
+  const what = `installing envd ${tag}`;
+  throwIfCancelled(signal, what);
 
   // 1. A preinstalled envd of exactly this version (part of the runner's own
   //    setup, like every other tool on PATH).
   if (opts.usePath !== false) {
     const onPath = await io.which('envd', false);
     if (onPath) {
-      const found = await probeEnvdVersion(onPath, opts.probeHome);
+      const found = await probeEnvdVersion(onPath, signal, opts.probeHome);
+      throwIfCancelled(signal, what);
       if (found === tag) {
         runner.info(`Using envd ${tag} found on PATH: ${onPath}`);
         return onPath;
@@ -206,7 +210,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
     }
     runner.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${ALLOW_UNVERIFIED_INPUT} is true: ${trusted.missing}`);
     // Neither read from nor written to a cache another job would trust.
-    const bin = await downloadUnverified(tag, asset, baseUrl);
+    const bin = await downloadUnverified(tag, asset, baseUrl, signal);
     runner.info(`Installed envd ${tag} at ${bin}`);
     return bin;
   }
@@ -227,9 +231,10 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   const staging = path.join(tempBase(), 'envd-remote-build', `envd-${tag}-${platform}-${arch}`);
   const key = `${CACHE_KEY_PREFIX}-${tag}-${platform}-${arch}`;
   const useCache = opts.useActionsCache !== false;
-  let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag) : undefined;
+  let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag, signal) : undefined;
+  throwIfCancelled(signal, what);
   const restored = bin !== undefined;
-  bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' });
+  bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' }, signal);
 
   if (process.env['RUNNER_TOOL_CACHE']) {
     try {
@@ -254,12 +259,9 @@ async function trustedSha256(tag: string, asset: string, opts: InstallEnvdOption
   const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
   let release;
   try {
-    release = await fetchGithubRelease(ENVD_REPO, tag, {
-      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
-      ...(token ? { githubToken: token } : {}),
-      ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
-    });
+    release = await fetchGithubRelease(ENVD_REPO, tag, releaseApiOptions(opts, token));
   } catch (err) {
+    throwIfCancelled(opts.signal, `looking up the sha256 of ${asset}`);
     return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
   }
   const found = assetSha256(release, asset);
@@ -285,16 +287,27 @@ async function verifiedCopy(src: string, sha256: string, what: string): Promise<
   return undefined;
 }
 
+/** The releases API options from ours: the token (the API only), retries, and the job's cancel. */
+function releaseApiOptions(opts: InstallEnvdOptions, token: string): ReleaseApiOptions {
+  return {
+    ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+    ...(token ? { githubToken: token } : {}),
+    ...(opts.apiRetryDelaysMs ? { apiRetryDelaysMs: opts.apiRetryDelaysMs } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+}
+
 function tempBase(): string {
   return process.env['RUNNER_TEMP'] || os.tmpdir();
 }
 
 /**
- * Runs `envd version --short` under a throwaway HOME: every envd command first
- * initialises ~/.config/envd (and generates an SSH key pair there), which must
- * not land in the runner user's real home.
+ * Runs `envd version --short` under a throwaway HOME, or the build's private
+ * one (probeHome): every envd command first initialises ~/.config/envd (and
+ * generates an SSH key pair there), which must not land in the runner user's
+ * real home.
  */
-async function probeEnvdVersion(bin: string, probeHome?: string): Promise<string | undefined> {
+async function probeEnvdVersion(bin: string, signal?: AbortSignal, probeHome?: string): Promise<string | undefined> {
   let home = probeHome;
   if (home === undefined) {
     // RUNNER_TEMP may not exist yet when this is the job's first use of it.
@@ -307,6 +320,7 @@ async function probeEnvdVersion(bin: string, probeHome?: string): Promise<string
       timeoutMs: VERSION_PROBE_TIMEOUT_MS,
       captureStdout: true,
       tailLines: 5,
+      ...(signal ? { signal } : {}),
     });
     if (r.code !== 0) {
       runner.debug(`${bin} version --short: ${describeExit(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
@@ -322,7 +336,7 @@ async function probeEnvdVersion(bin: string, probeHome?: string): Promise<string
   }
 }
 
-async function restoreFromActionsCache(staging: string, key: string, sha256: string, tag: string): Promise<string | undefined> {
+async function restoreFromActionsCache(staging: string, key: string, sha256: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!cache.isFeatureAvailable()) {
     runner.debug('Actions cache service not available; not restoring envd from it');
     return undefined;
@@ -330,8 +344,9 @@ async function restoreFromActionsCache(staging: string, key: string, sha256: str
   try {
     await fs.rm(staging, { recursive: true, force: true });
     await fs.mkdir(staging, { recursive: true });
-    if (!(await cache.restoreCache([staging], key))) return undefined;
+    if (!(await abortable(cache.restoreCache([staging], key), signal, 'restoring envd from the Actions cache'))) return undefined;
   } catch (err) {
+    throwIfCancelled(signal, 'restoring envd from the Actions cache');
     runner.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
     return undefined;
   }
@@ -368,11 +383,17 @@ function releaseUrls(tag: string, asset: string, baseUrl: string): { sums: strin
  * Downloads the binary into a fresh private directory and, when `expected` is
  * given, checks it (`source` names where the digest came from, for the error).
  */
-async function downloadChecked(tag: string, asset: string, baseUrl: string, expected: { sha256: string; source: string } | undefined): Promise<string> {
+async function downloadChecked(
+  tag: string,
+  asset: string,
+  baseUrl: string,
+  expected: { sha256: string; source: string } | undefined,
+  signal?: AbortSignal,
+): Promise<string> {
   const url = releaseUrls(tag, asset, baseUrl).bin;
   const dir = await privateDir('envd-');
   try {
-    const downloaded = await download(url, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`);
+    const downloaded = await download(url, path.join(dir, 'envd.download'), `envd ${tag} (${asset})`, signal);
     const actual = await sha256File(downloaded);
     if (expected && actual !== expected.sha256) {
       throw new Error(
@@ -395,26 +416,29 @@ async function downloadChecked(tag: string, asset: string, baseUrl: string, expe
  * comes from the same server as the binary, so it only catches corruption;
  * it is still checked when it lists the asset.
  */
-async function downloadUnverified(tag: string, asset: string, baseUrl: string): Promise<string> {
+async function downloadUnverified(tag: string, asset: string, baseUrl: string, signal?: AbortSignal): Promise<string> {
   const dir = await privateDir('envd-sums-');
   let listed: string | undefined;
   try {
-    const sums = await download(releaseUrls(tag, asset, baseUrl).sums, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`);
+    const sums = await download(releaseUrls(tag, asset, baseUrl).sums, path.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`, signal);
     listed = parseChecksums(await fs.readFile(sums, 'utf8')).get(asset);
   } catch (err) {
+    throwIfCancelled(signal, `downloading checksums.txt of envd ${tag}`);
     runner.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
   if (!listed) runner.warning(`envd ${tag} (${asset}) is installed without any checksum`);
-  return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined);
+  return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined, signal);
 }
 
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
-async function download(url: string, dest: string, what: string): Promise<string> {
+async function download(url: string, dest: string, what: string, signal?: AbortSignal): Promise<string> {
   try {
-    return await tc.downloadTool(url, dest);
+    // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
+    return await abortable(tc.downloadTool(url, dest), signal, `downloading ${what}`);
   } catch (err) {
+    throwIfCancelled(signal, `downloading ${what}`);
     if (err instanceof tc.HTTPError) {
       const hint = err.httpStatusCode === 404 ? ' (not found: is this an envd release that has this file?)' : '';
       throw new Error(`could not download ${what} from ${url}: HTTP ${err.httpStatusCode ?? '?'}${hint}`);

@@ -2,12 +2,94 @@
 // connection. Why not grpc-js's server: it joins repeated metadata values
 // with ", " (ambiguous for exclude patterns) and rejects requests with more
 // than 128 header fields (a long .dockerignore), both fatal for FileSync.
+import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeGrpcMessage, frameMessage, writeFrameHeader } from '../common/grpc-frames.js';
+import { ByteBudget } from './budget.js';
 import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type MethodHandler } from './rpc.js';
 
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
+const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+// --- Limits -------------------------------------------------------------------
+// The daemon is the client here: it decides how many calls it opens, what it
+// sends on them and how fast it reads our answers. None of that may make the
+// session hold memory without bound, so each is capped.
+
+/**
+ * Calls (streams) the daemon may have open at once. RFC 9113 recommends no
+ * less than 100 so as not to limit parallelism; the daemon's gRPC client
+ * waits for a free stream beyond it, so a build is never refused for it.
+ * Streams beyond it are reset (REFUSED_STREAM), which its client retries.
+ */
+export const MAX_CONCURRENT_STREAMS = 100;
+
+/**
+ * Largest request message. grpc-go's default receive limit, which BuildKit's
+ * own session server (in buildx) keeps, so no daemon sends more; real
+ * requests (a file ID, a registry host, a secret ID) are tens of bytes.
+ * A larger one ends its call with RESOURCE_EXHAUSTED before it is buffered.
+ */
+export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Request bytes (metadata, and messages not handled yet) all calls of a
+ * session may hold together. Room for one header list of the largest size the
+ * daemon's client sends (16 MiB, grpc-go's default: a huge .dockerignore)
+ * plus four messages at the limit; real requests hold a few KiB. A call that
+ * would go beyond is reset with ENHANCE_YOUR_CALM (RESOURCE_EXHAUSTED to the
+ * daemon's client).
+ */
+export const MAX_SESSION_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Response bytes (file content read for the daemon, and everything written
+ * to its streams but not yet passed on to the connection) all calls of a
+ * session may hold together; readers of more content wait beyond it. Twice
+ * what one transfer keeps in flight at full speed (its stream buffer and
+ * its concurrent small-file reads), so a build does not wait on it, while a
+ * daemon that requests files on many streams and reads none holds the
+ * session here instead of at the size of the build context.
+ */
+export const MAX_SESSION_SEND_BYTES = 32 * 1024 * 1024;
+
+/**
+ * HTTP/2 receive window of each stream: what Node buffers for a call whose
+ * handler has stopped reading. The daemon only sends small requests, so the
+ * protocol's default is plenty (our uploads are bounded by the daemon's
+ * window, not this one).
+ */
+const STREAM_WINDOW_BYTES = 65_535;
+
+/**
+ * Node's session memory gate, in MB: above it Node refuses new streams
+ * (outgoing buffers and header tables count, not a cap on them). Our own
+ * limits keep a session far below it; it only has to stay clear of them so
+ * that a legitimate call is never refused while a transfer fills its buffers.
+ */
+const MAX_SESSION_MEMORY_MB = 128;
+
+/** What a session holds now and has held at most; for logs and tests. */
+export interface SessionStats {
+  /** Calls open now, the most open at once, and those refused (over a limit). */
+  readonly calls: number;
+  readonly callsPeak: number;
+  readonly callsRefused: number;
+  /** Request bytes held (see MAX_SESSION_REQUEST_BYTES). */
+  readonly requestBytes: number;
+  readonly requestBytesPeak: number;
+  /** Response bytes held (see MAX_SESSION_SEND_BYTES). */
+  readonly sendBytes: number;
+  readonly sendBytesPeak: number;
+  /** Readers of content waiting for the response budget to have room. */
+  readonly sendWaiting: number;
+}
+
+export interface SessionServerOptions {
+  readonly log?: (msg: string) => void;
+  /** Called with the path of every call the daemon opens, before it is served. */
+  readonly onCall?: (path: string) => void;
+}
 
 /**
  * What the bidi calls of this server offer beyond BidiCall: writing messages
@@ -22,31 +104,53 @@ export interface EncodedWriter {
   /**
    * Writes the messages now, in order. Returns false when the stream is full:
    * write more only after `drained()`. Throws RpcError when the stream is closed.
+   * `reserved`: bytes of a reservation (see `reserve`) this write uses up.
    */
-  writeEncoded(messages: readonly (readonly Buffer[])[]): boolean;
+  writeEncoded(messages: readonly (readonly Buffer[])[], reserved?: number): boolean;
   /** Resolves when the stream takes more (at once if it does); rejects if it closes first. */
   drained(): Promise<void>;
+  /**
+   * Waits until the session's response budget (MAX_SESSION_SEND_BYTES) has
+   * room, then holds `bytes` of it for content about to be read; the write
+   * of that content names the reservation it uses up. Rejects if the call
+   * ends (or `signal` aborts) first.
+   */
+  reserve(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** Gives back a reservation that will not be written. */
+  unreserve(bytes: number): void;
 }
 
 /** How many decoded messages a bidi handler may lag behind before we stop reading. */
 const READ_AHEAD = 16;
-
-/** Largest request message we buffer: a bound against a corrupt length prefix, far above what the daemon sends. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** The same in bytes of complete messages waiting for the handler. */
+const READ_AHEAD_BYTES = 64 * 1024;
 
 export class SessionServer {
   private readonly server: http2.Http2Server;
   private readonly handlers: Map<string, MethodHandler>;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly controllers = new Set<AbortController>();
+  private readonly log: (msg: string) => void;
+  private readonly onCall: ((path: string) => void) | undefined;
+  private readonly requestBudget = new ByteBudget(MAX_SESSION_REQUEST_BYTES);
+  private readonly sendBudget = new ByteBudget(MAX_SESSION_SEND_BYTES);
+  private calls = 0;
+  private callsPeak = 0;
+  private callsRefused = 0;
 
-  constructor(handlers: readonly MethodHandler[], private readonly log: (msg: string) => void = () => {}) {
+  constructor(handlers: readonly MethodHandler[], options: SessionServerOptions = {}) {
+    this.log = options.log ?? (() => {});
+    this.onCall = options.onCall;
     this.handlers = new Map(handlers.map((h) => [h.path.toLowerCase(), h]));
     this.server = http2.createServer({
+      // Many header fields are normal (one per .dockerignore pattern); their bytes count against the request budget.
       maxHeaderListPairs: 100_000,
-      // Node's default 10 MB credit makes big transfers crawl; grpc-js raises it too.
-      maxSessionMemory: 1024,
-      settings: { maxHeaderListSize: 16 * 1024 * 1024, initialWindowSize: 4 * 1024 * 1024 },
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: {
+        maxHeaderListSize: 16 * 1024 * 1024,
+        initialWindowSize: STREAM_WINDOW_BYTES,
+        maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      },
     });
     this.server.on('session', (s) => {
       this.sessions.add(s);
@@ -61,6 +165,20 @@ export class SessionServer {
   /** The gRPC paths we serve, for the session's advertisement headers. */
   get paths(): string[] {
     return [...this.handlers.values()].map((h) => h.path);
+  }
+
+  /** What the session holds now; see the limits above. */
+  stats(): SessionStats {
+    return {
+      calls: this.calls,
+      callsPeak: this.callsPeak,
+      callsRefused: this.callsRefused,
+      requestBytes: this.requestBudget.held,
+      requestBytesPeak: this.requestBudget.peak,
+      sendBytes: this.sendBudget.held,
+      sendBytesPeak: this.sendBudget.peak,
+      sendWaiting: this.sendBudget.waiting,
+    };
   }
 
   /** Starts serving HTTP/2 on a connection (the daemon speaks first). */
@@ -91,20 +209,47 @@ export class SessionServer {
 
   private async dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): Promise<void> {
     const path = String(headers[':path'] ?? '');
-    const handler = this.handlers.get(path.toLowerCase());
     stream.on('error', () => {}); // peer resets are reported through 'close'
+    this.onCall?.(path);
+    // Node refuses streams over the advertised limit once the daemon has
+    // acknowledged our settings; this also covers the streams before that.
+    if (this.calls >= MAX_CONCURRENT_STREAMS) {
+      this.refuse(stream, NGHTTP2_REFUSED_STREAM, `more than ${MAX_CONCURRENT_STREAMS} concurrent calls`);
+      return;
+    }
+    const headerBytes = headerListBytes(rawHeaders);
+    if (!this.requestBudget.tryTake(headerBytes)) {
+      this.refuse(stream, NGHTTP2_ENHANCE_YOUR_CALM, `request metadata of ${headerBytes} bytes exceeds the session's request budget`);
+      return;
+    }
+    this.calls++;
+    if (this.calls > this.callsPeak) this.callsPeak = this.calls;
+    const send = new SendAccount(this.sendBudget);
+    const controller = new AbortController();
+    // Every reader waiting for the send budget listens to it (a transfer runs 64).
+    setMaxListeners(0, controller.signal);
+    this.controllers.add(controller);
+    stream.on('close', () => {
+      this.calls--;
+      this.requestBudget.release(headerBytes);
+      send.close();
+      this.controllers.delete(controller);
+      if (!controller.signal.aborted) controller.abort(new Error('call closed'));
+    });
+    const handler = this.handlers.get(path.toLowerCase());
     if (!handler) {
       trailersOnly(stream, Code.UNIMPLEMENTED, `unknown method ${path}`);
       return;
     }
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    stream.on('close', () => {
-      this.controllers.delete(controller);
-      if (!controller.signal.aborted) controller.abort(new Error('call closed'));
-    });
     const context = { path, metadata: readMetadata(rawHeaders), signal: controller.signal };
-    const messages = incomingMessages(stream, handler.decode);
+    // A request the session refuses ends the call at once, whether or not its
+    // handler is reading: over the session's budget with a reset, a bad
+    // message with a status.
+    const messages = incomingMessages(stream, handler.decode, this.requestBudget, (err, overBudget) => {
+      if (!controller.signal.aborted) controller.abort(err);
+      if (overBudget) this.refuse(stream, NGHTTP2_ENHANCE_YOUR_CALM, `${path}: ${err.message}`);
+      else finishCall(stream, err.code, err.message);
+    });
     try {
       if (handler.kind === 'unary') {
         let request: unknown;
@@ -113,7 +258,7 @@ export class SessionServer {
         }
         if (request === undefined) throw new RpcError(Code.INVALID_ARGUMENT, 'missing request message');
         const response = await handler.handle(request, context);
-        sendResponse(stream, [handler.encode(response)]);
+        sendResponse(stream, [handler.encode(response)], send);
       } else {
         let started = false;
         const start = () => {
@@ -126,28 +271,85 @@ export class SessionServer {
           messages,
           write: (m) => {
             start();
-            return writeMessages(stream, [[handler.encode(m)]]) ? WRITTEN : whenDrained(stream);
+            return writeMessages(stream, [[handler.encode(m)]], send, 0) ? WRITTEN : whenDrained(stream);
           },
-          writeEncoded: (messages) => {
+          writeEncoded: (messages, reserved = 0) => {
             start();
-            return writeMessages(stream, messages);
+            return writeMessages(stream, messages, send, reserved);
           },
           drained: () => (hasRoom(stream) ? WRITTEN : whenDrained(stream)),
+          reserve: async (bytes, signal) => {
+            if (!(await send.budget.take(bytes, [controller.signal, signal]))) throw new RpcError(Code.CANCELLED, 'stream closed');
+          },
+          unreserve: (bytes) => send.budget.release(bytes),
         };
         await handler.handle(call);
         if (!started) {
-          sendResponse(stream, []);
+          sendResponse(stream, [], send);
         } else {
-          endWithStatus(stream, Code.OK, '');
+          finishCall(stream, Code.OK, '');
         }
       }
     } catch (err) {
-      if (stream.destroyed || stream.closed) return;
       const code: CodeValue = err instanceof RpcError ? err.code : controller.signal.aborted ? Code.CANCELLED : Code.UNKNOWN;
-      const message = err instanceof Error ? err.message : String(err);
-      if (stream.headersSent) endWithStatus(stream, code, message);
-      else trailersOnly(stream, code, message);
+      finishCall(stream, code, err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /**
+   * Resets a call the session will not hold: REFUSED_STREAM (the daemon's
+   * client retries it later) or ENHANCE_YOUR_CALM (RESOURCE_EXHAUSTED to it).
+   * A reset frees the stream at once, unlike a status the daemon could leave
+   * unanswered while it keeps the stream open.
+   */
+  private refuse(stream: http2.ServerHttp2Stream, code: number, reason: string): void {
+    this.callsRefused++;
+    if (!stream.destroyed && !stream.closed) stream.close(code);
+    if (code !== NGHTTP2_REFUSED_STREAM) this.log(`session call refused: ${reason}`);
+  }
+}
+
+/** Header list size as HTTP/2 counts it (RFC 9113 §6.5.2): name and value bytes plus 32 per field. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const h of rawHeaders) bytes += h.length;
+  return bytes + 16 * rawHeaders.length;
+}
+
+/**
+ * A call's share of the response budget: what it has written and Node has not
+ * passed on to the connection yet. Given back as writes complete, and all at
+ * once when the call closes (a reset drops its unsent writes).
+ */
+class SendAccount {
+  private charged = 0;
+  private closed = false;
+
+  constructor(readonly budget: ByteBudget) {}
+
+  /** `bytes` written now, of which `reserved` were reserved (read) before. */
+  charge(bytes: number, reserved: number): void {
+    if (bytes > reserved) this.budget.force(bytes - reserved);
+    else this.budget.release(reserved - bytes);
+    if (this.closed) {
+      this.budget.release(bytes);
+      return;
+    }
+    this.charged += bytes;
+  }
+
+  /** A write of `bytes` left Node's buffers. */
+  settle(bytes: number): void {
+    if (this.closed) return;
+    this.charged -= bytes;
+    this.budget.release(bytes);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.budget.release(this.charged);
+    this.charged = 0;
   }
 }
 
@@ -164,56 +366,106 @@ function readMetadata(rawHeaders: string[]): Metadata {
   return md;
 }
 
-/** The request messages as an async iterable, pausing the stream when the handler lags. */
-async function* incomingMessages(stream: http2.ServerHttp2Stream, decode: (b: Uint8Array) => unknown): AsyncGenerator<unknown> {
-  const decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
-  const queue: unknown[] = [];
+/**
+ * The request messages as an async iterable. Messages are kept encoded until
+ * the handler takes them (a few bytes on the wire can decode to a much larger
+ * object), the stream is paused while the handler lags, and every byte held
+ * is counted against the session's request budget. A chunk over the budget,
+ * or one that cannot be decoded, is not kept: `refused` ends the call.
+ */
+function incomingMessages(
+  stream: http2.ServerHttp2Stream,
+  decode: (b: Uint8Array) => unknown,
+  budget: ByteBudget,
+  refused: (err: RpcError, overBudget: boolean) => void,
+): AsyncIterable<unknown> {
+  // Reading starts now, not when the handler first asks: a request the
+  // session refuses ends the call even if the handler never reads.
+  const decoder = new FrameDecoder(MAX_REQUEST_MESSAGE_BYTES);
+  const queue: Buffer[] = [];
+  let queuedBytes = 0;
+  /** Bytes received and not yet handed to the handler (in the decoder or the queue). */
+  let held = 0;
   let ended = false;
-  let failure: Error | undefined;
+  let failure: RpcError | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
     wake = undefined;
   };
+  const dropAll = () => {
+    budget.release(held);
+    held = 0;
+    queue.length = 0;
+    queuedBytes = 0;
+  };
   stream.on('data', (chunk: Buffer) => {
-    try {
-      for (const m of decoder.push(chunk)) queue.push(decode(m));
-    } catch (err) {
-      failure = err instanceof FrameError ? new Error(frameErrorMessage(err)) : err instanceof Error ? err : new Error(String(err));
+    if (failure || ended) return; // a refused stream's rest is discarded, not buffered
+    if (!budget.tryTake(chunk.length)) {
+      failure = new RpcError(Code.RESOURCE_EXHAUSTED, `request data exceeds the session's limit of ${MAX_SESSION_REQUEST_BYTES} bytes`);
+      dropAll();
+      refused(failure, true);
+      notify();
+      return;
     }
-    if (queue.length >= READ_AHEAD) stream.pause();
+    held += chunk.length;
+    try {
+      for (const m of decoder.push(chunk)) {
+        queue.push(m);
+        queuedBytes += m.length;
+      }
+    } catch (err) {
+      failure = err instanceof FrameError ? frameFailure(err) : new RpcError(Code.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
+      dropAll();
+      refused(failure, false);
+    }
+    if (queue.length >= READ_AHEAD || queuedBytes >= READ_AHEAD_BYTES) stream.pause();
     notify();
   });
   stream.on('end', () => {
     // A request stream cut inside a message is broken, not finished.
-    if (!failure && decoder.hasPartial()) failure = new Error('request stream ended inside a gRPC message');
+    if (!failure && decoder.hasPartial()) failure = new RpcError(Code.INVALID_ARGUMENT, 'request stream ended inside a gRPC message');
     ended = true;
     notify();
   });
   stream.on('close', () => {
     ended = true;
+    dropAll();
     notify();
   });
-  while (true) {
-    if (failure) throw new RpcError(Code.INVALID_ARGUMENT, failure.message);
-    if (queue.length) {
-      const m = queue.shift();
-      if (queue.length < READ_AHEAD / 2 && stream.isPaused()) stream.resume();
-      yield m;
-      continue;
+  return (async function* () {
+    try {
+      while (true) {
+        if (failure) throw failure;
+        if (queue.length) {
+          const m = queue.shift()!;
+          queuedBytes -= m.length;
+          held -= m.length + FRAME_HEADER_BYTES;
+          budget.release(m.length + FRAME_HEADER_BYTES);
+          if (queue.length < READ_AHEAD / 2 && queuedBytes < READ_AHEAD_BYTES / 2 && stream.isPaused()) stream.resume();
+          yield decode(m);
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      // The handler stopped reading (returned or threw): nothing more is held for it.
+      if (!ended) failure ??= new RpcError(Code.CANCELLED, 'handler stopped reading');
+      dropAll();
     }
-    if (ended) return;
-    await new Promise<void>((resolve) => (wake = resolve));
-  }
+  })();
 }
 
 /**
- * This server's wording for a refused request stream, which ends the call
- * with INVALID_ARGUMENT. A flag other than 0 or 1 gets the compression wording
- * too, as it always has; the daemon's Go client sends neither.
+ * This server's status for a refused request stream. A flag other than 0 or 1
+ * gets the compression wording too, as it always has; the daemon's Go client
+ * sends neither.
  */
-function frameErrorMessage(err: FrameError): string {
-  return err.kind === 'too-large' ? `gRPC message of ${err.length} bytes exceeds the limit` : 'compressed gRPC messages are not supported';
+function frameFailure(err: FrameError): RpcError {
+  // As grpc-go: a message over the receive limit is RESOURCE_EXHAUSTED.
+  if (err.kind === 'too-large') return new RpcError(Code.RESOURCE_EXHAUSTED, `gRPC message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`);
+  return new RpcError(Code.INVALID_ARGUMENT, 'compressed gRPC messages are not supported');
 }
 
 /** Above this size a message part is written after the frame header instead of being copied behind it. */
@@ -240,28 +492,40 @@ const WRITTEN = Promise.resolve();
  * Writes messages, each given as consecutive parts, behind their gRPC frame
  * headers. Small parts are copied into one buffer per run, so a batch of
  * small packets is a single HTTP/2 write; big parts (file content) are
- * written as they are. Returns false when the writer should wait for
- * 'drain' (see STREAM_BUFFER). Throws when the stream is closed.
+ * written as they are. The bytes are charged to the call's SendAccount
+ * (`reserved` of them were reserved before the content was read) until Node
+ * has passed them on. Returns false when the writer should wait for 'drain'
+ * (see STREAM_BUFFER). Throws when the stream is closed.
  */
-function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (readonly Buffer[])[]): boolean {
-  if (stream.destroyed || stream.closed) throw new RpcError(Code.CANCELLED, 'stream closed');
+function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (readonly Buffer[])[], send: SendAccount, reserved: number): boolean {
+  if (stream.destroyed || stream.closed || stream.writableEnded) {
+    send.budget.release(reserved);
+    throw new RpcError(Code.CANCELLED, 'stream closed');
+  }
+  if (messages.length === 0) {
+    send.budget.release(reserved);
+    return hasRoom(stream);
+  }
   // Everything written in this tick reaches HTTP/2 as one batch: one native
   // write for runs of small packets from different writers.
   if (!stream.writableCorked) {
     stream.cork();
     process.nextTick(uncork, stream);
   }
+  const out: Buffer[] = [];
+  let total = 0;
   const run: Buffer[] = [];
   let runBytes = 0;
   const flush = (): void => {
     if (run.length === 0) return;
-    stream.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
     run.length = 0;
     runBytes = 0;
   };
   for (const parts of messages) {
     let length = 0;
     for (const part of parts) length += part.length;
+    total += FRAME_HEADER_BYTES + length;
     const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     writeFrameHeader(head, length);
     run.push(head);
@@ -272,11 +536,16 @@ function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (read
         runBytes += part.length;
       } else {
         flush();
-        stream.write(part);
+        out.push(part);
       }
     }
   }
   flush();
+  send.charge(total, reserved);
+  // Writes complete in order: the last one's callback settles the whole batch.
+  const last = out.length - 1;
+  for (let i = 0; i < last; i++) stream.write(out[i]!);
+  stream.write(out[last]!, () => send.settle(total));
   return hasRoom(stream);
 }
 
@@ -312,15 +581,29 @@ function whenDrained(stream: http2.ServerHttp2Stream): Promise<void> {
   return wait;
 }
 
-function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[]): void {
-  if (stream.destroyed || stream.closed) return;
+/**
+ * Ends the call with a status, once: the first of the handler's end, its
+ * failure and a refused request decides; later ones find it ended.
+ */
+function finishCall(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
+  if (stream.headersSent) endWithStatus(stream, code, message);
+  else trailersOnly(stream, code, message);
+}
+
+/** A unary call's answer; its bytes (a secret can be 500 KiB) count against the response budget until sent. */
+function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[], send: SendAccount): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
   stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
-  for (const m of messages) stream.write(frameMessage(m));
+  for (const m of messages) {
+    const framed = frameMessage(m);
+    send.charge(framed.length, 0);
+    stream.write(framed, () => send.settle(framed.length));
+  }
   endWithStatus(stream, Code.OK, '');
 }
 
 function endWithStatus(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
-  if (stream.destroyed || stream.closed) return;
+  if (stream.destroyed || stream.closed || stream.writableEnded) return;
   stream.once('wantTrailers', () => {
     stream.sendTrailers({ 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) });
   });
@@ -328,7 +611,7 @@ function endWithStatus(stream: http2.ServerHttp2Stream, code: CodeValue, message
 }
 
 function trailersOnly(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
-  if (stream.destroyed || stream.closed) return;
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
   stream.respond(
     {
       [HTTP2_HEADER_STATUS]: 200,

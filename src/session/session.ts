@@ -4,17 +4,21 @@ import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import type { BytesMessage } from '../protocol/index.js';
 import type { MethodHandler } from './rpc.js';
-import { SessionServer } from './server.js';
+import { SessionServer, type SessionStats } from './server.js';
 import { TunnelSocket } from './tunnel.js';
 
 export interface SessionOptions {
   /** Printable ASCII; the daemon keys its copy of our directories on it (incremental transfers). */
   readonly sharedKey: string;
   readonly log?: (message: string) => void;
+  /** Called with the path of every call the daemon opens in the session. */
+  readonly onCall?: (path: string) => void;
 }
 
 export interface Session {
   readonly id: string;
+  /** What the session holds for the daemon now (see SessionServer's limits). */
+  stats(): SessionStats;
   /** Resolves when the daemon ends the session or it fails. */
   readonly done: Promise<void>;
   /** Closes our HTTP/2 side (GOAWAY), then cancels the call. Idempotent. */
@@ -33,12 +37,17 @@ export function randomId(): string {
  * provides it; the session layer does not depend on that client.
  */
 export interface SessionOpener {
+  /** The builder's address, for log lines about the session. */
+  readonly endpoint: { readonly address: string };
   session(metadata: grpc.Metadata): grpc.ClientDuplexStream<BytesMessage, BytesMessage>;
 }
 
 export function openSession(client: SessionOpener, handlers: readonly MethodHandler[], options: SessionOptions): Session {
   const id = randomId();
-  const server = new SessionServer(handlers, options.log);
+  const server = new SessionServer(handlers, {
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.onCall ? { onCall: options.onCall } : {}),
+  });
   const metadata = new grpc.Metadata();
   metadata.set('x-docker-expose-session-uuid', id);
   metadata.set('x-docker-expose-session-sharedkey', options.sharedKey);
@@ -51,7 +60,7 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
   let closing = false;
   const done = new Promise<void>((resolve) => {
     call.on('error', (err: grpc.ServiceError) => {
-      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session ended: ${err.details || err.message}`);
+      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session with builder ${client.endpoint.address} ended: ${err.details || err.message}`);
       resolve();
     });
     call.on('end', () => resolve());
@@ -62,6 +71,7 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
   let closed: Promise<void> | undefined;
   return {
     id,
+    stats: () => server.stats(),
     done,
     close() {
       closed ??= (async () => {

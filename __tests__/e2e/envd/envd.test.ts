@@ -15,9 +15,9 @@
 // static bash (Debian's busybox-static and bash-static).
 import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runAction } from '../../helpers/run-action.js';
+import { pushEnvdBaseImage } from './base-image.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, makeContext, registryDigest, uniqueRepo } from '../env.js';
 
 jest.setTimeout(300_000);
@@ -26,7 +26,6 @@ const ENVD_BIN = process.env.ENVD_BIN ?? '';
 const TLS_HOST = process.env.BUILDKIT_TLS_HOST ?? '';
 const TLS_DIR = process.env.BUILDKIT_TLS_DIR ?? '';
 const TLS_SERVER_NAME = process.env.BUILDKIT_TLS_SERVER_NAME ?? 'buildkitd.internal';
-const BASH_STATIC = '/bin/bash-static';
 const ready = !!(ENVD_BIN && BUILDKIT_HOST && E2E_REGISTRY && TLS_HOST && TLS_DIR);
 if (!ready) {
   process.stderr.write('\n!!! REAL ENVD END-TO-END SKIPPED: needs ENVD_BIN, BUILDKIT_HOST, BUILDKIT_TLS_HOST, BUILDKIT_TLS_DIR and E2E_REGISTRY (scripts/peers.sh env VERSION)\n\n');
@@ -47,19 +46,7 @@ async function imageConfig(repo: string, tag: string): Promise<{ config?: { Env?
   let base = '';
 
   beforeAll(async () => {
-    // envd must be able to read the base image's config over plain HTTP.
-    const conf = '/etc/containers/registries.conf.d/50-erb-peers.conf';
-    if (!existsSync(conf) || !readFileSync(conf, 'utf8').includes(`"${E2E_REGISTRY}"`)) {
-      throw new Error(`${conf} does not list ${E2E_REGISTRY} as insecure: run scripts/peers.sh start`);
-    }
-    if (!existsSync(BASH_STATIC)) throw new Error(`${BASH_STATIC} is missing: apt-get install bash-static`);
-    const context = makeContext({
-      Dockerfile: 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY bash /bin/bash\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n',
-    });
-    copyFileSync(BASH_STATIC, join(context, 'bash'));
-    base = `${E2E_REGISTRY}/${uniqueRepo('envd-base')}:1`;
-    const run = await runAction({ builder: BUILDKIT_HOST, context, tags: base, push: 'true' }, { env: { GITHUB_WORKSPACE: context } });
-    if (run.code !== 0) throw new Error(`building the base image failed:\n${run.stdout}`);
+    base = await pushEnvdBaseImage('envd-base');
   });
 
   function project(marker: string): string {

@@ -5,20 +5,19 @@
 // refused), and that the pushed digest is the one the gateway captured.
 import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { runEnvdBuild } from '../../../src/envd/build.js';
 import { createEnvdContext, createEnvdHome, envdEnv, gatewaySocketPath, removeEnvdContext } from '../../../src/envd/context.js';
 import { startGateway } from '../../../src/envd/gateway/server.js';
-import { runAction } from '../../helpers/run-action.js';
+import { pushEnvdBaseImage } from './base-image.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, makeContext, registryDigest, uniqueRepo } from '../env.js';
 
 jest.setTimeout(300_000);
 
 const ENVD_BIN = process.env.ENVD_BIN ?? '';
-const BASH_STATIC = '/bin/bash-static';
 const ready = !!(ENVD_BIN && BUILDKIT_HOST && E2E_REGISTRY);
 if (!ready) {
   process.stderr.write('\n!!! REAL ENVD THROUGH THE GATEWAY SOCKET SKIPPED: needs ENVD_BIN, BUILDKIT_HOST and E2E_REGISTRY (scripts/peers.sh env VERSION)\n\n');
@@ -40,15 +39,7 @@ function collector(): Writable & { text: () => string } {
   let base = '';
 
   beforeAll(async () => {
-    if (!existsSync(BASH_STATIC)) throw new Error(`${BASH_STATIC} is missing: apt-get install bash-static`);
-    // A base image envd can use offline: busybox and a static bash (see envd.test.ts).
-    const context = makeContext({
-      Dockerfile: 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY bash /bin/bash\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n',
-    });
-    copyFileSync(BASH_STATIC, join(context, 'bash'));
-    base = `${E2E_REGISTRY}/${uniqueRepo('envd-gw-base')}:1`;
-    const run = await runAction({ builder: BUILDKIT_HOST, context, tags: base, push: 'true' }, { env: { GITHUB_WORKSPACE: context } });
-    if (run.code !== 0) throw new Error(`building the base image failed:\n${run.stdout}`);
+    base = await pushEnvdBaseImage('envd-gw-base');
   });
 
   test('envd dials the unix socket, uses only allowed methods, and the pushed digest is captured', async () => {

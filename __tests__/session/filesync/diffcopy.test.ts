@@ -10,7 +10,6 @@ import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
 afterAll(removeTrees);
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
-const settle = () => new Promise<void>((r) => setTimeout(r, 30));
 
 function callFor(dirName: string, extra: Record<string, string[]> = {}): FakeCall {
   return new FakeCall({ 'dir-name': [dirName], ...extra });
@@ -57,7 +56,7 @@ describe('DiffCopy sender: full exchange', () => {
     for (const id of [1, 2, 3]) expect(call.wire.filter((b) => hex(b) === `080218${id.toString(16).padStart(2, '0')}`)).toHaveLength(1);
     // FIN is the last thing we send.
     expect(hex(call.wire.at(-1))).toBe('0803');
-    expect(stats).toEqual({ entriesSent: 5, filesSent: 3, bytesSent: 11 });
+    expect(stats).toEqual({ entriesSent: 5, filesSent: 3, bytesSent: 11, requestsQueuedPeak: expect.any(Number) });
   });
 
   it('does not finish before the receiver sends FIN', async () => {
@@ -66,7 +65,10 @@ describe('DiffCopy sender: full exchange', () => {
     let done = false;
     const serving = serveDiffCopy(call, new Map([['context', root]])).then(() => (done = true));
     await until(call, isEndMarker);
-    await settle();
+    // The server now waits for the daemon's packets, with none queued; once
+    // every pending callback has run, it must still be serving.
+    await call.serverAwaitsPacket();
+    await new Promise<void>((r) => setImmediate(r));
     expect(done).toBe(false);
     expect(call.sent.some((p) => p.type === PacketType.FIN)).toBe(false);
     call.send({ type: PacketType.FIN });
@@ -158,7 +160,7 @@ describe('DiffCopy sender: full exchange', () => {
       actAsReceiver(call);
       await serveDiffCopy(call, new Map([['context', root]]), stats);
     }
-    expect(stats).toEqual({ entriesSent: 4, filesSent: 4, bytesSent: 10 });
+    expect(stats).toEqual({ entriesSent: 4, filesSent: 4, bytesSent: 10, requestsQueuedPeak: expect.any(Number) });
   });
 });
 

@@ -43,6 +43,13 @@ class Inbox<T> implements AsyncIterable<T> {
   private items: T[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
+  private blockedWaiters: (() => void)[] = [];
+
+  /** Resolves once the reader is blocked on an empty queue (at once if it already is). */
+  readerBlocked(): Promise<void> {
+    if (this.wake) return Promise.resolve();
+    return new Promise((r) => this.blockedWaiters.push(r));
+  }
 
   push(item: T): void {
     this.items.push(item);
@@ -61,7 +68,9 @@ class Inbox<T> implements AsyncIterable<T> {
         continue;
       }
       if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
+      const blocked = new Promise<void>((r) => (this.wake = r));
+      for (const w of this.blockedWaiters.splice(0)) w();
+      await blocked;
       this.wake = undefined;
     }
   }
@@ -74,6 +83,8 @@ export class FakeCall implements BidiCall<Packet, Packet> {
   private readonly controller = new AbortController();
   private readonly inbox = new Inbox<Packet>();
   readonly messages: AsyncIterable<Packet> = this.inbox;
+  /** Resolves once the server waits for the daemon's next packet with none queued. */
+  readonly serverAwaitsPacket = (): Promise<void> => this.inbox.readerBlocked();
   /** Every packet we were given, as the real codec encoded it. */
   readonly wire: Buffer[] = [];
   /** The same packets decoded again. */

@@ -2,7 +2,7 @@
 // records a serialisable handle; the post step (a different Node process) stops
 // it from that handle alone, so everything stop needs is in the handle or in
 // /proc, and stop never signals a PID it cannot prove is ours.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +10,9 @@ import { parseEndpoint, type BuilderEndpoint } from '../../buildkit/endpoint.js'
 import type { BuilderInfo } from '../../buildkit/probe.js';
 import type { LocalDaemonMode } from './preflight.js';
 import { pathExists } from '../../common/files.js';
+import { CancelledError, sleep as cancellableSleep } from '../../common/cancel.js';
+import { execSimple } from '../../common/exec.js';
+import { stopAppArmorProfile } from './apparmor.js';
 
 export type { LocalDaemonMode } from './preflight.js';
 
@@ -33,7 +36,7 @@ export interface LocalDaemonHandle {
   readonly apparmorProfile?: string;
 }
 
-export type ProbeFn = (endpoint: BuilderEndpoint, timeoutMs: number) => Promise<BuilderInfo>;
+export type ProbeFn = (endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal) => Promise<BuilderInfo>;
 
 export interface StartLocalDaemonOptions {
   readonly mode: LocalDaemonMode;
@@ -63,6 +66,17 @@ export interface StartLocalDaemonOptions {
   readonly apparmorProfile?: string;
   readonly probe: ProbeFn;
   readonly log?: (line: string) => void;
+  /**
+   * The job's cancel: the wait for the daemon ends at once, the daemon is
+   * stopped and its directory removed, and CancelledError is thrown.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Called synchronously right after the spawn, before the daemon answers
+   * (again once sudo reports the daemon's own PID), so the caller can record
+   * it for post: a job cancelled or killed from here on must not leak it.
+   */
+  readonly onSpawn?: (handle: LocalDaemonHandle) => void;
 }
 
 export interface LocalDaemon {
@@ -78,6 +92,8 @@ const LOG_TAIL_LINES = 30;
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 export async function startLocalDaemon(options: StartLocalDaemonOptions): Promise<LocalDaemon> {
   if (options.mode === 'rootless' && !options.rootlesskit) throw new Error('rootless mode needs the path of rootlesskit');
+  const cancelled = () => new CancelledError(`starting buildkitd (${options.mode})`);
+  if (options.signal?.aborted) throw cancelled();
   const stateDir = await makeStateDir(options.parentDir);
   const socketPath = path.join(stateDir, 'buildkitd.sock');
   const socket = `unix://${socketPath}`;
@@ -136,6 +152,11 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
     }
   }
 
+  if (options.signal?.aborted) {
+    // Nothing runs yet: only the directory to remove.
+    await fs.rm(stateDir, { recursive: true, force: true });
+    throw cancelled();
+  }
   const out = openSync(logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
@@ -164,23 +185,31 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
     ...(options.apparmorProfile ? { apparmorProfile: options.apparmorProfile } : {}),
   });
 
+  // Recorded before anything else can happen (for sudo, sudo's PID until the daemon's own is known).
+  if (spawnedPid !== undefined) options.onSpawn?.(partial(spawnedPid));
+
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   let exitReason: string | undefined;
   void exited.then((r) => (exitReason = r));
+  const { signal } = options;
 
   try {
     if (spawnedPid === undefined) {
       throw new Error(`${describe} ${await exited}${await logTailSuffix(logFile)}`);
     }
     let pid = spawnedPid;
-    if (options.mode === 'sudo') pid = await waitForPidFile(pidFile, deadline, () => exitReason);
+    if (options.mode === 'sudo') {
+      pid = await waitForPidFile(pidFile, deadline, () => exitReason, signal);
+      options.onSpawn?.(partial(pid));
+    }
 
-    const info = await waitUntilReady({ endpoint, socketPath, deadline, probe: options.probe, exitReason: () => exitReason, timeoutMs });
+    const info = await waitUntilReady({ endpoint, socketPath, deadline, probe: options.probe, exitReason: () => exitReason, timeoutMs, signal });
     const handle = partial(pid);
     options.log?.(`${describe} is ready at ${socket} (pid ${pid})`);
     return { handle, endpoint, info };
   } catch (err) {
+    const wasCancelled = err instanceof CancelledError || !!signal?.aborted;
     const reason = exitReason ? `${describe} ${exitReason} before it became ready` : err instanceof Error ? err.message : String(err);
     // Read the log before anything deletes it, then clear away the attempt.
     const tail = await logTailSuffix(logFile);
@@ -195,6 +224,7 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
       }
     }
     await removeStateDir(partial(spawnedPid ?? 2)).catch(() => undefined);
+    if (wasCancelled) throw cancelled();
     throw new Error(`${reason}${tail}`);
   }
 }
@@ -226,14 +256,14 @@ async function makeStateDir(parentDir?: string): Promise<string> {
   return dir;
 }
 
-async function waitForPidFile(pidFile: string, deadline: number, exitReason: () => string | undefined): Promise<number> {
+async function waitForPidFile(pidFile: string, deadline: number, exitReason: () => string | undefined, signal?: AbortSignal): Promise<number> {
   for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
     const pid = await readPidFile(pidFile);
     if (pid !== undefined) return pid;
     const reason = exitReason();
     if (reason) throw new Error(`sudo ${reason}`);
     if (Date.now() > deadline) throw new Error('sudo did not start buildkitd in time');
-    await sleep(delay);
+    await cancellableSleep(delay, signal, 'starting buildkitd');
   }
 }
 
@@ -253,23 +283,26 @@ async function waitUntilReady(p: {
   timeoutMs: number;
   probe: ProbeFn;
   exitReason: () => string | undefined;
+  signal?: AbortSignal | undefined;
 }): Promise<BuilderInfo> {
   let delay = 50;
   let lastError = 'the socket never appeared';
   for (;;) {
     if (p.exitReason()) throw new Error('exited');
+    if (p.signal?.aborted) throw new CancelledError('waiting for buildkitd to answer');
     const remaining = p.deadline - Date.now();
     if (remaining <= 0) break;
     // Dialling a socket that does not exist yet only burns the probe's deadline.
     if (await pathExists(p.socketPath)) {
       try {
-        return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)));
+        return await p.probe(p.endpoint, Math.max(250, Math.min(remaining, 5000)), p.signal);
       } catch (err) {
+        if (err instanceof CancelledError) throw err;
         lastError = err instanceof Error ? err.message : String(err);
       }
     }
     if (p.exitReason()) throw new Error('exited');
-    await sleep(Math.min(delay, Math.max(0, p.deadline - Date.now())));
+    await cancellableSleep(Math.min(delay, Math.max(0, p.deadline - Date.now())), p.signal, 'waiting for buildkitd to answer');
     delay = Math.min(delay * 2, 2000);
   }
   throw new Error(`buildkitd did not become ready within ${Math.round(p.timeoutMs / 1000)}s (${lastError})`);
@@ -383,7 +416,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 
 async function signalDaemon(handle: LocalDaemonHandle, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (handle.mode === 'sudo') {
-    await run('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
+    await execSimple('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
     return;
   }
   // The group takes runc and rootlesskit's children along; we only own it when the leader is ours.
@@ -402,11 +435,11 @@ async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode
   if (handle.mode !== 'rootless') {
     // A daemon killed mid-build can leave overlay mounts; rm would fail with EBUSY.
     for (const mount of await mountsBelow(handle.stateDir)) {
-      await (asRoot ? run('sudo', ['-n', 'umount', '-l', mount]) : run('umount', ['-l', mount])).catch(() => undefined);
+      await (asRoot ? execSimple('sudo', ['-n', 'umount', '-l', mount]) : execSimple('umount', ['-l', mount])).catch(() => undefined);
     }
   }
   if (asRoot) {
-    await run('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
+    await execSimple('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
   } else {
     try {
       await fs.rm(handle.stateDir, { recursive: true, force: true });
@@ -415,8 +448,8 @@ async function removeStateDir(handle: Pick<LocalDaemonHandle, 'stateDir' | 'mode
       if (handle.mode !== 'rootless' || !handle.rootlesskit) throw err;
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'envd-rk-rm-'));
       try {
-        await run(handle.rootlesskit, [`--state-dir=${path.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
-          XDG_RUNTIME_DIR: scratch,
+        await execSimple(handle.rootlesskit, [`--state-dir=${path.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
+          env: { XDG_RUNTIME_DIR: scratch },
         });
       } finally {
         await fs.rm(scratch, { recursive: true, force: true });
@@ -441,66 +474,8 @@ async function mountsBelow(dir: string): Promise<string[]> {
   }
 }
 
-// --- AppArmor -----------------------------------------------------------------
-
-const APPARMOR_PROFILE_NAME = 'envd-remote-build-rootlesskit';
-
-/**
- * An AppArmor profile that lets exactly one binary (our rootlesskit) create
- * user namespaces, for Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1.
- * Unconfined otherwise: the point is to lift the one restriction, nothing more.
- */
-export function appArmorProfileText(rootlesskitPath: string): string {
-  if (!path.isAbsolute(rootlesskitPath) || /["\n\0]/.test(rootlesskitPath)) {
-    throw new Error(`cannot write an AppArmor profile for "${rootlesskitPath}": need an absolute path without quotes or newlines`);
-  }
-  return [
-    'abi <abi/4.0>,',
-    'include <tunables/global>',
-    '',
-    `profile ${APPARMOR_PROFILE_NAME} "${rootlesskitPath}" flags=(unconfined) {`,
-    '  userns,',
-    '}',
-    '',
-  ].join('\n');
-}
-
-/** Writes and loads the profile with sudo; returns the profile file path (for the handle). */
-export async function installAppArmorProfile(rootlesskitPath: string): Promise<string> {
-  // AppArmor matches the resolved path; the tool cache has no symlinks but PATH entries might.
-  const real = await fs.realpath(rootlesskitPath);
-  const file = `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`;
-  const tmp = path.join(os.tmpdir(), `${APPARMOR_PROFILE_NAME}-${process.pid}`);
-  await fs.writeFile(tmp, appArmorProfileText(real), { mode: 0o644 });
-  try {
-    await run('sudo', ['-n', 'install', '-m', '0644', tmp, file]);
-    await run('sudo', ['-n', 'apparmor_parser', '-r', file]);
-  } catch (err) {
-    throw new Error(`could not load an AppArmor profile for ${real}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  return file;
-}
-
-/** Unloads and deletes a profile installAppArmorProfile wrote; ignores any other path. */
-export async function stopAppArmorProfile(file: string): Promise<void> {
-  if (file !== `/etc/apparmor.d/${APPARMOR_PROFILE_NAME}`) return; // only ever our own file
-  await run('sudo', ['-n', 'apparmor_parser', '-R', file]).catch(() => undefined);
-  await run('sudo', ['-n', 'rm', '-f', '--', file]);
-}
-
 // --- helpers ------------------------------------------------------------------
 
-function run(cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 60_000, env: { ...process.env, ...extraEnv } }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const detail = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
-      reject(new Error(`${[cmd, ...args].join(' ')} failed: ${detail}`));
-    });
-  });
-}
 
 
 function sleep(ms: number): Promise<void> {

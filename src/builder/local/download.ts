@@ -7,7 +7,7 @@
 // copy is never trusted for having been verified once.
 import * as cache from '@actions/cache';
 import * as tc from '@actions/tool-cache';
-import { execFile } from 'node:child_process';
+import { execSimple } from '../../common/exec.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as runner from '../../github/runner.js';
@@ -15,6 +15,7 @@ import { findExecutable } from './preflight.js';
 import { sha256File } from '../../common/files.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ROOTLESSKIT_VERSION, pinnedSha256For } from '../../common/pins.js';
 import { assetSha256, fetchGithubRelease, type ReleaseApiOptions, type ReleaseInfo } from '../../common/releases.js';
+import { abortable, throwIfCancelled } from '../../common/cancel.js';
 import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../../common/verify.js';
 
 export { DEFAULT_BUILDKIT_VERSION, DEFAULT_ROOTLESSKIT_VERSION, PINNED_SHA256 } from '../../common/pins.js';
@@ -117,6 +118,8 @@ export interface DownloadOptions extends ReleaseApiOptions {
    * instead of failing. Caches are then neither read nor written.
    */
   readonly allowUnverified?: boolean;
+  /** The job's cancel: API calls, cache restores and downloads end at once (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 export interface InstallBuildkitOptions extends DownloadOptions {
@@ -191,8 +194,11 @@ async function installTool(
   options: DownloadOptions,
 ): Promise<InstalledTool> {
   const log = options.log ?? defaultLog;
+  const { signal } = options;
+  const what = `getting ${asset.tool} ${asset.tag}`;
   requireRunnerDirs();
   requireSecureUrl(asset.url, `${asset.tool} download URL`);
+  throwIfCancelled(signal, what);
   // Every path ends here: unpack the checked archive privately, drop its directory.
   const done = async (archive: string, source: InstalledTool['source']): Promise<InstalledTool> => {
     try {
@@ -213,7 +219,7 @@ async function installTool(
     log.warning(`Running ${asset.name} (${asset.tool} ${asset.tag}) unverified because ${ALLOW_UNVERIFIED_INPUT} is true: ${trusted.missing}`);
     log.info(`Downloading ${asset.url}`);
     // Nothing unverified goes into (or comes out of) a cache another job would trust.
-    return done(await downloadVerified(asset, null, log), 'download');
+    return done(await downloadVerified(asset, null, log, signal), 'download');
   }
   const sha256 = trusted.sha256;
 
@@ -233,10 +239,11 @@ async function installTool(
     let restored: string | undefined;
     try {
       // The entry lands in the tool cache paths and goes through the same check as a tool-cache hit.
-      if (await actionsCache.restoreCache([...cachePaths], cacheKey)) {
+      if (await abortable(actionsCache.restoreCache([...cachePaths], cacheKey), signal, what)) {
         restored = await verifiedFromToolCache(asset, arch, sha256, `the Actions cache (${cacheKey})`, log);
       }
     } catch (err) {
+      throwIfCancelled(signal, what);
       log.warning(`Could not restore ${asset.tool} from the Actions cache (downloading instead): ${errorText(err)}`);
     }
     if (restored) {
@@ -246,7 +253,8 @@ async function installTool(
   }
 
   log.info(`Downloading ${asset.url}`);
-  const archive = await downloadVerified(asset, sha256, log);
+  const archive = await downloadVerified(asset, sha256, log, signal);
+  throwIfCancelled(signal, what);
   try {
     // Replaces whatever the tool cache held (tc.cacheFile clears the version's directory first).
     await tc.cacheFile(archive, asset.name, asset.tool, asset.tag, arch.node);
@@ -277,6 +285,7 @@ async function trustedSha256(asset: ReleaseAsset, release: ReleaseInfo | undefin
     try {
       info = await fetchRelease(asset.tool, asset.tag, options);
     } catch (err) {
+      throwIfCancelled(options.signal, `looking up the sha256 of ${asset.name}`);
       return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
     }
   }
@@ -345,14 +354,16 @@ function requireRunnerDirs(): void {
  * the caller chose to run it unverified. A mismatching file is deleted, with
  * its directory, before we throw. The caller removes the returned file's directory.
  */
-export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | null, log: Logger = defaultLog): Promise<string> {
+export async function downloadVerified(asset: ReleaseAsset, expectedSha256: string | null, log: Logger = defaultLog, signal?: AbortSignal): Promise<string> {
   requireSecureUrl(asset.url, `${asset.tool} download URL`);
   const dir = await privateDir(`${asset.tool}-download-`);
   const dest = path.join(dir, asset.name);
   try {
-    await tc.downloadTool(asset.url, dest);
+    // tool-cache takes no signal: a cancel stops the wait, and the half file's private directory is removed.
+    await abortable(tc.downloadTool(asset.url, dest), signal, `downloading ${asset.url}`);
   } catch (err) {
     await fs.rm(dir, { recursive: true, force: true });
+    throwIfCancelled(signal, `downloading ${asset.url}`);
     const status = httpStatus(err);
     if (status === 404) {
       throw new Error(`${asset.tool} ${asset.tag}: ${asset.name} not found at ${asset.url} (HTTP 404); check the version and the download URL`);
@@ -384,9 +395,7 @@ export function fetchRelease(tool: Tool, tag: string, options: ReleaseApiOptions
 export async function buildkitdOnPath(searchPath?: readonly string[]): Promise<{ path: string; tag?: string } | undefined> {
   const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
   if (!found) return undefined;
-  const output = await new Promise<string>((resolve) => {
-    execFile(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
-  });
+  const output = await execSimple(found, ['--version'], { timeoutMs: 10_000 }).catch(() => '');
   const tag = parseBuildkitdVersion(output);
   return tag ? { path: found, tag } : { path: found };
 }

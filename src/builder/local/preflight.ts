@@ -1,7 +1,7 @@
 // Can this runner start a local buildkitd, and how? decideLocalMode() is a pure
 // function of the facts probeHostFacts() gathers, so every combination of
 // runner setup is a row in a unit-test table instead of a machine we need.
-import { execFile } from 'node:child_process';
+import { execSucceeds } from '../../common/exec.js';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -245,7 +245,5 @@ async function isDir(p: string): Promise<boolean> {
 
 /** `sudo -n true` within 10 s: never prompts, so a runner without NOPASSWD answers false quickly. */
 export function passwordlessSudo(): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('sudo', ['-n', 'true'], { timeout: 10_000 }, (err) => resolve(!err));
-  });
+  return execSucceeds('sudo', ['-n', 'true'], { timeoutMs: 10_000 });
 }

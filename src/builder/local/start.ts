@@ -4,7 +4,9 @@
 import * as path from 'node:path';
 import * as runner from '../../github/runner.js';
 import { probeBuilder } from '../../buildkit/probe.js';
-import { installAppArmorProfile, startLocalDaemon, stopAppArmorProfile, type LocalDaemon, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
+import { CancelledError, throwIfCancelled } from '../../common/cancel.js';
+import { installAppArmorProfile, stopAppArmorProfile } from './apparmor.js';
+import { startLocalDaemon, type LocalDaemon, type LocalDaemonHandle, type ProbeFn, type StartLocalDaemonOptions } from './daemon.js';
 import { installBuildkit, installRootlesskit, type InstallBuildkitOptions, type InstallRootlesskitOptions, type InstalledTool } from './download.js';
 import { decideLocalMode, preflightError, probeHostFacts, type HostFacts, type ProbeHostOptions } from './preflight.js';
 
@@ -22,6 +24,10 @@ export interface StartLocalBuilderOptions {
   /** `allow-unverified-downloads`: run buildkitd/rootlesskit that no trusted sha256 vouches for. */
   readonly allowUnverifiedDownloads?: boolean;
   readonly readyTimeoutMs?: number;
+  /** The job's cancel: downloads and the wait for the daemon end at once. */
+  readonly signal?: AbortSignal;
+  /** Called with the daemon's handle as soon as it is spawned (see StartLocalDaemonOptions.onSpawn). */
+  readonly onSpawn?: (handle: LocalDaemonHandle) => void;
 }
 
 export interface StartLocalBuilderDeps {
@@ -50,17 +56,21 @@ const defaultDeps: StartLocalBuilderDeps = {
 
 export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, overrides: Partial<StartLocalBuilderDeps> = {}): Promise<LocalDaemon> {
   const deps = { ...defaultDeps, ...overrides };
-  // The same API token and trust choice for both installers.
+  // The same API token, trust choice and cancel for both installers.
+  const { signal } = options;
   const shared = {
     ...(options.githubToken ? { githubToken: options.githubToken } : {}),
     ...(options.allowUnverifiedDownloads ? { allowUnverified: true } : {}),
+    ...(signal ? { signal } : {}),
   };
   const buildkit = await deps.installBuildkit({
     ...(options.buildkitVersion ? { version: options.buildkitVersion } : {}),
     ...(options.buildkitDownloadUrl ? { downloadUrl: options.buildkitDownloadUrl } : {}),
     ...shared,
   });
+  throwIfCancelled(signal, 'getting buildkitd');
   const facts = await deps.probeHost({ extraPath: [buildkit.binDir] });
+  throwIfCancelled(signal, 'checking the runner for a local buildkitd');
   const decision = decideLocalMode(facts);
   if (decision.mode === 'none') throw preflightError(decision);
   deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
@@ -72,6 +82,8 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
     log: deps.info,
     ...(options.configToml ? { configToml: options.configToml } : {}),
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+    ...(signal ? { signal } : {}),
   };
 
   if (decision.mode !== 'rootless') return deps.startDaemon({ ...common, mode: decision.mode });
@@ -83,11 +95,13 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
       ...(options.rootlesskitDownloadUrl ? { downloadUrl: options.rootlesskitDownloadUrl } : {}),
       ...shared,
     });
+    throwIfCancelled(signal, 'getting rootlesskit');
     const rootlesskit = path.join(rk.binDir, 'rootlesskit');
     if (decision.installAppArmorProfile) profile = await deps.installAppArmorProfile(rootlesskit);
     return await deps.startDaemon({ ...common, mode: 'rootless', rootlesskit, ...(profile ? { apparmorProfile: profile } : {}) });
   } catch (err) {
     if (profile) await deps.removeAppArmorProfile(profile).catch(() => undefined);
+    if (err instanceof CancelledError || signal?.aborted) throw err;
     // Rootless can fail in ways no probe predicts (seccomp, nested containers); root via sudo still works there.
     if (!facts.passwordlessSudo) throw err;
     deps.warning(`Rootless buildkitd failed, falling back to a rootful daemon via sudo: ${firstLine(err)}`);

@@ -3,6 +3,7 @@
 // entry and an end marker; meanwhile the daemon requests the files it lacks
 // (REQ) and we answer each with DATA chunks and one empty DATA; the daemon
 // ends with FIN, which we echo before finishing the call.
+import { setMaxListeners } from 'node:events';
 import fs, { constants as fsConstants, type BigIntStats } from 'node:fs';
 import { PacketType, codec, type Packet } from '../../protocol/index.js';
 import { Code, RpcError, type BidiCall, type CodeValue } from '../rpc.js';
@@ -23,10 +24,12 @@ export interface TransferStats {
   filesSent: number;
   /** File content bytes sent in DATA packets. */
   bytesSent: number;
+  /** The most file requests (REQ) ever waiting to be served at once; see MAX_QUEUED_REQUESTS. */
+  requestsQueuedPeak: number;
 }
 
 export function createTransferStats(): TransferStats {
-  return { entriesSent: 0, filesSent: 0, bytesSent: 0 };
+  return { entriesSent: 0, filesSent: 0, bytesSent: 0, requestsQueuedPeak: 0 };
 }
 
 export interface DiffCopyOptions {
@@ -62,6 +65,16 @@ export const DEFAULT_CONCURRENCY = 64;
 
 /** Files streamed in chunks at once (Go's sender serves 4 files at a time). */
 const MAX_STREAMING = 4;
+
+/**
+ * File requests (REQ) waiting for a worker; beyond it we stop reading the
+ * daemon's packets until workers catch up. The daemon asks for each file it
+ * lacks, as fast as it likes, so without a bound a request flood (or one ID
+ * requested over and over) grows the queue without end. 1,024 is sixteen
+ * times the workers (DEFAULT_CONCURRENCY): they never run dry, and the FIN
+ * that ends a transfer only comes once every requested file has arrived.
+ */
+export const MAX_QUEUED_REQUESTS = 1024;
 
 /**
  * Serves one DiffCopy call. `dirs` maps the local names the build may read
@@ -132,35 +145,69 @@ class PacketWriter {
   /** Set while writes wait (stream full, or a plain call's write in flight); later writes queue behind it. */
   private tail: Promise<void> | undefined;
   private closed = false;
-  private readonly encoded: EncodedWriter | undefined;
+  private readonly encoded: Partial<EncodedWriter> & Pick<EncodedWriter, 'writeEncoded' | 'drained'> | undefined;
 
-  constructor(private readonly call: BidiCall<Packet, Packet>) {
+  /** `stop` ends waits for budget once the transfer is over. */
+  constructor(
+    private readonly call: BidiCall<Packet, Packet>,
+    private readonly stop?: AbortSignal,
+  ) {
     const candidate = call as Partial<EncodedWriter>;
     this.encoded = typeof candidate.writeEncoded === 'function' && typeof candidate.drained === 'function' ? (call as unknown as EncodedWriter) : undefined;
   }
 
-  write(packet: Packet): Promise<void> {
-    return this.writeAll([packet]);
+  /**
+   * Holds `bytes` of the session's response budget for content about to be
+   * read (waits while the session holds too much the daemon has not taken);
+   * the write that sends it passes the same number. Calls without a budget
+   * reserve nothing.
+   */
+  async reserve(bytes: number): Promise<void> {
+    if (this.closed) throw new WriterClosed('transfer finished');
+    await this.encoded?.reserve?.(bytes, this.stop);
+  }
+
+  /** Gives back a reservation that will not be written. */
+  unreserve(bytes: number): void {
+    this.encoded?.unreserve?.(bytes);
+  }
+
+  write(packet: Packet, reserved = 0): Promise<void> {
+    return this.writeAll([packet], reserved);
   }
 
   /** Writes packets in order, back to back (a batch of STATs, a small file and its end). */
-  writeAll(packets: readonly Packet[]): Promise<void> {
-    if (this.closed) return Promise.reject(new WriterClosed('transfer finished'));
-    return this.push(packets);
+  writeAll(packets: readonly Packet[], reserved = 0): Promise<void> {
+    if (this.closed) {
+      this.unreserve(reserved);
+      return Promise.reject(new WriterClosed('transfer finished'));
+    }
+    return this.push(packets, reserved);
   }
 
   /** Queues the last packet; later writes are refused. */
   finish(packet?: Packet): Promise<void> {
     this.closed = true;
-    return packet ? this.push([packet]) : Promise.resolve();
+    return packet ? this.push([packet], 0) : Promise.resolve();
   }
 
-  private push(packets: readonly Packet[]): Promise<void> {
+  private push(packets: readonly Packet[], reserved: number): Promise<void> {
     let done: Promise<void>;
     if (this.tail) {
-      done = this.tail.then(() => this.writeNow(packets));
+      let ran = false;
+      done = this.tail.then(
+        () => {
+          ran = true;
+          return this.writeNow(packets, reserved);
+        },
+        (err: unknown) => {
+          // The stream failed before this write's turn: its reservation is not used.
+          if (!ran) this.unreserve(reserved);
+          throw err;
+        },
+      );
     } else {
-      done = this.writeNow(packets);
+      done = this.writeNow(packets, reserved);
       if (done === WRITTEN) return done;
     }
     this.tail = done;
@@ -171,11 +218,11 @@ class PacketWriter {
     return done;
   }
 
-  /** Writes at once; resolves when the stream takes more. */
-  private writeNow(packets: readonly Packet[]): Promise<void> {
+  /** Writes at once (using up the reservation); resolves when the stream takes more. */
+  private writeNow(packets: readonly Packet[], reserved: number): Promise<void> {
     if (!this.encoded) return this.writePlain(packets);
     try {
-      return this.encoded.writeEncoded(packets.map(encodeForWire)) ? WRITTEN : this.encoded.drained();
+      return this.encoded.writeEncoded(packets.map(encodeForWire), reserved) ? WRITTEN : this.encoded.drained();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -196,6 +243,16 @@ function encodeForWire(packet: Packet): readonly Buffer[] {
   return encodePacket(packet) ?? [packetCodec.encode(packet)];
 }
 
+/** gRPC prefix and packet fields around a DATA payload (type, ID, length), rounded up. */
+const PACKET_OVERHEAD = 32;
+
+/** About what a batch of STAT packets encodes to; the write settles the exact size. */
+function estimateStatBytes(packets: readonly Packet[]): number {
+  let bytes = 0;
+  for (const p of packets) bytes += 64 + (p.stat ? p.stat.path.length + (p.stat.linkname?.length ?? 0) : 0);
+  return bytes;
+}
+
 /** A requestable file and the inode the walk saw, to detect swaps before reading. */
 interface FileRef {
   readonly path: string;
@@ -214,7 +271,7 @@ class Transfer {
   private readonly writer: PacketWriter;
   /** File ID → file; only regular files are requestable. */
   private readonly files = new Map<number, FileRef>();
-  private readonly requests = new WorkQueue<number>();
+  private readonly requests = new WorkQueue<number>(MAX_QUEUED_REQUESTS);
   /** Big files streamed at once: bounds memory and disk seeks (small files are read whole). */
   private readonly streaming: Limiter;
   /** Stops the walker and the workers (FIN received, or failure). */
@@ -229,7 +286,9 @@ class Transfer {
     private readonly concurrency: number,
     private readonly thread: FsThread | undefined,
   ) {
-    this.writer = new PacketWriter(call);
+    // Each worker waiting for the session's send budget listens to it.
+    setMaxListeners(0, this.stop.signal);
+    this.writer = new PacketWriter(call, this.stop.signal);
     this.streaming = new Limiter(Math.min(concurrency, MAX_STREAMING));
   }
 
@@ -292,7 +351,10 @@ class Transfer {
           // IDs count every STAT, so a directory or symlink ID is valid as an
           // index but has no content: a receiver asking for it is broken.
           if (!this.files.has(id)) throw new TransferError(`invalid file id ${id}`, Code.INVALID_ARGUMENT, true);
+          // A full queue: read on only once workers took some (see MAX_QUEUED_REQUESTS).
+          if (this.requests.full) await this.requests.room();
           this.requests.push(id);
+          if (this.requests.size > this.stats.requestsQueuedPeak) this.stats.requestsQueuedPeak = this.requests.size;
           break;
         }
         case PacketType.FIN:
@@ -321,8 +383,10 @@ class Transfer {
         id++;
         packets.push({ type: PacketType.STAT, stat: entry.stat });
       }
-      // One queue item per batch, not per entry.
-      await this.writer.writeAll(packets);
+      // One queue item per batch, not per entry; its bytes count against the session's budget like file content.
+      const bytes = estimateStatBytes(packets);
+      await this.writer.reserve(bytes);
+      await this.writer.writeAll(packets, bytes);
       this.stats.entriesSent += packets.length;
     }
     if (this.stop.signal.aborted) return;
@@ -342,15 +406,25 @@ class Transfer {
   private async sendFile(id: number): Promise<void> {
     const file = this.files.get(id)!; // checked when the REQ arrived
     if (file.size < this.chunkSize) {
-      const content = this.thread ? await readSmallFileOnThreadOrHere(this.thread, file) : await readSmallFile(file);
+      // Room for the content before it is read: what the daemon has not taken yet is bounded per session.
+      const reserved = file.size + 1 + PACKET_OVERHEAD;
+      await this.writer.reserve(reserved);
+      let content: Buffer | undefined;
+      try {
+        content = this.thread ? await readSmallFileOnThreadOrHere(this.thread, file) : await readSmallFile(file);
+      } catch (err) {
+        this.writer.unreserve(reserved);
+        throw err;
+      }
       if (content) {
         // The content and the end-of-file marker in one write.
         const end: Packet = { type: PacketType.DATA, ID: id };
-        await this.writer.writeAll(content.length > 0 ? [{ type: PacketType.DATA, ID: id, data: content }, end] : [end]);
+        await this.writer.writeAll(content.length > 0 ? [{ type: PacketType.DATA, ID: id, data: content }, end] : [end], reserved);
         this.stats.bytesSent += content.length;
         this.stats.filesSent++;
         return;
       }
+      this.writer.unreserve(reserved);
       // It grew since the walk: stream it like a big one.
     }
     await this.streaming.acquire();
@@ -384,6 +458,8 @@ class Transfer {
       let position = 0;
       for (;;) {
         if (this.stop.signal.aborted) return;
+        const reserved = this.chunkSize + PACKET_OVERHEAD;
+        await this.writer.reserve(reserved);
         // A fresh buffer per chunk: the packet may still reference the
         // previous one while it is queued.
         const buffer = Buffer.allocUnsafe(this.chunkSize);
@@ -391,11 +467,15 @@ class Transfer {
         try {
           bytesRead = await fsCall<number>((cb) => fs.read(fd, buffer, 0, buffer.length, position, cb));
         } catch (err) {
+          this.writer.unreserve(reserved);
           throw readError(file.path, err);
         }
-        if (bytesRead === 0) break;
+        if (bytesRead === 0) {
+          this.writer.unreserve(reserved);
+          break;
+        }
         position += bytesRead;
-        await this.writer.write({ type: PacketType.DATA, ID: id, data: buffer.subarray(0, bytesRead) });
+        await this.writer.write({ type: PacketType.DATA, ID: id, data: buffer.subarray(0, bytesRead) }, reserved);
         this.stats.bytesSent += bytesRead;
         // A short read of a regular file is its end: no extra read to see 0.
         if (bytesRead < buffer.length) break;
