@@ -64,7 +64,7 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildReport> {
   const started = Date.now();
   const transfer = createTransferStats();
   const progress = new ProgressPrinter(o.write);
-  prepareFileSync();
+  void prepareFileSync(o.services.dirs.values());
   try {
     const outcome = await solve({
       client: o.client,

@@ -14,7 +14,7 @@ import { WorkQueue } from './queue.js';
 import { encodePacket } from './packet.js';
 import { readDiffCopyRequest, type DiffCopyRequest } from './diffcopy-request.js';
 import { walkBatches } from './walk.js';
-import { FsThreadError, sharedFsThread, type FsThread } from './fs-thread.js';
+import { FsThreadError, sharedFsThread, startedFsThread, type FsThread } from './fs-thread.js';
 
 /** Counters a caller can pass to several transfers to get totals (job summary). */
 export interface TransferStats {
@@ -94,17 +94,47 @@ export async function serveDiffCopy(
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!(chunkSize > 0) || !(concurrency > 0)) throw new RangeError('chunkSize and concurrency must be positive');
-  const thread = options.fsThread === undefined ? sharedFsThread() : (options.fsThread ?? undefined);
+  const thread = options.fsThread === undefined ? (startedFsThread() ?? ((await wantsFsThreads(root)) ? sharedFsThread() : undefined)) : (options.fsThread ?? undefined);
   await new Transfer(call, root, request, stats ?? createTransferStats(), chunkSize, concurrency, thread).run();
 }
 
+/** More entries than this in a directory without subdirectories make the worker threads worth it. */
+const FLAT_DIR_ENTRIES = 64;
+
 /**
- * Starts the file system worker now, so the ~40 ms a thread takes to start
- * overlap with the daemon preparing the build instead of delaying the first
- * transfer. Optional: the first transfer starts it otherwise.
+ * Whether serving `root` is worth starting the file system worker threads,
+ * which cost about 19 MB of RSS for the two (measured, Node 20): yes for any
+ * subdirectory or more than FLAT_DIR_ENTRIES entries, no for a flat handful
+ * of files (a tiny context, a Dockerfile's directory, a few big files, which
+ * are streamed with asynchronous reads anyway). A directory that cannot be
+ * read says no; the walk reports the error itself.
  */
-export function prepareFileSync(): void {
-  sharedFsThread();
+export async function wantsFsThreads(root: string): Promise<boolean> {
+  try {
+    let count = 0;
+    // opendir, not readdir: stops after the first subdirectory.
+    for await (const entry of await fs.promises.opendir(root, { bufferSize: 32 })) {
+      if (entry.isDirectory() || ++count > FLAT_DIR_ENTRIES) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts the file system workers now if one of the directories is worth them
+ * (see wantsFsThreads), so the ~40 ms a thread takes to start overlap with the
+ * daemon preparing the build instead of delaying the first transfer. Optional:
+ * the first transfer that wants them starts them otherwise. Never rejects.
+ */
+export async function prepareFileSync(dirs: Iterable<string>): Promise<void> {
+  for (const dir of new Set(dirs)) {
+    if (await wantsFsThreads(dir)) {
+      sharedFsThread();
+      return;
+    }
+  }
 }
 
 /** A failure plus whether the receiver should be told with an ERR packet. */

@@ -369,3 +369,8 @@ export function sharedFsThread(): FsThread | undefined {
   if (shared === null) shared = FsThread.start(SHARED_THREADS);
   return shared?.usable ? shared : undefined;
 }
+
+/** The shared workers if something already started them (never starts them). */
+export function startedFsThread(): FsThread | undefined {
+  return shared?.usable ? shared : undefined;
+}
