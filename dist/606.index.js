@@ -21,14 +21,16 @@ var runner = __webpack_require__(9373);
 var probe = __webpack_require__(8718);
 // EXTERNAL MODULE: ./src/common/cancel.ts
 var cancel = __webpack_require__(551);
+// EXTERNAL MODULE: ./src/builder/local/apparmor.ts
+var apparmor = __webpack_require__(5133);
 // EXTERNAL MODULE: ./src/builder/local/daemon.ts
 var daemon = __webpack_require__(5019);
 // EXTERNAL MODULE: ./node_modules/@actions/cache/lib/cache.js + 340 modules
 var cache = __webpack_require__(1691);
 // EXTERNAL MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js + 2 modules
 var tool_cache = __webpack_require__(9805);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(1421);
+// EXTERNAL MODULE: ./src/common/exec.ts
+var exec = __webpack_require__(3644);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
 // EXTERNAL MODULE: external "node:os"
@@ -218,9 +220,7 @@ async function isDir(p) {
 }
 /** `sudo -n true` within 10 s: never prompts, so a runner without NOPASSWD answers false quickly. */
 function passwordlessSudo() {
-    return new Promise((resolve) => {
-        (0,external_node_child_process_.execFile)('sudo', ['-n', 'true'], { timeout: 10_000 }, (err) => resolve(!err));
-    });
+    return (0,exec/* execSucceeds */.b)('sudo', ['-n', 'true'], { timeoutMs: 10_000 });
 }
 
 // EXTERNAL MODULE: ./src/common/files.ts
@@ -542,9 +542,7 @@ async function buildkitdOnPath(searchPath) {
     const found = await findExecutable('buildkitd', searchPath ?? pathDirs());
     if (!found)
         return undefined;
-    const output = await new Promise((resolve) => {
-        (0,external_node_child_process_.execFile)(found, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : String(stdout)));
-    });
+    const output = await (0,exec/* execSimple */.k)(found, ['--version'], { timeoutMs: 10_000 }).catch(() => '');
     const tag = parseBuildkitdVersion(output);
     return tag ? { path: found, tag } : { path: found };
 }
@@ -576,13 +574,14 @@ function errorText(err) {
 
 
 
+
 const defaultDeps = {
     installBuildkit: installBuildkit,
     installRootlesskit: installRootlesskit,
     probeHost: probeHostFacts,
     startDaemon: daemon/* startLocalDaemon */.ex,
-    installAppArmorProfile: daemon/* installAppArmorProfile */.TK,
-    removeAppArmorProfile: daemon/* stopAppArmorProfile */.m,
+    installAppArmorProfile: apparmor/* installAppArmorProfile */.TK,
+    removeAppArmorProfile: apparmor/* stopAppArmorProfile */.m,
     probe: probe/* probeBuilder */.gH,
     info: runner.info,
     warning: (m) => runner.warning(m),
@@ -740,87 +739,6 @@ function assetSha256(release, asset) {
 function errorText(err) {
     const text = err instanceof Error ? err.message : String(err);
     return text.split('\n')[0].trim();
-}
-
-
-/***/ }),
-
-/***/ 7160:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   XK: () => (/* binding */ privateDir),
-/* harmony export */   kj: () => (/* binding */ copyVerified),
-/* harmony export */   nW: () => (/* binding */ ALLOW_UNVERIFIED_INPUT),
-/* harmony export */   qp: () => (/* binding */ requireSecureUrl)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _files_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8994);
-// What every installer does before it runs a file it did not build: check the
-// URL is https, and hash a private copy of the file against a digest that came
-// from somewhere else (pinned in the code, or the GitHub releases API), never
-// from the cache or mirror the file came from.
-
-
-
-
-/** The input that lets a download no trusted digest vouches for run anyway. */
-const ALLOW_UNVERIFIED_INPUT = 'allow-unverified-downloads';
-// Plain http stays possible for servers on this machine only: the tests' and a
-// runner-local mirror. Anything on the network could be altered in transit.
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-/** Throws one line naming `what` unless `url` is https (or http to a loopback address). */
-function requireSecureUrl(url, what) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        throw new Error(`${what}: "${url}" is not a URL`);
-    }
-    if (parsed.protocol === 'https:')
-        return;
-    if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname))
-        return;
-    throw new Error(`${what}: refusing ${url}; downloads must use https`);
-}
-/**
- * A fresh directory (mode 0700) under RUNNER_TEMP for files about to be run:
- * nobody else can swap them between the hash check and the exec.
- */
-async function privateDir(prefix) {
-    const base = process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
-    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(base, { recursive: true });
-    return node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(base, `envd-remote-build-${prefix}`));
-}
-/**
- * Copies `src` to `dest` (in a private directory) and hashes the copy, so what
- * was checked is exactly what runs even if `src` is rewritten meanwhile.
- * A mismatching copy is deleted.
- */
-async function copyVerified(src, dest, expectedSha256) {
-    let st;
-    try {
-        st = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.lstat(src);
-    }
-    catch {
-        return { ok: false, tampered: false, reason: 'it is missing' };
-    }
-    // Never follow a link or read a FIFO/device someone planted in a cache.
-    if (!st.isFile())
-        return { ok: false, tampered: true, reason: 'it is not a regular file' };
-    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.copyFile(src, dest);
-    const actual = await (0,_files_js__WEBPACK_IMPORTED_MODULE_3__/* .sha256File */ .Q)(dest);
-    if (actual !== expectedSha256.toLowerCase()) {
-        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(dest, { force: true });
-        return { ok: false, tampered: true, reason: `its sha256 is ${actual}, not the trusted ${expectedSha256.toLowerCase()}` };
-    }
-    return { ok: true };
 }
 
 

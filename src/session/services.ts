@@ -11,28 +11,19 @@ import {
 } from '../protocol/index.js';
 import { Code, RpcError, type BidiHandler, type MethodHandler, type UnaryHandler } from './rpc.js';
 
-export function unaryMethod<Req, Res>(service: string, method: string, reqName: string, resName: string, handle: UnaryHandler<Req, Res>): MethodHandler {
+/** A method's path and its request/response codecs, the part unary and bidi methods share. */
+function methodWire<Req, Res>(service: string, method: string, reqName: string, resName: string): Pick<MethodHandler, 'path' | 'decode' | 'encode'> {
   const req = codec<Req>(reqName);
   const res = codec<Res>(resName);
-  return {
-    kind: 'unary',
-    path: `/${service}/${method}`,
-    handle: handle as UnaryHandler<unknown, unknown>,
-    decode: (b) => req.decode(b),
-    encode: (m) => res.encode(m as Res),
-  };
+  return { path: `/${service}/${method}`, decode: (b) => req.decode(b), encode: (m) => res.encode(m as Res) };
+}
+
+export function unaryMethod<Req, Res>(service: string, method: string, reqName: string, resName: string, handle: UnaryHandler<Req, Res>): MethodHandler {
+  return { kind: 'unary', handle: handle as UnaryHandler<unknown, unknown>, ...methodWire<Req, Res>(service, method, reqName, resName) };
 }
 
 export function bidiMethod<Req, Res>(service: string, method: string, reqName: string, resName: string, handle: BidiHandler<Req, Res>): MethodHandler {
-  const req = codec<Req>(reqName);
-  const res = codec<Res>(resName);
-  return {
-    kind: 'bidi',
-    path: `/${service}/${method}`,
-    handle: handle as unknown as BidiHandler<unknown, unknown>,
-    decode: (b) => req.decode(b),
-    encode: (m) => res.encode(m as Res),
-  };
+  return { kind: 'bidi', handle: handle as unknown as BidiHandler<unknown, unknown>, ...methodWire<Req, Res>(service, method, reqName, resName) };
 }
 
 export function healthService(): MethodHandler {
