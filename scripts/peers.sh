@@ -136,7 +136,14 @@ make_tls() {
   )
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A pid file whose process still runs one of our peers: after a reboot or a
+# cleanup the number may belong to some other process by now.
+alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'buildkitd|docker-registry'
+}
 
 # Waits until a started peer answers, or its process is gone.
 wait_for() { # pidfile description command...
@@ -238,7 +245,7 @@ cmd_stop() {
   for pidfile in "$RUN"/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pidfile"; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
