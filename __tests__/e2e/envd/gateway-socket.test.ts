@@ -7,12 +7,12 @@ import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseEndpoint } from '../../../src/buildkit/endpoint.js';
 import { runEnvdBuild } from '../../../src/envd/build.js';
 import { createEnvdContext, createEnvdHome, envdEnv, gatewaySocketPath, removeEnvdContext } from '../../../src/envd/context.js';
 import { startGateway } from '../../../src/envd/gateway/server.js';
 import { pushEnvdBaseImage } from './base-image.js';
+import { sink } from '../../envd/cli/helpers.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, makeContext, registryDigest, uniqueRepo } from '../env.js';
 
 jest.setTimeout(300_000);
@@ -21,18 +21,6 @@ const ENVD_BIN = process.env.ENVD_BIN ?? '';
 const ready = !!(ENVD_BIN && BUILDKIT_HOST && E2E_REGISTRY);
 if (!ready) {
   process.stderr.write('\n!!! REAL ENVD THROUGH THE GATEWAY SOCKET SKIPPED: needs ENVD_BIN, BUILDKIT_HOST and E2E_REGISTRY (scripts/peers.sh env VERSION)\n\n');
-}
-
-function collector(): Writable & { text: () => string } {
-  let buf = '';
-  const w = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      buf += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => buf;
-  return w;
 }
 
 (ready ? describe : describe.skip)('the real envd CLI through the gateway socket', () => {
@@ -58,7 +46,7 @@ function collector(): Writable & { text: () => string } {
     });
     const repo = uniqueRepo('envd-gw');
     const logs: string[] = [];
-    const out = collector();
+    const out = sink();
     const record = await createEnvdHome({ envdPath: ENVD_BIN });
     const gateway = await startGateway(parseEndpoint(BUILDKIT_HOST), { socketPath: gatewaySocketPath(record), log: (m) => logs.push(m) });
     try {
