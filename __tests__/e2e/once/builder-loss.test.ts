@@ -51,21 +51,25 @@ async function startDaemon(): Promise<Daemon> {
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const d: Daemon = { proc, endpoint: parseEndpoint(`unix://${socket}`), dir, exited };
   daemon = d;
-  // The socket appearing is the event; the probe then waits until it answers.
+  // The socket file appears at bind(), a moment before listen(): a probe in
+  // that gap is refused. buildkitd logs "running server on" once it listens,
+  // so that log line is the event; the probe then waits until it answers.
+  const logPath = join(dir, 'buildkitd.log');
+  const listening = (): boolean => existsSync(socket) && readFileSync(logPath, 'utf8').includes('running server on');
   await new Promise<void>((resolve, reject) => {
     const watcher = watch(dir, () => {
-      if (existsSync(socket)) {
+      if (listening()) {
         watcher.close();
         resolve();
       }
     });
-    if (existsSync(socket)) {
+    if (listening()) {
       watcher.close();
       resolve();
     }
     proc.once('exit', (code) => {
       watcher.close();
-      reject(new Error(`buildkitd exited with ${code}: ${readFileSync(join(dir, 'buildkitd.log'), 'utf8').slice(-2000)}`));
+      reject(new Error(`buildkitd exited with ${code}: ${readFileSync(logPath, 'utf8').slice(-2000)}`));
     });
   });
   await probeBuilder(d.endpoint, 60_000);
