@@ -61,6 +61,9 @@ export function channelOptions(endpoint: BuilderEndpoint, connection: Connection
     'grpc.keepalive_permit_without_calls': 0,
     // A larger window keeps big session transfers from stalling on 64 KiB.
     'grpc-node.flow_control_window': 4 * 1024 * 1024,
+    // channelz keeps per-message counters and timestamps for a debugging
+    // service nobody can query here; it shows in the session's send path.
+    'grpc.enable_channelz': 0,
   };
   if (endpoint.scheme === 'tcp' && endpoint.tls?.serverName) {
     options['grpc.ssl_target_name_override'] = endpoint.tls.serverName;
