@@ -60,10 +60,13 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    // The probe takes a missing socket as final; wait for the daemon to create it.
+    // The probe takes a refused connection as final. The socket file appears
+    // at bind(), a moment before listen(); buildkitd logs "running server on"
+    // once it listens, so wait for both.
     const socket = address.slice('unix://'.length);
+    const listening = (): boolean => existsSync(socket) && readFileSync(log, 'utf8').includes('running server on');
     const deadline = Date.now() + 60_000;
-    while (!existsSync(socket)) {
+    while (!listening()) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`buildkitd exited (${child.exitCode ?? child.signalCode})`);
       if (Date.now() > deadline) throw new Error('no socket after 60 s');
       await new Promise((r) => setTimeout(r, 100));
