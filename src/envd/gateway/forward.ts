@@ -19,6 +19,8 @@ export interface CallContext {
   readonly log: (message: string) => void;
   /** In-flight calls; close() ends each of them. */
   readonly active: Set<{ abort(code: grpc.status, details: string): void }>;
+  /** Why a builder stream was cut off when its connection went down (Upstream.connectionFailure). */
+  readonly connectionFailure: (upstream: http2.ClientHttp2Stream) => string | undefined;
   /** Called once with how the call ended (the builder's status or the gateway's). */
   readonly ended?: (code: number, details: string) => void;
 }
@@ -177,19 +179,23 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   // 'trailers' comes before 'end', but DATA read before them may still be
   // waiting in a paused stream: the status follows once all of it is passed on.
   upstream.on('end', () => {
-    if (finished) return;
-    if (upstreamTrailers) passStatus(upstreamTrailers, false);
-    else finish(grpc.status.INTERNAL, builderFailed('the call ended without a gRPC status'));
+    if (!finished && upstreamTrailers) passStatus(upstreamTrailers, false);
   });
   upstream.on('error', (err: Error) => {
     upstreamError ??= err.message;
   });
+  // Always last. A reset stream ends its readable side too, so only here is
+  // it clear whether the call ended without a status or was cut off.
   upstream.on('close', () => {
     if (finished) return;
-    // Reset by the builder, its connection lost or never made, or keepalive gave up.
-    const why = upstreamError ?? `the call was reset (HTTP/2 error ${upstream.rstCode ?? 'unknown'})`;
     upstreamDone = true;
-    finish(grpc.status.UNAVAILABLE, builderFailed(why));
+    const code = upstream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
+    if (upstreamError === undefined && code === http2.constants.NGHTTP2_NO_ERROR) {
+      finish(grpc.status.INTERNAL, builderFailed('the call ended without a gRPC status'));
+      return;
+    }
+    // Reset by the builder, its connection lost or never made, or keepalive gave up.
+    finish(grpc.status.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
   });
 
   // --- envd → builder

@@ -72,6 +72,7 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
       maxMessageBytes: MAX_MESSAGE_BYTES,
       log,
       active: new Set(),
+      connectionFailure: (stream) => upstream.connectionFailure(stream),
     },
     solves: [],
     closing: false,

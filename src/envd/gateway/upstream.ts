@@ -43,6 +43,8 @@ interface Connection {
   pingTimer?: NodeJS.Timeout;
   /** Running while a ping waits for its answer. */
   answerTimer?: NodeJS.Timeout;
+  /** The builder's SETTINGS arrived: HTTP/2 (and TLS before it) was set up. */
+  started: boolean;
 }
 
 export class Upstream {
@@ -52,6 +54,8 @@ export class Upstream {
   private readonly keepalive: KeepaliveSettings;
   private current: Connection | undefined;
   private closed = false;
+  /** Which connection each open stream belongs to, to explain its failure. */
+  private readonly streams = new WeakMap<http2.ClientHttp2Stream, Connection>();
 
   constructor(
     private readonly endpoint: BuilderEndpoint,
@@ -78,6 +82,7 @@ export class Upstream {
     const conn = this.connection();
     const stream = conn.session.request(headers, { endStream: false });
     conn.open++;
+    this.streams.set(stream, conn);
     if (!conn.pingTimer && !conn.answerTimer) this.schedulePing(conn);
     stream.once('close', () => {
       conn.open--;
@@ -88,6 +93,21 @@ export class Upstream {
       }
     });
     return stream;
+  }
+
+  /**
+   * Why `stream` was cut off if its connection went down, else undefined.
+   * A session destroyed with an error passes it to its streams; this covers
+   * a connection closed without one (a builder refusing our TLS client
+   * certificate just hangs up).
+   */
+  connectionFailure(stream: http2.ClientHttp2Stream): string | undefined {
+    const conn = this.streams.get(stream);
+    if (!conn || !(conn.session.closed || conn.session.destroyed)) return undefined;
+    if (conn.started) return 'the connection to the builder closed';
+    return this.tls
+      ? 'the builder closed the connection before HTTP/2 started (did it refuse our TLS client certificate?)'
+      : 'the builder closed the connection before HTTP/2 started';
   }
 
   /** Closes the session: gracefully first, destroyed after a grace period. */
@@ -109,7 +129,8 @@ export class Upstream {
     // A session that got GOAWAY is closed for new streams; one that failed is destroyed.
     if (c && !c.session.closed && !c.session.destroyed) return c;
     const session = this.connect();
-    const conn: Connection = { session, open: 0 };
+    const conn: Connection = { session, open: 0, started: false };
+    session.once('remoteSettings', () => (conn.started = true));
     this.current = conn;
     session.on('error', (err) => this.opts.log(`envd gateway: connection to builder ${this.address}: ${err.message}`));
     session.on('goaway', (code: number) => {
