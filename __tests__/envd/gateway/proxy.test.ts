@@ -243,32 +243,63 @@ describe('flow control', () => {
 });
 
 describe('cancellation and failures', () => {
-  /** Opens an echo call with a raw client and waits until the builder has answered once. */
-  async function openEcho(gw: Gateway) {
+  /**
+   * A builder that answers the first message and then holds the call open
+   * until it is reset; `resets` yields the RST_STREAM code of each call.
+   */
+  async function holdingBuilder(name: string) {
+    const resets: number[] = [];
+    const waiters: Array<(code: number) => void> = [];
+    const builder = await startScriptedBuilder({ socketPath: path.join(dir, name) }, (stream) => {
+      stream.once('data', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        stream.write(frameMessage(Buffer.from('started')));
+      });
+      stream.resume();
+      stream.on('close', () => {
+        const code = stream.rstCode ?? -1;
+        const waiter = waiters.shift();
+        if (waiter) waiter(code);
+        else resets.push(code);
+      });
+    });
+    const nextClose = () => (resets.length ? Promise.resolve(resets.shift()!) : new Promise<number>((resolve) => waiters.push(resolve)));
+    return { builder, nextClose };
+  }
+
+  /** Opens a call with a raw client and waits until the builder has answered once. */
+  async function openCall(gw: Gateway) {
     const session = h2Connect(socketTarget(gw));
+    session.on('error', () => undefined);
     const req = session.request({ ':method': 'POST', ':path': ECHO, 'content-type': 'application/grpc', te: 'trailers' });
     req.on('error', () => undefined);
-    const echoed = new Promise<void>((resolve) => req.once('data', () => resolve()));
+    const answered = new Promise<void>((resolve) => req.once('data', () => resolve()));
     req.write(frameMessage(Buffer.from('ping')));
-    await echoed;
+    await answered;
     return { session, req };
   }
 
-  it('cancels the builder stream when envd resets its stream', async () => {
-    const gw = await gatewayFor(unixBackend.target);
-    const { session, req } = await openEcho(gw);
-    const cancelled = unixBackend.record.expectCancel(ECHO);
-    req.close(http2.constants.NGHTTP2_CANCEL);
-    await cancelled; // resolves only if the builder saw its call cancelled
-    session.close();
-  });
-
-  it('cancels the builder stream when envd disconnects', async () => {
-    const gw = await gatewayFor(unixBackend.target);
-    const { session } = await openEcho(gw);
-    const cancelled = unixBackend.record.expectCancel(ECHO);
-    session.destroy();
-    await cancelled;
+  it('cancels the builder stream (RST_STREAM CANCEL) when envd resets its stream or disconnects', async () => {
+    const { builder, nextClose } = await holdingBuilder('hold.sock');
+    try {
+      const gw = await gatewayFor(builder.target);
+      // Node's close(): END_STREAM, then RST_STREAM(CANCEL).
+      const a = await openCall(gw);
+      a.req.close(http2.constants.NGHTTP2_CANCEL);
+      expect(await nextClose()).toBe(http2.constants.NGHTTP2_CANCEL);
+      a.session.close();
+      // destroy(): a bare RST_STREAM.
+      const b = await openCall(gw);
+      b.req.destroy();
+      expect(await nextClose()).toBe(http2.constants.NGHTTP2_CANCEL);
+      b.session.close();
+      // The whole connection dropped.
+      const c = await openCall(gw);
+      c.session.destroy();
+      expect(await nextClose()).toBe(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      await builder.stop();
+    }
   });
 
   it('ends the call UNAVAILABLE, naming the builder, when the builder resets its stream', async () => {

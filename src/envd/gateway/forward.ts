@@ -214,6 +214,9 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   });
   stream.on('end', () => {
     if (finished) return;
+    // A reset or a lost connection ends the readable side too; that is no
+    // half-close to pass on: 'close' follows and cancels the builder's stream.
+    if (stream.aborted || (stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR) !== http2.constants.NGHTTP2_NO_ERROR) return;
     if (scanner.hasPartial()) {
       finish(grpc.status.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
       return;
