@@ -52,8 +52,12 @@ function pauseUntilDrained(source: { pause(): unknown; resume(): unknown }, sink
   };
 }
 
-/** Node passes the flat raw header list as the 3rd argument; older versions may not. */
-function rawList(headers: http2.IncomingHttpHeaders, raw: unknown): readonly string[] {
+/**
+ * The flat `[name, value, ...]` header list Node passes with header events
+ * (repeated fields apart); rebuilt from the parsed object where it is missing
+ * (repeated values then stay joined).
+ */
+export function rawList(headers: http2.IncomingHttpHeaders, raw: unknown): readonly string[] {
   if (Array.isArray(raw)) return raw as string[];
   const flat: string[] = [];
   for (const [name, value] of Object.entries(headers)) {

@@ -13,7 +13,7 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { MAX_MESSAGE_BYTES, type KeepaliveSettings } from '../../buildkit/channel.js';
 import type { BuilderEndpoint } from '../../buildkit/endpoint.js';
-import { proxyCall, respondTrailersOnly, type CallContext } from './forward.js';
+import { proxyCall, rawList, respondTrailersOnly, type CallContext } from './forward.js';
 import { isEnvdBuildMethod } from './methods.js';
 import { SOLVE_PATH, SolveCapture, type CapturedSolve } from './solve-capture.js';
 import { listenPrivate } from './socket.js';
@@ -107,7 +107,7 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
   server.on('sessionError', (err) => log(`envd gateway: connection error: ${err.message}`));
   // @types/node omits the 4th argument; Node passes the flat raw header list.
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders?: readonly string[]) => {
-    forwardStream(state, stream, headers, rawHeaders ?? flattenHeaders(headers));
+    forwardStream(state, stream, headers, rawList(headers, rawHeaders));
   });
 
   await listenPrivate(server, opts.socketPath);
@@ -136,16 +136,6 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
     solves: () => [...state.solves],
     close: () => (closed ??= close()),
   };
-}
-
-/** Fallback for Node versions that do not pass rawHeaders (repeated values stay joined). */
-function flattenHeaders(headers: http2.IncomingHttpHeaders): string[] {
-  const flat: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) flat.push(name, String(v));
-  }
-  return flat;
 }
 
 /**
