@@ -2,6 +2,8 @@ import {
   FRAME_HEADER_BYTES,
   FrameDecoder,
   FrameError,
+  FrameScanner,
+  decodeGrpcMessage,
   encodeGrpcMessage,
   frameHeader,
   frameMessage,
@@ -155,6 +157,103 @@ describe('FrameDecoder', () => {
     // The rest of the compressed message, then a valid one: not decoded as messages.
     expect(thrown(Buffer.concat([Buffer.from('p'), frameMessage(Buffer.from('next'))]))).toBe(first);
     expect(thrown(frameMessage(Buffer.from('again')))).toBe(first);
+  });
+});
+
+describe('FrameScanner', () => {
+  const messages = [Buffer.from('abc'), Buffer.alloc(0), Buffer.from([1, 0, 0, 0, 9, 2, 0xff]), Buffer.alloc(70_000, 0x5a), Buffer.alloc(0)];
+  const stream = Buffer.concat(messages.map(frameMessage));
+
+  /** The FrameError that scanning `chunks` throws. */
+  function scanError(chunks: Buffer[], max = 100): FrameError {
+    const s = new FrameScanner(max);
+    try {
+      for (const c of chunks) s.push(c);
+    } catch (e) {
+      if (e instanceof FrameError) return e;
+      throw e;
+    }
+    throw new Error('no error');
+  }
+
+  it('follows the framing across every split point, prefixes split too, without changing the chunks', () => {
+    const before = Buffer.from(stream);
+    for (let cut = 0; cut <= stream.length; cut += cut < 60 ? 1 : 97) {
+      const s = new FrameScanner(1 << 20);
+      s.push(stream.subarray(0, cut));
+      // Mid-stream it is partial unless the cut falls exactly between messages.
+      s.push(stream.subarray(cut));
+      expect(s.messages).toBe(messages.length);
+      expect(s.hasPartial()).toBe(false);
+    }
+    expect(stream.equals(before)).toBe(true);
+  });
+
+  it('handles one byte at a time and reports partial prefixes and bodies', () => {
+    const s = new FrameScanner(1 << 20);
+    const partialAt: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      s.push(stream.subarray(i, i + 1));
+      if (!s.hasPartial()) partialAt.push(i + 1);
+    }
+    // Complete after 'abc' (8 bytes) and after the empty message (13 bytes).
+    expect(partialAt).toEqual([8, 13]);
+    s.push(stream.subarray(20));
+    expect(s.messages).toBe(messages.length);
+    expect(s.hasPartial()).toBe(false);
+  });
+
+  it('counts zero-length messages and ignores empty chunks', () => {
+    const s = new FrameScanner(10);
+    s.push(Buffer.alloc(0));
+    s.push(Buffer.concat([frameHeader(0), frameHeader(0), frameHeader(0)]));
+    expect(s.messages).toBe(3);
+    expect(s.hasPartial()).toBe(false);
+  });
+
+  it('refuses compressed, invalid and oversized prefixes like FrameDecoder, split or not', () => {
+    expect(scanError([Buffer.from([1, 0, 0, 0, 1, 9])])).toMatchObject({ kind: 'compressed', flag: 1, length: 1, limit: 100 });
+    expect(scanError([Buffer.from([2, 0, 0, 0, 0])])).toMatchObject({ kind: 'invalid-flag', flag: 2 });
+    expect(scanError([frameHeader(101)])).toMatchObject({ kind: 'too-large', length: 101, limit: 100 });
+    const huge = frameHeader(0xffffffff);
+    for (let cut = 1; cut < 5; cut++) {
+      expect(scanError([frameMessage(Buffer.from('ok')), huge.subarray(0, cut), huge.subarray(cut)])).toMatchObject({ kind: 'too-large', length: 0xffffffff });
+    }
+    // A prefix right after a body that ends mid-chunk.
+    expect(scanError([Buffer.concat([frameMessage(Buffer.from('ok')), Buffer.from([1, 0])]), Buffer.from([0, 0, 0])]).kind).toBe('compressed');
+    // Bytes of a message body that look like a bad prefix are skipped, not judged.
+    const s = new FrameScanner(100);
+    s.push(frameMessage(Buffer.from([1, 0xff, 0xff, 0xff, 0xff])));
+    expect(s.messages).toBe(1);
+  });
+
+  it('accepts a message of exactly the limit and keeps failing once it refused one', () => {
+    const ok = new FrameScanner(100);
+    ok.push(frameMessage(Buffer.alloc(100, 1)));
+    expect(ok.messages).toBe(1);
+    const s = new FrameScanner(100);
+    let first: unknown;
+    try {
+      s.push(Buffer.from([3, 0, 0, 0, 0]));
+    } catch (e) {
+      first = e;
+    }
+    expect(first).toBeInstanceOf(FrameError);
+    expect(() => s.push(frameMessage(Buffer.from('next')))).toThrow(first as Error);
+  });
+});
+
+describe('decodeGrpcMessage', () => {
+  it('undoes encodeGrpcMessage', () => {
+    for (const text of ['plain', '100%\n', 'ü 日本 🚀', '', 'no such build "x": ü 100%\nsecond line']) {
+      expect(decodeGrpcMessage(encodeGrpcMessage(text))).toBe(text);
+    }
+  });
+
+  it('keeps stray percent signs and unencoded bytes instead of throwing', () => {
+    expect(decodeGrpcMessage('50% done %zz %4')).toBe('50% done %zz %4');
+    // An unencoded UTF-8 value arrives from Node as one latin1 char per byte.
+    expect(decodeGrpcMessage(Buffer.from('ü%21', 'utf8').toString('latin1'))).toBe('ü!');
   });
 });
 

@@ -1,10 +1,12 @@
-// The gRPC connection to a builder. Native builds, the probe and the envd
-// gateway all dial through here, so TLS and channel options are set once.
+// The gRPC connection to a builder. Native builds and the probe dial through
+// here; the envd gateway's own HTTP/2 connection (envd/gateway/upstream.ts)
+// shares the TLS and :authority decisions from endpoint.ts and the keepalive
+// settings below.
 import * as grpc from '@grpc/grpc-js';
-import { grpcTarget, type BuilderEndpoint } from './endpoint.js';
+import { builderAuthority, clientTls, type BuilderEndpoint } from './endpoint.js';
 
 /** BuildKit's own client raises both limits to 16 MiB; grpc-js receives 4 MiB by default. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * HTTP/2 keepalive of a builder connection: a PING `timeMs` after the last
@@ -34,17 +36,9 @@ export interface ConnectionOptions {
   readonly keepalive?: KeepaliveSettings;
 }
 
-function hasTls(endpoint: BuilderEndpoint): boolean {
-  const t = endpoint.tls;
-  return !!t && !!(t.ca || t.cert || t.key || t.serverName);
-}
-
 export function channelCredentials(endpoint: BuilderEndpoint): grpc.ChannelCredentials {
-  if (endpoint.scheme === 'unix' || !hasTls(endpoint)) return grpc.credentials.createInsecure();
-  const t = endpoint.tls!;
-  if ((t.cert && !t.key) || (t.key && !t.cert)) {
-    throw new Error(`builder ${endpoint.address}: tls-cert and tls-key must be given together`);
-  }
+  const t = clientTls(endpoint);
+  if (!t) return grpc.credentials.createInsecure();
   // Verification stays on: without a CA the system roots are used.
   return grpc.credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null);
 }
@@ -67,16 +61,8 @@ export function channelOptions(endpoint: BuilderEndpoint, connection: Connection
   };
   if (endpoint.scheme === 'tcp' && endpoint.tls?.serverName) {
     options['grpc.ssl_target_name_override'] = endpoint.tls.serverName;
-    options['grpc.default_authority'] = endpoint.tls.serverName;
   }
-  if (endpoint.scheme === 'unix') {
-    // The daemon ignores :authority on unix sockets; a fixed one avoids odd paths in logs.
-    options['grpc.default_authority'] = 'localhost';
-  }
+  // Only where it differs from the target grpc-js would send anyway.
+  if (endpoint.scheme === 'unix' || endpoint.tls?.serverName) options['grpc.default_authority'] = builderAuthority(endpoint);
   return options;
-}
-
-/** A generic client for raw calls (the envd gateway forwards any method). */
-export function createGenericClient(endpoint: BuilderEndpoint, connection: ConnectionOptions = {}): grpc.Client {
-  return new grpc.Client(grpcTarget(endpoint), channelCredentials(endpoint), channelOptions(endpoint, connection));
 }

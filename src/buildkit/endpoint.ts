@@ -55,3 +55,29 @@ export function grpcTarget(endpoint: BuilderEndpoint): string {
   const host = endpoint.host!.includes(':') ? `[${endpoint.host}]` : endpoint.host!;
   return `${host}:${endpoint.port}`;
 }
+
+/**
+ * The TLS settings to dial `endpoint` with, or undefined for a plain
+ * connection: unix sockets, and tcp without any TLS setting. Throws when only
+ * one of the client certificate and key is given. Shared by the grpc-js
+ * channel and the envd gateway's own HTTP/2 connection, so both decide alike.
+ */
+export function clientTls(endpoint: BuilderEndpoint): TlsConfig | undefined {
+  const t = endpoint.tls;
+  if (endpoint.scheme === 'unix' || !t || !(t.ca || t.cert || t.key || t.serverName)) return undefined;
+  if ((t.cert && !t.key) || (t.key && !t.cert)) {
+    throw new Error(`builder ${endpoint.address}: tls-cert and tls-key must be given together`);
+  }
+  return t;
+}
+
+/**
+ * The :authority a connection to `endpoint` sends: the TLS server name when
+ * one is set, 'localhost' on unix sockets (the daemon ignores it there; a
+ * fixed one avoids odd paths in logs), else host:port.
+ */
+export function builderAuthority(endpoint: BuilderEndpoint): string {
+  if (endpoint.scheme === 'unix') return 'localhost';
+  if (endpoint.tls?.serverName) return endpoint.tls.serverName;
+  return grpcTarget(endpoint);
+}

@@ -1,8 +1,9 @@
 // gRPC messages on a raw HTTP/2 stream: a flag byte (1 = compressed), a
 // 4-byte big-endian length, then the message. DATA frames do not line up with
-// messages, so the decoder reassembles them across chunks. Used by the
-// session's gRPC server and by the envd gateway; each turns a FrameError into
-// its own status and wording, so nothing here knows about gRPC status codes.
+// messages, so the decoder reassembles them across chunks, and the scanner
+// checks them across chunks as they pass. Used by the session's gRPC server
+// and by the envd gateway; each turns a FrameError into its own status and
+// wording, so nothing here knows about gRPC status codes.
 
 /** Length of the gRPC message prefix. */
 export const FRAME_HEADER_BYTES = 5;
@@ -148,6 +149,70 @@ export class FrameDecoder {
 }
 
 /**
+ * Checks the framing of a byte stream that is passed on unchanged: walks the
+ * 5-byte prefixes across chunks and skips the message bodies without
+ * buffering or copying them (only a prefix split across chunks is held, in a
+ * 5-byte buffer). Refuses the same prefixes as FrameDecoder, so a forwarder
+ * can stop a bad stream before passing on the chunk that carries it.
+ */
+export class FrameScanner {
+  /** Body bytes of the current message still to come. */
+  private remaining = 0;
+  /** A prefix split across chunks, collected here until complete. */
+  private readonly prefix = Buffer.alloc(FRAME_HEADER_BYTES);
+  private prefixFill = 0;
+  private failure: FrameError | undefined;
+  /** Messages whose prefix has been seen and accepted so far. */
+  messages = 0;
+
+  constructor(private readonly maxMessageBytes: number) {}
+
+  /** Scans `chunk`; throws FrameError on a refused prefix, and on every push after one. */
+  push(chunk: Buffer): void {
+    if (this.failure) throw this.failure;
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.remaining > 0) {
+        const skip = Math.min(this.remaining, n - i);
+        i += skip;
+        this.remaining -= skip;
+        continue;
+      }
+      let flag: number;
+      let length: number;
+      if (this.prefixFill === 0 && n - i >= FRAME_HEADER_BYTES) {
+        flag = chunk[i]!;
+        length = chunk.readUInt32BE(i + 1);
+        i += FRAME_HEADER_BYTES;
+      } else {
+        const part = Math.min(FRAME_HEADER_BYTES - this.prefixFill, n - i);
+        chunk.copy(this.prefix, this.prefixFill, i, i + part);
+        this.prefixFill += part;
+        i += part;
+        if (this.prefixFill < FRAME_HEADER_BYTES) break;
+        this.prefixFill = 0;
+        flag = this.prefix[0]!;
+        length = this.prefix.readUInt32BE(1);
+      }
+      const kind: FrameErrorKind | undefined =
+        flag === 1 ? 'compressed' : flag !== 0 ? 'invalid-flag' : length > this.maxMessageBytes ? 'too-large' : undefined;
+      if (kind) {
+        this.failure = new FrameError(kind, flag, length, this.maxMessageBytes);
+        throw this.failure;
+      }
+      this.messages++;
+      this.remaining = length;
+    }
+  }
+
+  /** True while a message (or its prefix) has begun but not ended. */
+  hasPartial(): boolean {
+    return this.remaining > 0 || this.prefixFill > 0;
+  }
+}
+
+/**
  * grpc-message value encoding (gRPC over HTTP/2 spec): the UTF-8 bytes, with
  * everything outside printable ASCII, and '%' itself, as %XX. Going through
  * bytes rather than encodeURIComponent also copes with lone surrogates
@@ -160,4 +225,27 @@ export function encodeGrpcMessage(text: string): string {
     else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/**
+ * The inverse of encodeGrpcMessage: %XX sequences back to bytes, then UTF-8.
+ * A '%' not followed by two hex digits is kept as it is (lenient, like gRPC
+ * clients), so a hostile value can never make decoding throw.
+ */
+export function decodeGrpcMessage(value: string): string {
+  if (!value.includes('%')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x25 && i + 2 < value.length && /^[0-9a-fA-F]{2}$/.test(value.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(value.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x100) {
+      // Node hands header values over as latin1: one char per received byte.
+      bytes.push(c);
+    } else {
+      for (const b of Buffer.from(value[i]!, 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }

@@ -84,8 +84,8 @@ describe('envd gateway over mTLS', () => {
     expect(seen.get('x-docker-expose-session-grpc-method').join(', ')).toBe('/moby.filesync.v1.FileSync/DiffCopy, /grpc.health.v1.Health/Check');
     expect(seen.get('x-token-bin')).toEqual([Buffer.from([0, 0xff, 0x2c, 0x10]), Buffer.from('second')]);
     expect(seen.get('buildkit-controlapi-buildid')).toEqual(['ref123']);
-    // Hop headers are the upstream channel's own, not copies of envd's.
-    expect(seen.get('user-agent')[0]).toMatch(/grpc-node-js/);
+    // Hop headers are the gateway's own, not copies of envd's.
+    expect(seen.get('user-agent')).toEqual(['envd-remote-build-gateway']);
     expect(seen.get('grpc-timeout')).toEqual([]);
     expect(backend.record.deadlines.get(C('ListWorkers'))).toBe(Infinity);
   });

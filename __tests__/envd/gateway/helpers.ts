@@ -513,3 +513,103 @@ export function statusOf(call: { on(event: 'status', cb: (s: grpc.StatusObject) 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+// ---------------------------------------------------------------- scripted HTTP/2 builder
+
+export interface ScriptedBuilder {
+  /** The endpoint address to give the gateway. */
+  readonly target: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A bare HTTP/2 "builder" whose streams the test handles itself (to reset
+ * them, drop the connection, read slowly...): h2c on a unix socket, or mTLS
+ * on loopback tcp.
+ */
+export async function startScriptedBuilder(
+  bind: { socketPath: string } | { certs: Certs },
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
+): Promise<ScriptedBuilder> {
+  const server =
+    'certs' in bind
+      ? http2.createSecureServer({ key: bind.certs.serverKey, cert: bind.certs.serverCert, ca: bind.certs.ca, requestCert: true, rejectUnauthorized: true })
+      : http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s: http2.ServerHttp2Session) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    stream.on('error', () => undefined);
+    onStream(stream, headers);
+  });
+  let target: string;
+  if ('certs' in bind) {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    target = `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  } else {
+    await new Promise<void>((resolve) => server.listen(bind.socketPath, resolve));
+    target = `unix://${bind.socketPath}`;
+  }
+  return {
+    target,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sessions) s.destroy();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- a link that can go silent
+
+export interface FreezableLink {
+  /** Loopback port that leads to the target socket. */
+  readonly port: number;
+  /** Existing connections stop passing bytes either way (a builder host gone silent). */
+  freeze(): void;
+  stop(): Promise<void>;
+}
+
+/** A loopback tcp → unix socket relay whose existing connections can be frozen; new connections pass. */
+export async function startFreezableLink(targetSocketPath: string): Promise<FreezableLink> {
+  const live = new Set<[net.Socket, net.Socket]>();
+  const all = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect({ path: targetSocketPath });
+    const pair: [net.Socket, net.Socket] = [inbound, outbound];
+    live.add(pair);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    for (const s of pair) {
+      all.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        all.delete(s);
+        if (!live.has(pair)) return; // a frozen connection stays silent, not closed
+        live.delete(pair);
+        for (const o of pair) o.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze: () => {
+      for (const [a, b] of live) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+      live.clear();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of all) s.destroy();
+      }),
+  };
+}

@@ -1,9 +1,11 @@
-// Translating between HTTP/2 header blocks (the envd side) and grpc-js
-// Metadata (the builder side), plus the small gRPC header encodings and the
-// statuses the gateway ends refused calls with.
+// The header blocks the gateway passes between envd and the builder: which
+// request fields go upstream (validated as gRPC metadata), which response
+// header and trailer fields come back, plus the small gRPC header encodings
+// and the statuses the gateway ends refused calls with. grpc-js is used for
+// its Metadata validation and status codes only; no call goes through it.
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { encodeGrpcMessage, type FrameError } from '../../common/grpc-frames.js';
+import { decodeGrpcMessage, encodeGrpcMessage, type FrameError } from '../../common/grpc-frames.js';
 
 /** A call the gateway cannot forward; it ends with `code` and the message. */
 export class CallError extends Error {
@@ -37,9 +39,10 @@ export function frameCallError(err: FrameError): CallError {
 }
 
 /**
- * Request headers that belong to one hop: grpc-js sets its own te,
- * content-type, user-agent and encodings upstream, and grpc-timeout becomes a
- * call deadline. Forwarding them as metadata would duplicate or contradict them.
+ * Request headers that belong to one hop: the gateway sets te, content-type,
+ * user-agent and grpc-timeout upstream itself, and encodings are not
+ * negotiated through it (identity only). Forwarding them as metadata would
+ * duplicate or contradict them.
  */
 const REQUEST_HEADERS_NOT_FORWARDED = new Set([
   'te',
@@ -95,6 +98,8 @@ export interface ForwardedRequestHeaders {
   readonly metadata: grpc.Metadata;
   /** From grpc-timeout; the upstream deadline. */
   readonly timeoutMs?: number;
+  /** The grpc-timeout value itself, checked, to send upstream unchanged. */
+  readonly timeout?: string;
 }
 
 /**
@@ -105,6 +110,7 @@ export interface ForwardedRequestHeaders {
 export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequestHeaders {
   const metadata = new grpc.Metadata();
   let timeoutMs: number | undefined;
+  let timeout: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const value = rawHeaders[i + 1]!;
@@ -112,6 +118,7 @@ export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequest
     if (name === 'grpc-timeout') {
       timeoutMs = parseGrpcTimeout(value);
       if (timeoutMs === undefined) throw new CallError(grpc.status.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
+      timeout = value.trim();
       continue;
     }
     if (REQUEST_HEADERS_NOT_FORWARDED.has(name)) continue;
@@ -130,7 +137,12 @@ export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequest
       );
     }
   }
-  return timeoutMs === undefined ? { metadata } : { metadata, timeoutMs };
+  return timeoutMs === undefined || timeout === undefined ? { metadata } : { metadata, timeoutMs, timeout };
+}
+
+/** Checked request metadata as header fields for the upstream stream (binary values base64, repeated values apart). */
+export function requestHeaders(metadata: grpc.Metadata): http2.OutgoingHttpHeaders {
+  return metadata.toHttp2Headers();
 }
 
 /** The builder's metadata as HTTP/2 header fields (binary values base64, repeated values as arrays). */
@@ -154,4 +166,47 @@ export function statusTrailers(code: number, details: string, metadata?: grpc.Me
   trailers['grpc-status'] = String(code);
   if (details) trailers['grpc-message'] = encodeGrpcMessage(details);
   return trailers;
+}
+
+/**
+ * Fields of the builder's header blocks that never go to envd: connection
+ * specific ones (Node refuses them on HTTP/2 anyway), content-length, and
+ * grpc-accept-encoding, since the gateway takes identity requests only. The
+ * rest, grpc-encoding included, describes the bytes that pass unchanged.
+ */
+const PASS_THROUGH_DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'grpc-accept-encoding']);
+
+/**
+ * The builder's response headers (`withStatus`) or trailers as fields for
+ * envd, from the flat `[name, value, ...]` list Node passes with them, so
+ * repeated fields stay apart. Pseudo-headers are dropped except :status.
+ * The status travels as the builder sent it, even a non-200 one: envd's
+ * client maps that to a gRPC status itself.
+ */
+export function passThroughHeaders(rawHeaders: readonly string[], withStatus: boolean): http2.OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    if (name.startsWith(':') ? !(withStatus && name === ':status') : PASS_THROUGH_DROPPED.has(name)) continue;
+    if (name === 'content-type' && /^application\/grpc([+;]|$)/.test(value)) {
+      // One gRPC content type towards envd, whatever codec suffix the builder's
+      // server library adds; anything else passes on for envd to refuse.
+      out[name] = 'application/grpc';
+      continue;
+    }
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [seen, value];
+  }
+  return out;
+}
+
+/** The status a header block carries (trailers, or a trailers-only response); UNKNOWN without a valid grpc-status. */
+export function statusOf(headers: http2.OutgoingHttpHeaders): { code: number; details: string } {
+  const first = (v: unknown): string | undefined => (Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v));
+  const raw = first(headers['grpc-status']);
+  const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : grpc.status.UNKNOWN;
+  return { code, details: decodeGrpcMessage(first(headers['grpc-message']) ?? '') };
 }

@@ -1,0 +1,218 @@
+// The gateway's one HTTP/2 connection to the builder.
+//
+// The gateway passes envd's streams on byte for byte, so it needs plain
+// HTTP/2 streams to the builder, not a gRPC client: one node:http2 session,
+// opened on first use and opened again after it closed or failed. TLS, the
+// :authority and the cert/key check are decided like the grpc-js channel
+// does it (buildkit/endpoint.ts), with verification always on.
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { DEFAULT_KEEPALIVE, type KeepaliveSettings } from '../../buildkit/channel.js';
+import { builderAuthority, clientTls, type BuilderEndpoint, type TlsConfig } from '../../buildkit/endpoint.js';
+
+/** Large enough for big payloads on the Session tunnel without stalling on 64 KiB windows. */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Header limits matching grpc-go's 16 MiB default; Node's defaults (128 fields, 64 KiB) are far lower. */
+export const MAX_HEADER_LIST_BYTES = 16 * 1024 * 1024;
+export const MAX_HEADER_FIELDS = 100_000;
+/** How long close() lets the session end gracefully before destroying it. */
+const CLOSE_GRACE_MS = 1000;
+
+/** The session options both sides of the gateway share. */
+export const SESSION_OPTIONS = {
+  maxHeaderListPairs: MAX_HEADER_FIELDS,
+  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+  // Node's 10 MB credit limit makes it refuse new streams under load; grpc-js
+  // lifts it the same way.
+  maxSessionMemory: Number.MAX_SAFE_INTEGER,
+} as const;
+
+export interface UpstreamOptions {
+  readonly keepalive?: KeepaliveSettings;
+  readonly log: (message: string) => void;
+}
+
+/** One session plus what its keepalive needs to know. */
+interface Connection {
+  readonly session: http2.ClientHttp2Session;
+  /** Streams opened on it that have not closed yet. */
+  open: number;
+  /** The next ping, while streams are open and no ping is out. */
+  pingTimer?: NodeJS.Timeout;
+  /** Running while a ping waits for its answer. */
+  answerTimer?: NodeJS.Timeout;
+  /** The builder's SETTINGS arrived: HTTP/2 (and TLS before it) was set up. */
+  started: boolean;
+}
+
+export class Upstream {
+  /** Sent as :authority on every stream. */
+  readonly authority: string;
+  private readonly tls: TlsConfig | undefined;
+  private readonly keepalive: KeepaliveSettings;
+  private current: Connection | undefined;
+  private closed = false;
+  /** Which connection each open stream belongs to, to explain its failure. */
+  private readonly streams = new WeakMap<http2.ClientHttp2Stream, Connection>();
+
+  constructor(
+    private readonly endpoint: BuilderEndpoint,
+    private readonly opts: UpstreamOptions,
+  ) {
+    // Throws at start for a cert without a key (or the reverse).
+    this.tls = clientTls(endpoint);
+    this.authority = builderAuthority(endpoint);
+    this.keepalive = opts.keepalive ?? DEFAULT_KEEPALIVE;
+  }
+
+  /** The builder's address as the user gave it, for messages. */
+  get address(): string {
+    return this.endpoint.address;
+  }
+
+  /**
+   * Opens a stream to the builder (connecting first if needed). Throws when
+   * the gateway is closed or Node refuses the headers; connection failures
+   * arrive later as the stream's 'error' and 'close'.
+   */
+  request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
+    if (this.closed) throw new Error('the gateway is closed');
+    const conn = this.connection();
+    const stream = conn.session.request(headers, { endStream: false });
+    conn.open++;
+    this.streams.set(stream, conn);
+    if (!conn.pingTimer && !conn.answerTimer) this.schedulePing(conn);
+    stream.once('close', () => {
+      conn.open--;
+      if (conn.open === 0 && conn.pingTimer) {
+        // grpc-go counts pings on an idle connection as abuse: ping only during calls.
+        clearTimeout(conn.pingTimer);
+        conn.pingTimer = undefined;
+      }
+    });
+    return stream;
+  }
+
+  /**
+   * Why `stream` was cut off if its connection went down, else undefined.
+   * A session destroyed with an error passes it to its streams; this covers
+   * a connection closed without one (a builder refusing our TLS client
+   * certificate just hangs up).
+   */
+  connectionFailure(stream: http2.ClientHttp2Stream): string | undefined {
+    const conn = this.streams.get(stream);
+    if (!conn || !(conn.session.closed || conn.session.destroyed)) return undefined;
+    if (conn.started) return 'the connection to the builder closed';
+    return this.tls
+      ? 'the builder closed the connection before HTTP/2 started (did it refuse our TLS client certificate?)'
+      : 'the builder closed the connection before HTTP/2 started';
+  }
+
+  /** Closes the session: gracefully first, destroyed after a grace period. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const conn = this.current;
+    this.current = undefined;
+    if (!conn || conn.session.destroyed) return;
+    stopTimers(conn);
+    const ended = new Promise<void>((resolve) => conn.session.once('close', () => resolve()));
+    if (!conn.session.closed) conn.session.close();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+    await Promise.race([ended, grace]);
+    conn.session.destroy();
+  }
+
+  private connection(): Connection {
+    const c = this.current;
+    // A session that got GOAWAY is closed for new streams; one that failed is destroyed.
+    if (c && !c.session.closed && !c.session.destroyed) return c;
+    const session = this.connect();
+    const conn: Connection = { session, open: 0, started: false };
+    session.once('remoteSettings', () => (conn.started = true));
+    this.current = conn;
+    session.on('error', (err) => this.opts.log(`envd gateway: connection to builder ${this.address}: ${err.message}`));
+    session.on('goaway', (code: number) => {
+      if (code !== http2.constants.NGHTTP2_NO_ERROR) this.opts.log(`envd gateway: builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
+    });
+    session.once('close', () => {
+      stopTimers(conn);
+      if (this.current === conn) this.current = undefined;
+    });
+    session.once('connect', () => {
+      try {
+        // initialWindowSize only covers streams; the connection window stays at
+        // 64 KiB unless raised here.
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch (err) {
+        this.opts.log(`envd gateway: could not raise the connection window to the builder: ${(err as Error).message}`);
+      }
+    });
+    return conn;
+  }
+
+  private connect(): http2.ClientHttp2Session {
+    const options: http2.SecureClientSessionOptions = {
+      ...SESSION_OPTIONS,
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+    };
+    const e = this.endpoint;
+    if (e.scheme === 'unix') {
+      const socketPath = e.socketPath!;
+      return http2.connect('http://localhost', { ...options, createConnection: () => net.connect({ path: socketPath }) });
+    }
+    const host = e.host!.includes(':') ? `[${e.host}]` : e.host!;
+    const t = this.tls;
+    if (!t) return http2.connect(`http://${host}:${e.port}`, options);
+    // Verification stays on (Node's default): without a CA the system roots
+    // are used. http2.connect offers only ALPN h2.
+    return http2.connect(`https://${host}:${e.port}`, {
+      ...options,
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+      ...(t.serverName ? serverNameOptions(t.serverName) : {}),
+    });
+  }
+
+  /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */
+  private schedulePing(conn: Connection): void {
+    if (conn.open === 0 || conn.session.destroyed) return;
+    const { timeMs, timeoutMs } = this.keepalive;
+    conn.pingTimer = setTimeout(() => {
+      conn.pingTimer = undefined;
+      if (conn.open === 0 || conn.session.destroyed) return;
+      conn.answerTimer = setTimeout(() => {
+        conn.answerTimer = undefined;
+        conn.session.destroy(new Error(`no answer to a keepalive ping within ${timeoutMs} ms`));
+      }, timeoutMs).unref();
+      const answered = (err: Error | null): void => {
+        if (conn.answerTimer) clearTimeout(conn.answerTimer);
+        conn.answerTimer = undefined;
+        if (!err) this.schedulePing(conn);
+      };
+      try {
+        if (conn.session.ping(answered) === false) answered(new Error('too many pings outstanding'));
+      } catch (err) {
+        answered(err as Error);
+      }
+    }, timeMs).unref();
+  }
+}
+
+function stopTimers(conn: Connection): void {
+  if (conn.pingTimer) clearTimeout(conn.pingTimer);
+  if (conn.answerTimer) clearTimeout(conn.answerTimer);
+  conn.pingTimer = undefined;
+  conn.answerTimer = undefined;
+}
+
+/**
+ * Verifies the builder's certificate against `serverName`. Node refuses an IP
+ * address as SNI (RFC 6066), so for an IP the name is only used to check the
+ * certificate.
+ */
+function serverNameOptions(serverName: string): Pick<http2.SecureClientSessionOptions, 'servername' | 'checkServerIdentity'> {
+  if (!net.isIP(serverName)) return { servername: serverName };
+  return { checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert) };
+}
