@@ -1,0 +1,1005 @@
+export const id = 157;
+export const ids = [157];
+export const modules = {
+
+/***/ 1157:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  startGateway: () => (/* binding */ startGateway)
+});
+
+// EXTERNAL MODULE: external "node:http2"
+var external_node_http2_ = __webpack_require__(2467);
+// EXTERNAL MODULE: ./node_modules/@grpc/grpc-js/build/src/index.js
+var src = __webpack_require__(3033);
+// EXTERNAL MODULE: ./src/buildkit/channel.ts
+var channel = __webpack_require__(6211);
+// EXTERNAL MODULE: ./src/common/grpc-frames.ts
+var grpc_frames = __webpack_require__(6956);
+;// CONCATENATED MODULE: ./src/envd/gateway/wire.ts
+
+
+/** A call the gateway cannot forward; it ends with `code` and the message. */
+class CallError extends Error {
+    code;
+    constructor(code, message) {
+        super(message);
+        this.code = code;
+        this.name = 'CallError';
+    }
+}
+/** How the gateway ends a call whose request stream the frame decoder refused. */
+function frameCallError(err) {
+    switch (err.kind) {
+        case 'compressed':
+            // grpc-js (our upstream side) only accepts messages to serialize, not
+            // pre-compressed bytes, so a compressed message cannot be passed on.
+            return new CallError(src/* status */.h5.UNIMPLEMENTED, 'envd gateway: compressed gRPC request messages are not supported; disable compression in the client');
+        case 'invalid-flag':
+            return new CallError(src/* status */.h5.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
+        case 'too-large':
+            return new CallError(src/* status */.h5.RESOURCE_EXHAUSTED, `envd gateway: request message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`);
+    }
+}
+/**
+ * Request headers that belong to one hop: the gateway sets te, content-type,
+ * user-agent and grpc-timeout upstream itself, and encodings are not
+ * negotiated through it (identity only). Forwarding them as metadata would
+ * duplicate or contradict them.
+ */
+const REQUEST_HEADERS_NOT_FORWARDED = new Set([
+    'te',
+    'content-type',
+    'content-length',
+    'user-agent',
+    'grpc-timeout',
+    'grpc-encoding',
+    'grpc-accept-encoding',
+    'accept-encoding',
+    'grpc-status',
+    'grpc-message',
+    'host',
+    'connection',
+    'keep-alive',
+    'proxy-connection',
+    'transfer-encoding',
+    'upgrade',
+]);
+/**
+ * Response headers/trailers we set ourselves (status, framing) or that Node
+ * refuses on HTTP/2 (connection-specific headers); the rest of the builder's
+ * metadata passes through.
+ */
+const RESPONSE_HEADERS_NOT_FORWARDED = new Set([
+    'content-type',
+    'content-length',
+    'grpc-status',
+    'grpc-message',
+    'grpc-encoding',
+    'grpc-accept-encoding',
+    'te',
+    'trailer',
+    'connection',
+    'keep-alive',
+    'proxy-connection',
+    'transfer-encoding',
+    'upgrade',
+]);
+const TIMEOUT_UNIT_MS = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+/** `grpc-timeout` ("<1-8 digits><H|M|S|m|u|n>") in milliseconds, or undefined if malformed. */
+function parseGrpcTimeout(value) {
+    const m = /^(\d{1,8})([HMSmun])$/.exec(value.trim());
+    if (!m)
+        return undefined;
+    return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]];
+}
+/**
+ * Builds upstream metadata from the flat `[name, value, ...]` list of the
+ * 'stream' event. The parsed headers object would join repeated values with
+ * ", ", which is ambiguous; the raw list keeps them apart. Throws CallError.
+ */
+function requestMetadata(rawHeaders) {
+    const metadata = new src/* Metadata */.OS();
+    let timeoutMs;
+    let timeout;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        const value = rawHeaders[i + 1];
+        if (name.startsWith(':'))
+            continue;
+        if (name === 'grpc-timeout') {
+            timeoutMs = parseGrpcTimeout(value);
+            if (timeoutMs === undefined)
+                throw new CallError(src/* status */.h5.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
+            timeout = value.trim();
+            continue;
+        }
+        if (REQUEST_HEADERS_NOT_FORWARDED.has(name))
+            continue;
+        try {
+            if (name.endsWith('-bin')) {
+                // Binary values are base64 on the wire; several may share one field,
+                // comma-separated (base64 has no commas, so the split is exact).
+                for (const part of value.split(','))
+                    metadata.add(name, Buffer.from(part.trim(), 'base64'));
+            }
+            else {
+                metadata.add(name, value);
+            }
+        }
+        catch (err) {
+            throw new CallError(src/* status */.h5.INTERNAL, `envd gateway: cannot forward request header "${name}": ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
+    return timeoutMs === undefined || timeout === undefined ? { metadata } : { metadata, timeoutMs, timeout };
+}
+/** Checked request metadata as header fields for the upstream stream (binary values base64, repeated values apart). */
+function requestHeaders(metadata) {
+    return metadata.toHttp2Headers();
+}
+/** The builder's metadata as HTTP/2 header fields (binary values base64, repeated values as arrays). */
+function metadataHeaders(metadata) {
+    const out = {};
+    if (!metadata)
+        return out;
+    for (const [key, raw] of Object.entries(metadata.toHttp2Headers())) {
+        if (key.startsWith(':') || RESPONSE_HEADERS_NOT_FORWARDED.has(key))
+            continue;
+        const values = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)];
+        if (values.length === 0)
+            continue;
+        // A one-element array is fine for most names, but Node rejects arrays for
+        // its single-value headers, so use a plain string when there is one value.
+        out[key] = values.length === 1 ? values[0] : values;
+    }
+    return out;
+}
+/** Trailer fields ending a call: the builder's trailing metadata plus grpc-status/grpc-message. */
+function statusTrailers(code, details, metadata) {
+    const trailers = metadataHeaders(metadata);
+    trailers['grpc-status'] = String(code);
+    if (details)
+        trailers['grpc-message'] = (0,grpc_frames/* encodeGrpcMessage */.KV)(details);
+    return trailers;
+}
+/**
+ * Fields of the builder's header blocks that never go to envd: connection
+ * specific ones (Node refuses them on HTTP/2 anyway), content-length, and
+ * grpc-accept-encoding, since the gateway takes identity requests only. The
+ * rest, grpc-encoding included, describes the bytes that pass unchanged.
+ */
+const PASS_THROUGH_DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'grpc-accept-encoding']);
+/**
+ * The builder's response headers (`withStatus`) or trailers as fields for
+ * envd, from the flat `[name, value, ...]` list Node passes with them, so
+ * repeated fields stay apart. Pseudo-headers are dropped except :status.
+ * The status travels as the builder sent it, even a non-200 one: envd's
+ * client maps that to a gRPC status itself.
+ */
+function passThroughHeaders(rawHeaders, withStatus) {
+    const out = {};
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        const value = rawHeaders[i + 1];
+        if (name.startsWith(':') ? !(withStatus && name === ':status') : PASS_THROUGH_DROPPED.has(name))
+            continue;
+        if (name === 'content-type' && /^application\/grpc([+;]|$)/.test(value)) {
+            // One gRPC content type towards envd, whatever codec suffix the builder's
+            // server library adds; anything else passes on for envd to refuse.
+            out[name] = 'application/grpc';
+            continue;
+        }
+        const seen = out[name];
+        if (seen === undefined)
+            out[name] = value;
+        else if (Array.isArray(seen))
+            seen.push(value);
+        else
+            out[name] = [seen, value];
+    }
+    return out;
+}
+/** The status a header block carries (trailers, or a trailers-only response); UNKNOWN without a valid grpc-status. */
+function statusOf(headers) {
+    const first = (v) => (Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v));
+    const raw = first(headers['grpc-status']);
+    const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : src/* status */.h5.UNKNOWN;
+    return { code, details: (0,grpc_frames/* decodeGrpcMessage */.wy)(first(headers['grpc-message']) ?? '') };
+}
+
+;// CONCATENATED MODULE: ./src/envd/gateway/forward.ts
+// One envd call passed on to the builder as bytes: an HTTP/2 stream from envd
+// joined to an HTTP/2 stream to the builder. DATA goes through chunk by chunk
+// as it comes, with no message reassembly and no copies; each side is paused
+// while the other cannot take more, so HTTP/2 flow control holds the sender
+// back instead of the gateway buffering. envd's bytes are checked on the way
+// (gRPC framing, no compression, size limit); the builder's are passed on as
+// they are, for envd's own client to judge.
+
+
+
+
+/** Ends a stream before any upstream call exists. */
+function respondTrailersOnly(stream, code, details, extra = {}) {
+    if (stream.destroyed || stream.closed || stream.headersSent)
+        return;
+    try {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...extra, ...statusTrailers(code, details) }, { endStream: true });
+    }
+    catch {
+        stream.close(external_node_http2_.constants.NGHTTP2_INTERNAL_ERROR);
+    }
+}
+/**
+ * Returns a function that stops reading `source` until `sink` drains. Calls
+ * while it is paused do nothing, so one 'drain' listener at most is pending.
+ */
+function pauseUntilDrained(source, sink) {
+    let paused = false;
+    return () => {
+        if (paused)
+            return;
+        paused = true;
+        source.pause();
+        sink.once('drain', () => {
+            paused = false;
+            source.resume();
+        });
+    };
+}
+/**
+ * The flat `[name, value, ...]` header list Node passes with header events
+ * (repeated fields apart); rebuilt from the parsed object where it is missing
+ * (repeated values then stay joined).
+ */
+function rawList(headers, raw) {
+    if (Array.isArray(raw))
+        return raw;
+    const flat = [];
+    for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined)
+            continue;
+        for (const v of Array.isArray(value) ? value : [value])
+            flat.push(name, String(v));
+    }
+    return flat;
+}
+/**
+ * Joins envd's `stream` to the builder's `upstream` until one side ends the
+ * call. `capture` (Control/Solve only) sees both directions' bytes.
+ */
+function proxyCall(ctx, path, stream, upstream, capture) {
+    const scanner = new grpc_frames/* FrameScanner */.yQ(ctx.maxMessageBytes);
+    const builderFailed = (why) => `envd gateway: builder ${ctx.builder}: ${why}`;
+    /** Response HEADERS sent to envd. */
+    let responded = false;
+    /** The final status has been sent to envd, or envd is gone; nothing more is forwarded. */
+    let finished = false;
+    /** The builder's stream has ended or been cancelled by us. */
+    let upstreamDone = false;
+    /** The builder's trailers, held until all DATA before them is passed on. */
+    let upstreamTrailers;
+    let upstreamError;
+    let trailers = {};
+    // envd reads slower than the builder sends: stop reading upstream so
+    // HTTP/2 flow control pushes back on the builder instead of us buffering.
+    const holdUpstream = pauseUntilDrained(upstream, stream);
+    // The builder (or the link to it) is slower than envd: stop reading the
+    // envd stream so its window closes and envd waits.
+    const holdDownstream = pauseUntilDrained(stream, upstream);
+    const entry = { abort: (code, details) => finish(code, details) };
+    ctx.active.add(entry);
+    stream.on('wantTrailers', () => {
+        try {
+            stream.sendTrailers(trailers);
+        }
+        catch (err) {
+            try {
+                stream.sendTrailers(statusTrailers(src/* status */.h5.INTERNAL, `envd gateway: cannot forward response trailers: ${err.message}`));
+            }
+            catch {
+                stream.close(external_node_http2_.constants.NGHTTP2_INTERNAL_ERROR);
+            }
+        }
+    });
+    /** Stops forwarding; a builder stream still open is cancelled. False if already stopped. */
+    function stop(code, details) {
+        if (finished)
+            return false;
+        finished = true;
+        ctx.active.delete(entry);
+        ctx.ended?.(code, details);
+        if (!upstreamDone) {
+            upstreamDone = true;
+            // RST_STREAM(CANCEL): the builder cancels the call's context.
+            if (!upstream.destroyed)
+                upstream.close(external_node_http2_.constants.NGHTTP2_CANCEL);
+        }
+        // Let further request bytes drain into the void instead of stalling the connection.
+        if (!stream.destroyed)
+            stream.resume();
+        return true;
+    }
+    /** Ends envd's call with `headers` as the final status block (trailers, or a trailers-only response). */
+    function end(headers, trailersOnly) {
+        if (stream.destroyed || stream.closed)
+            return;
+        if (!responded) {
+            responded = true;
+            try {
+                stream.respond(trailersOnly, { endStream: true });
+            }
+            catch {
+                respondTrailersOnly(stream, src/* status */.h5.INTERNAL, 'envd gateway: cannot forward the response status');
+            }
+            return;
+        }
+        trailers = headers;
+        stream.end(); // emits 'wantTrailers' once all DATA is out
+    }
+    /** The gateway's own reason to end the call (bad frame, lost builder, close()). */
+    function finish(code, details) {
+        if (!stop(code, details))
+            return;
+        const status = statusTrailers(code, details);
+        end(status, { ':status': 200, 'content-type': 'application/grpc', ...status });
+    }
+    /** The builder's status, passed on as it sent it. */
+    function passStatus(headers, trailersOnly) {
+        upstreamDone = true;
+        const { code, details } = statusOf(headers);
+        if (!stop(code, details))
+            return;
+        end(headers, trailersOnly ? headers : {});
+    }
+    // --- builder → envd
+    upstream.on('response', (headers, flags, raw) => {
+        if (finished)
+            return;
+        const fields = passThroughHeaders(rawList(headers, raw), true);
+        if (flags & external_node_http2_.constants.NGHTTP2_FLAG_END_STREAM) {
+            // Trailers-only: the status is in this one HEADERS frame.
+            passStatus(fields, true);
+            return;
+        }
+        if (stream.destroyed || stream.closed)
+            return;
+        try {
+            stream.respond(fields, { waitForTrailers: true });
+            responded = true;
+        }
+        catch (err) {
+            // Only reachable with header fields Node refuses to encode.
+            finish(src/* status */.h5.INTERNAL, `envd gateway: cannot forward response headers: ${err.message}`);
+        }
+    });
+    upstream.on('data', (chunk) => {
+        if (finished || !responded)
+            return;
+        capture?.response(chunk);
+        if (!stream.write(chunk))
+            holdUpstream();
+    });
+    upstream.on('trailers', (headers, _flags, raw) => {
+        upstreamTrailers = passThroughHeaders(rawList(headers, raw), false);
+    });
+    // 'trailers' comes before 'end', but DATA read before them may still be
+    // waiting in a paused stream: the status follows once all of it is passed on.
+    upstream.on('end', () => {
+        if (!finished && upstreamTrailers)
+            passStatus(upstreamTrailers, false);
+    });
+    upstream.on('error', (err) => {
+        upstreamError ??= err.message;
+    });
+    // Always last. A reset stream ends its readable side too, so only here is
+    // it clear whether the call ended without a status or was cut off.
+    upstream.on('close', () => {
+        if (finished)
+            return;
+        upstreamDone = true;
+        const code = upstream.rstCode ?? external_node_http2_.constants.NGHTTP2_NO_ERROR;
+        if (upstreamError === undefined && code === external_node_http2_.constants.NGHTTP2_NO_ERROR) {
+            finish(src/* status */.h5.INTERNAL, builderFailed('the call ended without a gRPC status'));
+            return;
+        }
+        // Reset by the builder, its connection lost or never made, or keepalive gave up.
+        finish(src/* status */.h5.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
+    });
+    // --- envd → builder
+    stream.on('data', (chunk) => {
+        if (finished)
+            return;
+        try {
+            scanner.push(chunk);
+        }
+        catch (err) {
+            const failure = err instanceof grpc_frames/* FrameError */.qy ? frameCallError(err) : new CallError(src/* status */.h5.INTERNAL, err.message);
+            ctx.log(`envd gateway: ${path}: ${failure.message}`);
+            finish(failure.code, failure.message);
+            return;
+        }
+        capture?.request(chunk);
+        if (!upstream.write(chunk))
+            holdDownstream();
+    });
+    stream.on('end', () => {
+        if (finished)
+            return;
+        // A reset or a lost connection ends the readable side too; that is no
+        // half-close to pass on: 'close' follows and cancels the builder's stream.
+        if (stream.aborted || (stream.rstCode ?? external_node_http2_.constants.NGHTTP2_NO_ERROR) !== external_node_http2_.constants.NGHTTP2_NO_ERROR)
+            return;
+        if (scanner.hasPartial()) {
+            finish(src/* status */.h5.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
+            return;
+        }
+        upstream.end(); // half-close: envd has sent all its messages
+    });
+    stream.on('close', () => {
+        // RST_STREAM from envd, its connection dropped, or the normal end after
+        // our trailers. Only the first two leave the builder's stream open.
+        stop(src/* status */.h5.CANCELLED, 'envd gateway: envd cancelled the call');
+    });
+}
+
+;// CONCATENATED MODULE: ./src/envd/gateway/methods.ts
+// The only gRPC methods the gateway passes on to the builder.
+//
+// The gateway carries the job's identity (mTLS client certificate, or the
+// runner's access to a local daemon socket). Anything that reaches it could
+// otherwise prune the builder's cache, read or rewrite its build history or
+// start builds of its own. So it forwards exactly what `envd build` calls and
+// refuses the rest before any upstream call exists.
+//
+// Where each method comes from (envd v1.3.4, whose BuildKit client is
+// v0.25.1; read in their sources, and seen on the wire with the real envd):
+//   Control/ListWorkers  envd pkg/buildkitd: the readiness poll behind
+//                        BUILDKIT_CONNECTING_TIMEOUT; BuildKit client.Build
+//                        also lists the workers before every build.
+//   Control/Solve        client.Build -> client solve: the build itself, with
+//                        no frontend, so the client drives it over LLBBridge.
+//   Control/Status       client solve: the progress stream envd prints.
+//   Control/Session      client solve: the session tunnel (local context
+//                        files, registry credentials) via the hijack dialer.
+//   LLBBridge/Ping       gateway grpcclient.New: capabilities before the build
+//                        function runs.
+//   LLBBridge/Solve      envd's build function (pkg/builder/build_func.go)
+//                        solving its LLB definition.
+//   LLBBridge/Return     grpcclient Run: hands the result (or error) back so
+//                        the daemon exports it.
+// Not used by envd's build path and therefore refused: Control/Prune,
+// DiskUsage, Info, ListenBuildHistory, UpdateBuildHistory, and the other
+// LLBBridge calls (ReadFile, ReadDir, StatFile, Evaluate, Inputs, Warn,
+// ResolveImageConfig, ResolveSourceMeta, NewContainer, ReleaseContainer,
+// ExecProcess), as well as every other service.
+const CONTROL = 'moby.buildkit.v1.Control';
+const LLB_BRIDGE = 'moby.buildkit.v1.frontend.LLBBridge';
+/** Full gRPC paths (`/<service>/<method>`) envd's builds use. */
+const ENVD_BUILD_METHODS = new Set([
+    `/${CONTROL}/ListWorkers`,
+    `/${CONTROL}/Solve`,
+    `/${CONTROL}/Status`,
+    `/${CONTROL}/Session`,
+    `/${LLB_BRIDGE}/Ping`,
+    `/${LLB_BRIDGE}/Solve`,
+    `/${LLB_BRIDGE}/Return`,
+]);
+/** Exact match only: the path is used as given for the upstream call. */
+function isEnvdBuildMethod(path) {
+    return ENVD_BUILD_METHODS.has(path);
+}
+
+// EXTERNAL MODULE: ./src/protocol/index.ts + 2 modules
+var protocol = __webpack_require__(4946);
+;// CONCATENATED MODULE: ./src/envd/gateway/solve-capture.ts
+// Reading Control/Solve's request and response as they pass through the
+// gateway, to learn the exporter response (image digest) that envd itself
+// would only print. The forwarded bytes are not touched: the capture decodes
+// copies of this one method's chunks on the side. Solve messages are small;
+// decoding problems are logged and never disturb forwarding.
+
+
+
+const SOLVE_PATH = '/moby.buildkit.v1.Control/Solve';
+/** Far above any real SolveRequest/SolveResponse, and what the builder accepts anyway. */
+const MAX_CAPTURED_MESSAGE_BYTES = 16 * 1024 * 1024;
+const solveRequestCodec = (0,protocol/* codec */.rL)(protocol/* Messages */.B2.SolveRequest);
+const solveResponseCodec = (0,protocol/* codec */.rL)(protocol/* Messages */.B2.SolveResponse);
+/** One direction of the call, reassembled from copies of its chunks. */
+class Side {
+    what;
+    log;
+    decoder = new grpc_frames/* FrameDecoder */.wI(MAX_CAPTURED_MESSAGE_BYTES);
+    broken = false;
+    constructor(what, log) {
+        this.what = what;
+        this.log = log;
+    }
+    /** The messages `chunk` completes; none once the framing was refused. */
+    push(chunk) {
+        if (this.broken)
+            return [];
+        try {
+            // A copy: the chunk itself is on its way to the other side.
+            return this.decoder.push(Buffer.from(chunk));
+        }
+        catch (err) {
+            this.broken = true;
+            this.log(`envd gateway: could not read the ${this.what} framing: ${err.message}`);
+            return [];
+        }
+    }
+}
+class SolveCapture {
+    log;
+    req;
+    res;
+    requests;
+    responses;
+    done = false;
+    constructor(log) {
+        this.log = log;
+        this.requests = new Side('SolveRequest', log);
+        this.responses = new Side('SolveResponse', log);
+    }
+    /** Bytes envd sent (already checked and forwarded). */
+    request(chunk) {
+        for (const message of this.requests.push(chunk)) {
+            if (this.req)
+                continue;
+            try {
+                this.req = solveRequestCodec.decode(message);
+            }
+            catch (err) {
+                this.log(`envd gateway: could not decode a SolveRequest: ${err.message}`);
+            }
+        }
+    }
+    /** Bytes the builder answered (already forwarded). */
+    response(chunk) {
+        for (const message of this.responses.push(chunk)) {
+            try {
+                this.res = solveResponseCodec.decode(message);
+            }
+            catch (err) {
+                this.log(`envd gateway: could not decode a SolveResponse: ${err.message}`);
+            }
+        }
+    }
+    /** The captured call, the first time the call's end is reported; undefined after that. */
+    finish(code, details) {
+        if (this.done)
+            return undefined;
+        this.done = true;
+        const req = this.req;
+        const exporters = (req?.Exporters ?? []).map((e) => ({ type: e.Type ?? '', attrs: { ...(e.Attrs ?? {}) } }));
+        if (exporters.length === 0 && req?.ExporterDeprecated) {
+            exporters.push({ type: req.ExporterDeprecated, attrs: { ...(req.ExporterAttrsDeprecated ?? {}) } });
+        }
+        const ok = code === src/* status */.h5.OK;
+        const captured = {
+            ref: req?.Ref ?? '',
+            session: req?.Session ?? '',
+            frontend: req?.Frontend ?? '',
+            exporters,
+            exporterResponse: ok ? { ...(this.res?.ExporterResponse ?? {}) } : {},
+            status: { code, details },
+        };
+        this.log(ok
+            ? `envd gateway: Solve ${captured.ref} finished: ${JSON.stringify(captured.exporterResponse)}`
+            : `envd gateway: Solve ${captured.ref} failed with ${src/* status */.h5[code] ?? code}: ${details}`);
+        return captured;
+    }
+}
+
+// EXTERNAL MODULE: ./src/envd/gateway/socket.ts
+var socket = __webpack_require__(3055);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __webpack_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __webpack_require__(1692);
+// EXTERNAL MODULE: ./src/buildkit/endpoint.ts
+var buildkit_endpoint = __webpack_require__(8559);
+;// CONCATENATED MODULE: ./src/envd/gateway/upstream.ts
+// The gateway's one HTTP/2 connection to the builder.
+//
+// The gateway passes envd's streams on byte for byte, so it needs plain
+// HTTP/2 streams to the builder, not a gRPC client: one node:http2 session,
+// opened on first use and opened again after it closed or failed. TLS, the
+// :authority and the cert/key check are decided like the grpc-js channel
+// does it (buildkit/endpoint.ts), with verification always on.
+
+
+
+
+
+/** Large enough for big payloads on the Session tunnel without stalling on 64 KiB windows. */
+const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Header limits matching grpc-go's 16 MiB default; Node's defaults (128 fields, 64 KiB) are far lower. */
+const MAX_HEADER_LIST_BYTES = 16 * 1024 * 1024;
+const MAX_HEADER_FIELDS = 100_000;
+/** How long close() lets the session end gracefully before destroying it. */
+const CLOSE_GRACE_MS = 1000;
+/** The session options both sides of the gateway share. */
+const SESSION_OPTIONS = {
+    maxHeaderListPairs: MAX_HEADER_FIELDS,
+    maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+    // Node's 10 MB credit limit makes it refuse new streams under load; grpc-js
+    // lifts it the same way.
+    maxSessionMemory: Number.MAX_SAFE_INTEGER,
+};
+class Upstream {
+    endpoint;
+    opts;
+    /** Sent as :authority on every stream. */
+    authority;
+    tls;
+    keepalive;
+    current;
+    closed = false;
+    /** Which connection each open stream belongs to, to explain its failure. */
+    streams = new WeakMap();
+    constructor(endpoint, opts) {
+        this.endpoint = endpoint;
+        this.opts = opts;
+        // Throws at start for a cert without a key (or the reverse).
+        this.tls = (0,buildkit_endpoint/* clientTls */.lR)(endpoint);
+        this.authority = (0,buildkit_endpoint/* builderAuthority */.Xf)(endpoint);
+        this.keepalive = opts.keepalive ?? channel/* DEFAULT_KEEPALIVE */.$6;
+    }
+    /** The builder's address as the user gave it, for messages. */
+    get address() {
+        return this.endpoint.address;
+    }
+    /**
+     * Opens a stream to the builder (connecting first if needed). Throws when
+     * the gateway is closed or Node refuses the headers; connection failures
+     * arrive later as the stream's 'error' and 'close'.
+     */
+    request(headers) {
+        if (this.closed)
+            throw new Error('the gateway is closed');
+        const conn = this.connection();
+        const stream = conn.session.request(headers, { endStream: false });
+        conn.open++;
+        this.streams.set(stream, conn);
+        if (!conn.pingTimer && !conn.answerTimer)
+            this.schedulePing(conn);
+        stream.once('close', () => {
+            conn.open--;
+            if (conn.open === 0 && conn.pingTimer) {
+                // grpc-go counts pings on an idle connection as abuse: ping only during calls.
+                clearTimeout(conn.pingTimer);
+                conn.pingTimer = undefined;
+            }
+        });
+        return stream;
+    }
+    /**
+     * Why `stream` was cut off if its connection went down, else undefined.
+     * A session destroyed with an error passes it to its streams; this covers
+     * a connection closed without one (a builder refusing our TLS client
+     * certificate just hangs up).
+     */
+    connectionFailure(stream) {
+        const conn = this.streams.get(stream);
+        if (!conn || !(conn.session.closed || conn.session.destroyed))
+            return undefined;
+        if (conn.started)
+            return 'the connection to the builder closed';
+        return this.tls
+            ? 'the builder closed the connection before HTTP/2 started (did it refuse our TLS client certificate?)'
+            : 'the builder closed the connection before HTTP/2 started';
+    }
+    /** Closes the session: gracefully first, destroyed after a grace period. */
+    async close() {
+        this.closed = true;
+        const conn = this.current;
+        this.current = undefined;
+        if (!conn || conn.session.destroyed)
+            return;
+        stopTimers(conn);
+        const ended = new Promise((resolve) => conn.session.once('close', () => resolve()));
+        if (!conn.session.closed)
+            conn.session.close();
+        const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+        await Promise.race([ended, grace]);
+        conn.session.destroy();
+    }
+    connection() {
+        const c = this.current;
+        // A session that got GOAWAY is closed for new streams; one that failed is destroyed.
+        if (c && !c.session.closed && !c.session.destroyed)
+            return c;
+        const session = this.connect();
+        const conn = { session, open: 0, started: false };
+        session.once('remoteSettings', () => (conn.started = true));
+        this.current = conn;
+        session.on('error', (err) => this.opts.log(`envd gateway: connection to builder ${this.address}: ${err.message}`));
+        session.on('goaway', (code) => {
+            if (code !== external_node_http2_.constants.NGHTTP2_NO_ERROR)
+                this.opts.log(`envd gateway: builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
+        });
+        session.once('close', () => {
+            stopTimers(conn);
+            if (this.current === conn)
+                this.current = undefined;
+        });
+        session.once('connect', () => {
+            try {
+                // initialWindowSize only covers streams; the connection window stays at
+                // 64 KiB unless raised here.
+                session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+            }
+            catch (err) {
+                this.opts.log(`envd gateway: could not raise the connection window to the builder: ${err.message}`);
+            }
+        });
+        return conn;
+    }
+    connect() {
+        const options = {
+            ...SESSION_OPTIONS,
+            settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+        };
+        const e = this.endpoint;
+        if (e.scheme === 'unix') {
+            const socketPath = e.socketPath;
+            return external_node_http2_.connect('http://localhost', { ...options, createConnection: () => external_node_net_.connect({ path: socketPath }) });
+        }
+        const host = e.host.includes(':') ? `[${e.host}]` : e.host;
+        const t = this.tls;
+        if (!t)
+            return external_node_http2_.connect(`http://${host}:${e.port}`, options);
+        // Verification stays on (Node's default): without a CA the system roots
+        // are used. http2.connect offers only ALPN h2.
+        return external_node_http2_.connect(`https://${host}:${e.port}`, {
+            ...options,
+            ...(t.ca ? { ca: t.ca } : {}),
+            ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+            ...(t.serverName ? serverNameOptions(t.serverName) : {}),
+        });
+    }
+    /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */
+    schedulePing(conn) {
+        if (conn.open === 0 || conn.session.destroyed)
+            return;
+        const { timeMs, timeoutMs } = this.keepalive;
+        conn.pingTimer = setTimeout(() => {
+            conn.pingTimer = undefined;
+            if (conn.open === 0 || conn.session.destroyed)
+                return;
+            conn.answerTimer = setTimeout(() => {
+                conn.answerTimer = undefined;
+                conn.session.destroy(new Error(`no answer to a keepalive ping within ${timeoutMs} ms`));
+            }, timeoutMs).unref();
+            const answered = (err) => {
+                if (conn.answerTimer)
+                    clearTimeout(conn.answerTimer);
+                conn.answerTimer = undefined;
+                if (!err)
+                    this.schedulePing(conn);
+            };
+            try {
+                if (conn.session.ping(answered) === false)
+                    answered(new Error('too many pings outstanding'));
+            }
+            catch (err) {
+                answered(err);
+            }
+        }, timeMs).unref();
+    }
+}
+function stopTimers(conn) {
+    if (conn.pingTimer)
+        clearTimeout(conn.pingTimer);
+    if (conn.answerTimer)
+        clearTimeout(conn.answerTimer);
+    conn.pingTimer = undefined;
+    conn.answerTimer = undefined;
+}
+/**
+ * Verifies the builder's certificate against `serverName`. Node refuses an IP
+ * address as SNI (RFC 6066), so for an IP the name is only used to check the
+ * certificate.
+ */
+function serverNameOptions(serverName) {
+    if (!external_node_net_.isIP(serverName))
+        return { servername: serverName };
+    return { checkServerIdentity: (_host, cert) => external_node_tls_.checkServerIdentity(serverName, cert) };
+}
+
+;// CONCATENATED MODULE: ./src/envd/gateway/server.ts
+// The private gateway between the envd CLI and the remote builder.
+//
+// envd's own BuildKit client cannot use our connection to the builder (mTLS
+// settings, the builder the action resolved). So envd talks h2c to a unix
+// socket of ours that only the job's user can open, and every call envd's
+// builds make (Control.ListWorkers/Solve/Status/Session, LLBBridge.Ping/
+// Solve/Return) is passed on as an HTTP/2 stream over one connection of our
+// own to the builder, byte for byte (gateway/forward.ts); every other method
+// is refused (gateway/methods.ts). On the way the gateway reads
+// Control.Solve's response to learn the exporter response (image digest)
+// that envd itself would only print.
+
+
+
+
+
+
+
+
+
+/** Sent upstream instead of envd's own user-agent (a hop header). */
+const USER_AGENT = 'envd-remote-build-gateway';
+/** How long close() lets sessions deliver final statuses before destroying them. */
+const server_CLOSE_GRACE_MS = 1000;
+/** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
+async function startGateway(endpoint, opts) {
+    const log = opts.log ?? (() => undefined);
+    // Throws here for unusable TLS settings; nothing connects before envd's first call.
+    const upstream = new Upstream(endpoint, { log, ...(opts.keepalive ? { keepalive: opts.keepalive } : {}) });
+    const state = {
+        upstream,
+        call: {
+            builder: endpoint.address,
+            // What the builder accepts anyway; refusing early stops an oversized
+            // message before it is passed on.
+            maxMessageBytes: channel/* MAX_MESSAGE_BYTES */.fv,
+            log,
+            active: new Set(),
+            connectionFailure: (stream) => upstream.connectionFailure(stream),
+        },
+        solves: [],
+        closing: false,
+    };
+    const server = external_node_http2_.createServer({
+        ...SESSION_OPTIONS,
+        settings: {
+            maxHeaderListSize: MAX_HEADER_LIST_BYTES,
+            initialWindowSize: STREAM_WINDOW_BYTES,
+        },
+    });
+    const sessions = new Set();
+    server.on('session', (session) => {
+        // Who may connect at all is settled by the socket's permissions.
+        if (state.closing) {
+            session.destroy();
+            return;
+        }
+        sessions.add(session);
+        session.on('close', () => sessions.delete(session));
+        session.on('error', (err) => log(`envd gateway: connection error: ${err.message}`));
+        try {
+            // initialWindowSize only covers streams; the connection window stays at
+            // 64 KiB unless raised here.
+            session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        }
+        catch (err) {
+            log(`envd gateway: could not raise the connection window: ${err.message}`);
+        }
+    });
+    server.on('sessionError', (err) => log(`envd gateway: connection error: ${err.message}`));
+    // @types/node omits the 4th argument; Node passes the flat raw header list.
+    server.on('stream', (stream, headers, _flags, rawHeaders) => {
+        forwardStream(state, stream, headers, rawList(headers, rawHeaders));
+    });
+    await (0,socket/* listenPrivate */.BE)(server, opts.socketPath);
+    server.on('error', (err) => log(`envd gateway: server error: ${err.message}`));
+    let closed;
+    const close = async () => {
+        state.closing = true;
+        const stopped = new Promise((resolve) => server.close(() => resolve()));
+        // Each ends envd's call and resets the builder's stream (CANCEL).
+        for (const call of [...state.call.active])
+            call.abort(src/* status */.h5.CANCELLED, 'envd gateway: closed while the call was in flight');
+        // GOAWAY first so the final statuses just written still reach envd...
+        for (const session of sessions)
+            if (!session.closed && !session.destroyed)
+                session.close();
+        const grace = new Promise((resolve) => setTimeout(resolve, server_CLOSE_GRACE_MS).unref());
+        await Promise.all([Promise.race([stopped, grace]), state.upstream.close()]);
+        // ...then make sure nothing keeps the socket or the process alive.
+        // (Closing the server also removes the socket file.)
+        for (const session of sessions)
+            session.destroy();
+        await stopped;
+    };
+    return {
+        socketPath: opts.socketPath,
+        url: `unix://${opts.socketPath}`,
+        solves: () => [...state.solves],
+        close: () => (closed ??= close()),
+    };
+}
+/**
+ * Checks one HTTP/2 stream from envd and opens its stream to the builder.
+ * Unary and streaming calls look the same on the wire, and the bytes need no
+ * knowledge of the method.
+ */
+function forwardStream(state, stream, headers, rawHeaders) {
+    stream.on('error', (err) => state.call.log(`envd gateway: stream error on ${String(headers[':path'])}: ${err.message}`));
+    const path = headers[':path'];
+    if (headers[':method'] !== 'POST' || typeof path !== 'string' || !path.startsWith('/')) {
+        if (!stream.destroyed)
+            stream.respond({ ':status': 405 }, { endStream: true });
+        return;
+    }
+    const contentType = headers['content-type'];
+    if (typeof contentType !== 'string' || !/^application\/grpc([+;]|$)/.test(contentType)) {
+        if (!stream.destroyed)
+            stream.respond({ ':status': 415 }, { endStream: true });
+        return;
+    }
+    if (!isEnvdBuildMethod(path)) {
+        // Refused here, before any upstream call exists: the builder never sees it.
+        state.call.log(`envd gateway: refused ${JSON.stringify(path)}: not a method envd builds use`);
+        respondTrailersOnly(stream, src/* status */.h5.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
+        return;
+    }
+    if (state.closing) {
+        respondTrailersOnly(stream, src/* status */.h5.UNAVAILABLE, 'envd gateway: closed');
+        return;
+    }
+    const encoding = headers['grpc-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+        // The frame check refuses compressed messages; listing what we accept lets
+        // a negotiating client retry without compression.
+        respondTrailersOnly(stream, src/* status */.h5.UNIMPLEMENTED, `envd gateway: grpc-encoding "${String(encoding)}" is not supported`, {
+            'grpc-accept-encoding': 'identity',
+        });
+        return;
+    }
+    let forwarded;
+    try {
+        forwarded = requestMetadata(rawHeaders);
+    }
+    catch (err) {
+        const code = err instanceof CallError ? err.code : src/* status */.h5.INTERNAL;
+        respondTrailersOnly(stream, code, err.message);
+        return;
+    }
+    let upstream;
+    try {
+        upstream = state.upstream.request({
+            ':method': 'POST',
+            ':path': path,
+            ':authority': state.upstream.authority,
+            'content-type': contentType,
+            te: 'trailers',
+            'user-agent': USER_AGENT,
+            ...(forwarded.timeout !== undefined ? { 'grpc-timeout': forwarded.timeout } : {}),
+            ...requestHeaders(forwarded.metadata),
+        });
+    }
+    catch (err) {
+        respondTrailersOnly(stream, src/* status */.h5.UNAVAILABLE, `envd gateway: cannot open a call to builder ${state.upstream.address}: ${err.message}`);
+        return;
+    }
+    const capture = path === SOLVE_PATH ? new SolveCapture(state.call.log) : undefined;
+    const ctx = capture
+        ? {
+            ...state.call,
+            ended: (code, details) => {
+                const solve = capture.finish(code, details);
+                if (solve)
+                    state.solves.push(solve);
+            },
+        }
+        : state.call;
+    proxyCall(ctx, path, stream, upstream, capture);
+}
+
+
+/***/ })
+
+};
+
+//# sourceMappingURL=157.index.js.map
