@@ -155,6 +155,16 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   }
 
   // --- builder → envd
+  // The builder's DATA is read only once its response HEADERS have been
+  // passed on: Node emits 'response' on the next tick, but DATA that came in
+  // the same read from the socket can be emitted before it (seen with
+  // buildkitd over TLS: the first bytes of LLBBridge/Ping and of the Session
+  // tunnel were dropped). Until a 'data' listener exists the stream buffers.
+  const onData = (chunk: Buffer): void => {
+    if (finished) return;
+    capture?.response(chunk);
+    if (!stream.write(chunk)) holdUpstream();
+  };
   upstream.on('response', (headers: http2.IncomingHttpHeaders, flags: number, raw?: unknown) => {
     if (finished) return;
     const fields = passThroughHeaders(rawList(headers, raw), true);
@@ -170,12 +180,9 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     } catch (err) {
       // Only reachable with header fields Node refuses to encode.
       finish(grpc.status.INTERNAL, `envd gateway: cannot forward response headers: ${(err as Error).message}`);
+      return;
     }
-  });
-  upstream.on('data', (chunk: Buffer) => {
-    if (finished || !responded) return;
-    capture?.response(chunk);
-    if (!stream.write(chunk)) holdUpstream();
+    upstream.on('data', onData);
   });
   upstream.on('trailers', (headers: http2.IncomingHttpHeaders, _flags: number, raw?: unknown) => {
     upstreamTrailers = passThroughHeaders(rawList(headers, raw), false);
