@@ -358,6 +358,18 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         end(headers, trailersOnly ? headers : {});
     }
     // --- builder → envd
+    // The builder's DATA is read only once its response HEADERS have been
+    // passed on: Node emits 'response' on the next tick, but DATA that came in
+    // the same read from the socket can be emitted before it (seen with
+    // buildkitd over TLS: the first bytes of LLBBridge/Ping and of the Session
+    // tunnel were dropped). Until a 'data' listener exists the stream buffers.
+    const onData = (chunk) => {
+        if (finished)
+            return;
+        capture?.response(chunk);
+        if (!stream.write(chunk))
+            holdUpstream();
+    };
     upstream.on('response', (headers, flags, raw) => {
         if (finished)
             return;
@@ -376,14 +388,9 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         catch (err) {
             // Only reachable with header fields Node refuses to encode.
             finish(src/* status */.h5.INTERNAL, `envd gateway: cannot forward response headers: ${err.message}`);
-        }
-    });
-    upstream.on('data', (chunk) => {
-        if (finished || !responded)
             return;
-        capture?.response(chunk);
-        if (!stream.write(chunk))
-            holdUpstream();
+        }
+        upstream.on('data', onData);
     });
     upstream.on('trailers', (headers, _flags, raw) => {
         upstreamTrailers = passThroughHeaders(rawList(headers, raw), false);
