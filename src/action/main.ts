@@ -1,6 +1,7 @@
 // The main step: inputs → builder → build → outputs. Everything main starts
 // that outlives it (a local buildkitd, the envd context) is recorded in the
 // state first, so post can clean it up even if main fails or is cancelled.
+import * as path from 'node:path';
 import * as runner from '../github/runner.js';
 import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { rethrowBuildError } from './build-errors.js';
@@ -16,6 +17,7 @@ import { warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
+import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
@@ -78,8 +80,6 @@ export async function main(signal: AbortSignal): Promise<void> {
   }
 
   const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
-  // Loaded after the build: it brings the registry client, which start-up never needs.
-  const { readPlatformDigests } = await import('./platform-digests.js');
   const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
   setOutputs(result);
   // Both come from the daemon's exporter response.
@@ -154,11 +154,15 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
   const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway/server.js'), import('../envd/build.js')]);
-  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, signal });
-  throwIfCancelled(signal, 'installing envd');
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.
-  const record = await createEnvdHome({ envdPath, onRecord: (r) => saveState({ envdContext: r }) });
+  // The home comes first so that an envd on PATH is probed in it: envd makes
+  // its RSA key pair in the first HOME it runs in (up to 1 s of CPU), once.
+  const planned = await createEnvdHome({ onRecord: (r) => saveState({ envdContext: r }) });
+  const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, signal, probeHome: planned.home });
+  throwIfCancelled(signal, 'installing envd');
+  const record = { ...planned, envdPath: path.resolve(envdPath) };
+  saveState({ envdContext: record });
   const gateway = await startGateway(builder.endpoint, {
     socketPath: gatewaySocketPath(record),
     log: (m) => runner.debug(`gateway: ${m}`),

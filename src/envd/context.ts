@@ -29,7 +29,12 @@ export interface EnvdContextRecord {
 }
 
 export interface CreateEnvdHomeOptions {
-  readonly envdPath: string;
+  /**
+   * The envd binary, when already known. The action creates the home first
+   * (envd is probed in it, see InstallEnvdOptions.probeHome) and records the
+   * binary afterwards; a record without one is cleaned up without envd.
+   */
+  readonly envdPath?: string;
   /**
    * Called with the record before anything is created on disk, so the caller
    * can save it as state first: if main dies midway, post still finds (and
@@ -132,11 +137,11 @@ export function uniqueContextName(env: NodeJS.ProcessEnv = process.env, random: 
  * random part only (the context name can be ~80 characters), so that the
  * socket path inside it stays within the unix socket limit.
  */
-export function planEnvdContext(envdPath: string, env: NodeJS.ProcessEnv = process.env): EnvdContextRecord {
+export function planEnvdContext(envdPath: string | undefined, env: NodeJS.ProcessEnv = process.env): EnvdContextRecord {
   const random = randomBytes(4).toString('hex');
   const name = uniqueContextName(env, random);
   const base = env['RUNNER_TEMP'] || os.tmpdir();
-  return { name, home: path.join(path.resolve(base), `${ENVD_HOME_PREFIX}${random}`), envdPath: path.resolve(envdPath) };
+  return { name, home: path.join(path.resolve(base), `${ENVD_HOME_PREFIX}${random}`), envdPath: envdPath ? path.resolve(envdPath) : '' };
 }
 
 /** Where the gateway listens for this context: `<home>/gateway.sock`. */

@@ -342,6 +342,25 @@ describe('installEnvd against a local release server', () => {
       }
     });
 
+    it('is probed in the home the build will use when given one, which stays (envd makes its key pair there once)', async () => {
+      const srv = await startServer({});
+      const restore = setEnv({ FAKE_ENVD_VERSION: 'v1.3.4' });
+      const home = await tempDir('build-home');
+      try {
+        const bin = await installEnvd('v1.3.4', { ...opts(srv.url), usePath: true, probeHome: home });
+        expect(bin).toBe(path.join(pathDir, 'envd'));
+        const [call] = readCalls(log);
+        expect(call?.argv).toEqual(['version', '--short']);
+        expect(call?.env['HOME']).toBe(home);
+        // Not removed after the probe: the build's own commands run in it.
+        expect(fs.existsSync(home)).toBe(true);
+      } finally {
+        restore();
+        await srv.close();
+        await fsp.rm(home, { recursive: true, force: true });
+      }
+    });
+
     it('is ignored when it reports another version (or a dev build)', async () => {
       const asset = 'envd_1.3.4_linux_amd64';
       const srv = await startServer(release('v1.3.4', asset));
