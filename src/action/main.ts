@@ -17,7 +17,6 @@ import { warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
-import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
@@ -80,6 +79,8 @@ export async function main(signal: AbortSignal): Promise<void> {
   }
 
   const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
+  // Loaded after the build: it brings the registry client, which start-up never needs.
+  const { readPlatformDigests } = await import('./platform-digests.js');
   const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
   setOutputs(result);
   // Both come from the daemon's exporter response.
