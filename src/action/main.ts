@@ -154,12 +154,19 @@ function createSecretMasker(): SecretMasker {
 async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
-  const [{ installEnvd }, { startGateway }, { runEnvdBuild }] = await Promise.all([import('../envd/install.js'), import('../envd/gateway/server.js'), import('../envd/build.js')]);
+  const [{ installEnvd }, { startGateway }, { runEnvdBuild }, { writeEnvdKeyPair }] = await Promise.all([
+    import('../envd/install.js'),
+    import('../envd/gateway/server.js'),
+    import('../envd/build.js'),
+    import('../envd/ssh-key.js'),
+  ]);
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.
-  // The home comes first so that an envd on PATH is probed in it: envd makes
-  // its RSA key pair in the first HOME it runs in (up to 1 s of CPU), once.
+  // The home comes first so that an envd on PATH is probed in it (envd sets
+  // up ~/.config/envd in every HOME it runs in)...
   const planned = await createEnvdHome({ onRecord: (r) => saveState({ envdContext: r }) });
+  // ...and envd finds a key pair there, so no envd command spends seconds making one.
+  await writeEnvdKeyPair(planned.home);
   const envdPath = await installEnvd(inputs.envdVersion, { allowUnverified: inputs.allowUnverifiedDownloads, signal, probeHome: planned.home });
   throwIfCancelled(signal, 'installing envd');
   const record = { ...planned, envdPath: path.resolve(envdPath) };
