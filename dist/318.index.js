@@ -276,7 +276,7 @@ async function installEnvd(version, opts = {}) {
     if (opts.usePath !== false) {
         const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K7('envd', false);
         if (onPath) {
-            const found = await probeEnvdVersion(onPath, signal);
+            const found = await probeEnvdVersion(onPath, signal, opts.probeHome);
             (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
             if (found === tag) {
                 _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} found on PATH: ${onPath}`);
@@ -383,14 +383,18 @@ function tempBase() {
     return process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
 }
 /**
- * Runs `envd version --short` under a throwaway HOME: every envd command first
- * initialises ~/.config/envd (and generates an SSH key pair there), which must
- * not land in the runner user's real home.
+ * Runs `envd version --short` under a throwaway HOME, or the build's private
+ * one (probeHome): every envd command first initialises ~/.config/envd (and
+ * generates an SSH key pair there), which must not land in the runner user's
+ * real home.
  */
-async function probeEnvdVersion(bin, signal) {
-    // RUNNER_TEMP may not exist yet when this is the job's first use of it.
-    await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(tempBase(), { recursive: true });
-    const home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
+async function probeEnvdVersion(bin, signal, probeHome) {
+    let home = probeHome;
+    if (home === undefined) {
+        // RUNNER_TEMP may not exist yet when this is the job's first use of it.
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(tempBase(), { recursive: true });
+        home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
+    }
     try {
         const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .runCommand */ .d)(bin, ['version', '--short'], {
             env: { ...process.env, HOME: home, ENVD_ANALYTICS: 'false' },
@@ -409,7 +413,9 @@ async function probeEnvdVersion(bin, signal) {
         return reported && !reported.startsWith('v') ? `v${reported}` : reported;
     }
     finally {
-        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(home, { recursive: true, force: true });
+        // The caller's home stays: the build goes on in it.
+        if (probeHome === undefined)
+            await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(home, { recursive: true, force: true });
     }
 }
 async function restoreFromActionsCache(staging, key, sha256, tag, signal) {
