@@ -24,7 +24,7 @@ const above = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/protocol/descriptor.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/protocol/codecs.generated.ts'] },
   {
     files: ['src/**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },

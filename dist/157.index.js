@@ -503,7 +503,7 @@ function isEnvdBuildMethod(path) {
 }
 
 // EXTERNAL MODULE: ./src/protocol/index.ts + 2 modules
-var protocol = __webpack_require__(4946);
+var protocol = __webpack_require__(6658);
 ;// CONCATENATED MODULE: ./src/envd/gateway/solve-capture.ts
 // Reading Control/Solve's request and response as they pass through the
 // gateway, to learn the exporter response (image digest) that envd itself

@@ -1,21 +1,47 @@
 // One place that turns our .proto definitions into codecs and grpc-js service
 // definitions. Everything else imports message types from here, so the
 // conversion options (keepCase names, int64 as decimal strings, bytes as
-// Buffer, absent fields left absent) are the same everywhere.
-import protobuf from 'protobufjs';
+// Buffer, absent fields left absent) are the same everywhere. The codecs are
+// protobufjs's own generated code, written out at build time by
+// scripts/gen-proto.mjs (codecs.generated.ts), so nothing is compiled from
+// strings at run time.
 import type { ServiceDefinition, MethodDefinition } from '@grpc/grpc-js';
-import { descriptor } from './descriptor.js';
+import { messageTypes, services } from './codecs.generated.js';
 
 export * from './messages.js';
 
-const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
-root.resolveAll();
+/** What the generated module holds for one message type (protobufjs's static code). */
+interface StaticType {
+  encode(message: object): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): object;
+  fromObject(object: Record<string, unknown>): object;
+  toObject(message: object, options: ConversionOptions): unknown;
+}
+
+interface ConversionOptions {
+  readonly longs: typeof String;
+  readonly enums: typeof Number;
+  readonly bytes: typeof Buffer;
+  readonly defaults: boolean;
+  readonly oneofs: boolean;
+}
+
+interface MethodEntry {
+  readonly name: string;
+  readonly requestType: string;
+  readonly responseType: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+const types = messageTypes as ReadonlyMap<string, StaticType>;
+const serviceTable = services as Readonly<Record<string, readonly MethodEntry[]>>;
 
 /**
  * int64 as strings: Stat.modTime is in nanoseconds and overflows a JS number.
  * defaults false: the end-of-walk marker is a STAT packet *without* a stat.
  */
-const conversion: protobuf.IConversionOptions = {
+const conversion: ConversionOptions = {
   longs: String,
   enums: Number,
   bytes: Buffer,
@@ -35,7 +61,8 @@ const codecs = new Map<string, Codec<unknown>>();
 export function codec<T>(name: string): Codec<T> {
   let c = codecs.get(name);
   if (!c) {
-    const type = root.lookupType(name);
+    const type = types.get(name);
+    if (!type) throw new Error(`no such message type: ${name}`);
     c = {
       name,
       encode(message: unknown): Buffer {
@@ -57,16 +84,14 @@ export function codec<T>(name: string): Codec<T> {
  * (makeGenericClientConstructor) and for servers in tests.
  */
 export function serviceDefinition(fullName: string): ServiceDefinition {
-  const service = root.lookupService(fullName);
-  service.resolveAll();
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const method of service.methodsArray) {
-    const req = codec(method.resolvedRequestType!.fullName.slice(1));
-    const res = codec(method.resolvedResponseType!.fullName.slice(1));
+  for (const method of methodsOf(fullName)) {
+    const req = codec(method.requestType);
+    const res = codec(method.responseType);
     def[method.name] = {
       path: `/${fullName}/${method.name}`,
-      requestStream: !!method.requestStream,
-      responseStream: !!method.responseStream,
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
       requestSerialize: (m: unknown) => req.encode(m),
       requestDeserialize: (b: Buffer) => req.decode(b),
       responseSerialize: (m: unknown) => res.encode(m),
@@ -79,5 +104,11 @@ export function serviceDefinition(fullName: string): ServiceDefinition {
 
 /** The gRPC paths of every method of a service, as the session advertises them. */
 export function methodPaths(fullName: string): string[] {
-  return root.lookupService(fullName).methodsArray.map((m) => `/${fullName}/${m.name}`);
+  return methodsOf(fullName).map((m) => `/${fullName}/${m.name}`);
+}
+
+function methodsOf(fullName: string): readonly MethodEntry[] {
+  const methods = serviceTable[fullName];
+  if (!methods) throw new Error(`no such service: ${fullName}`);
+  return methods;
 }
