@@ -84,7 +84,7 @@ const shortVersion = (text) => /v\d+\.\d+\.\d+/.exec(text ?? '')?.[0] ?? text;
 function table(version, result) {
   const e = result.environment;
   const heads = [...new Set(result.rows.flatMap((r) => Object.keys(r.others ?? {})))];
-  const name = (h) => (h === 'buildctl' ? `buildctl ${shortVersion(e.buildctl)}` : h === 'buildctl-newest' ? `buildctl ${shortVersion(e.buildctlNewest)}` : h === 'envd' ? 'envd direct' : h);
+  const name = (h) => (h === 'buildctl' ? `buildctl ${shortVersion(e.buildctl)}` : h === 'buildctl-newest' ? `buildctl ${shortVersion(e.buildctlNewest)}` : h === 'envd' ? 'envd direct' : h === 'envd-tls' ? 'envd via TLS relay' : h);
   const lines = [
     `### daemon ${version}: ${contexts} (${result.date.slice(0, 16).replace('T', ' ')} UTC, ${result.rounds} rounds, medians)`,
     '',
@@ -100,6 +100,9 @@ function table(version, result) {
   }
   lines.push('');
   for (const t of result.targets) lines.push(`- ${t.holds ? 'holds' : '**missed**'}: ${t.target}`);
+  if (result.control) {
+    lines.push(`- control (not a target): envd through a compiled TLS relay (bench/tls-relay) to the mutual-TLS daemon is ${fmt(result.control.relayVsDirect, 2)}x envd direct; ours is ${fmt(result.control.gatewayVsRelay, 2)}x that relay`);
+  }
   return lines.join('\n');
 }
 

@@ -22,7 +22,9 @@
 //                  the same daemon (skipped when it is the same binary)
 //   BENCH_OUT      where to write the raw results (JSON)
 //   For `envd`: ENVD_BIN, E2E_REGISTRY, BUILDKIT_TLS_HOST, BUILDKIT_TLS_DIR
-//                  (BUILDKIT_TLS_SERVER_NAME), as scripts/peers.sh env prints.
+//                  (BUILDKIT_TLS_SERVER_NAME), as scripts/peers.sh env prints,
+//                  and go (it builds bench/tls-relay, the control: envd
+//                  through a compiled TLS relay to the mutual-TLS daemon).
 //
 // bench/peers.mjs runs this once per provisioned daemon version (the real
 // peers) and writes one table per version into BENCHMARKS.md.
@@ -614,14 +616,41 @@ async function pushEnvdBase(work) {
   return image;
 }
 
-/** A private HOME with an envd context pointing straight at the plain daemon. */
-async function envdDirectHome(work) {
-  const home = path.join(work, 'envd-direct-home');
+/** A private HOME with an envd context pointing at `address` (host:port, plain tcp as envd sees it). */
+async function envdHome(work, name, address) {
+  const home = path.join(work, `envd-${name}-home`);
   await mkdir(home, { recursive: true, mode: 0o700 });
-  const address = HOST.replace(/^tcp:\/\//, '');
   const env = { ...process.env, HOME: home, ENVD_ANALYTICS: 'false' };
-  await execFileP(ENVD.bin, ['context', 'create', '--name', 'bench-direct', '--builder', 'tcp', '--builder-address', address, '--use'], { env });
+  await execFileP(ENVD.bin, ['context', 'create', '--name', `bench-${name}`, '--builder', 'tcp', '--builder-address', address, '--use'], { env });
   return home;
+}
+
+/**
+ * The control for the gateway: bench/tls-relay (Go, built here) copies bytes
+ * between envd and the mutual-TLS daemon without parsing them. envd has no TLS
+ * settings of its own, so this is the cheapest way envd can reach that daemon:
+ * what it costs over envd direct is what TLS costs on this machine.
+ */
+async function startTlsRelay(work) {
+  const bin = path.join(work, 'tls-relay');
+  const source = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tls-relay');
+  try {
+    await execFileP('go', ['build', '-o', bin, '.'], { cwd: source, env: { ...process.env, CGO_ENABLED: '0' } });
+  } catch (err) {
+    die(`BENCH_CONTEXTS=envd builds bench/tls-relay with go, which failed: ${err.message}`);
+  }
+  const args = ['-upstream', ENVD.tlsHost.replace(/^tcp:\/\//, ''), '-ca', path.join(ENVD.tlsDir, 'ca.pem'), '-cert', path.join(ENVD.tlsDir, 'cert.pem'), '-key', path.join(ENVD.tlsDir, 'key.pem'), '-server-name', ENVD.tlsServerName];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const address = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`tls-relay exited (${code}) before listening`)));
+  });
+  return { address, stop: () => child.kill() };
 }
 
 async function runEnvdDirect(home, dir, tag) {
@@ -689,6 +718,8 @@ async function main() {
     'buildctl-newest': (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl-newest', BUILDCTL_NEWEST, 'buildctl-newest'),
   };
   const samples = [];
+  /** bench/tls-relay, while the envd rounds need it. */
+  let relay;
   const record = async (sample) => {
     samples.push(sample);
     const t = sample.daemon?.contextMs;
@@ -718,7 +749,12 @@ async function main() {
         await rm(c.dir, { recursive: true, force: true });
       }
     }
-    const envdHome = ENVD ? await envdDirectHome(work) : null;
+    const envdHomes = {};
+    if (ENVD) {
+      relay = await startTlsRelay(work);
+      envdHomes.envd = await envdHome(work, 'direct', HOST.replace(/^tcp:\/\//, ''));
+      envdHomes['envd-tls'] = await envdHome(work, 'tls-relay', relay.address);
+    }
     if (classic) for (const r of await historyRecords()) seenRefs.add(r.ref);
 
     for (let round = 1; round <= ROUNDS; round++) {
@@ -785,12 +821,12 @@ async function main() {
 
       // envd: the action's gateway (mutual TLS upstream) against envd straight to the plain daemon.
       if (ENVD) {
-        const envdOrder = roundOrder(BEFORE ? ['ours', 'ours-before', 'envd'] : ['ours', 'envd'], round);
+        const envdOrder = roundOrder(BEFORE ? ['ours', 'ours-before', 'envd', 'envd-tls'] : ['ours', 'envd', 'envd-tls'], round);
         for (const tool of envdOrder) copies[tool] = await freshCopy(work, templates.envd, `envd-${tool}`);
         for (const tool of envdOrder) {
           const dir = copies[tool].dir;
           const out = `${ENVD.registry}/envd-remote-build-bench/out:${tool}`;
-          const r = tool === 'envd' ? await runEnvdDirect(envdHome, dir, out) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
+          const r = envdHomes[tool] ? await runEnvdDirect(envdHomes[tool], dir, out) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
           await record({ round, tool, kind: 'envd-first', ...basics(r) });
           await execFileP('sync');
         }
@@ -798,6 +834,7 @@ async function main() {
       }
     }
   } finally {
+    relay?.stop();
     if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
     if (process.env.BENCH_KEEP_CACHE !== '1') await pruneOwnCache(benchStarted);
   }
@@ -834,7 +871,7 @@ async function main() {
   row('cached rebuild, A, ctx sync span', 'small-cached', (s) => s.daemon?.contextMs, 'ms');
   row('peak RSS, tiny first build', 'tiny-first', (s) => s.peakRssMb, 'MB');
   row('peak RSS while sending B', 'large-first', (s) => s.peakRssMb, 'MB');
-  const envdOthers = BEFORE ? ['ours-before', 'envd'] : ['envd'];
+  const envdOthers = BEFORE ? ['ours-before', 'envd', 'envd-tls'] : ['envd', 'envd-tls'];
   row('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-first', (s) => s.wallMs, 'ms', 0, envdOthers);
   row('envd ~1 GB, process CPU', 'envd-first', (s) => s.cpuMs, 'ms', 0, envdOthers);
 
@@ -869,6 +906,13 @@ async function main() {
   ].filter((t) => t.holds !== null);
   console.log('');
   for (const t of targets) console.log(`  ${t.holds ? 'HOLDS ' : 'MISSED'}  ${t.target}`);
+  // Not a target: how much of envd's cost is TLS (the control), how much the gateway.
+  const tlsFloor = vs('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-tls');
+  const direct = vs('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd');
+  const control = tlsFloor && direct ? { relayVsDirect: tlsFloor.other / direct.other, gatewayVsRelay: tlsFloor.ours / tlsFloor.other } : null;
+  if (control) {
+    console.log(`  control: envd via a compiled TLS relay ${fmt(control.relayVsDirect, 2)}x envd direct; ours (gateway) ${fmt(control.gatewayVsRelay, 2)}x the relay`);
+  }
 
   const notCached = samples.filter((s) => s.kind.endsWith('-cached') && s.cachedSteps < 2);
   if (notCached.length) console.log(`  warning: ${notCached.length} "cached" rebuild(s) did not report both steps CACHED`);
@@ -879,7 +923,7 @@ async function main() {
 
   const outFile = process.env.BENCH_OUT?.trim() || path.join(os.tmpdir(), 'envd-remote-build-bench', 'latest.json');
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, samples }, null, 2));
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, control, samples }, null, 2));
   console.log(`\nraw results: ${outFile}`);
 }
 

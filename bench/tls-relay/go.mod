@@ -1,0 +1,3 @@
+module envd-remote-build/bench/tls-relay
+
+go 1.21
