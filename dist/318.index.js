@@ -2,6 +2,31 @@ export const id = 318;
 export const ids = [318];
 export const modules = {
 
+/***/ 6353:
+/***/ ((module, __unused_webpack_exports, __webpack_require__) => {
+
+
+
+const SemVer = __webpack_require__(7163)
+const parse = (version, options, throwErrors = false) => {
+  if (version instanceof SemVer) {
+    return version
+  }
+  try {
+    return new SemVer(version, options)
+  } catch (er) {
+    if (!throwErrors) {
+      return null
+    }
+    throw er
+  }
+}
+
+module.exports = parse
+
+
+/***/ }),
+
 /***/ 7471:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -101,7 +126,7 @@ function errorText(err) {
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   DEFAULT_ENVD_DOWNLOAD_BASE_URL: () => (/* binding */ DEFAULT_ENVD_DOWNLOAD_BASE_URL),
-/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* reexport safe */ _common_pins_js__WEBPACK_IMPORTED_MODULE_11__.ds),
+/* harmony export */   DEFAULT_ENVD_VERSION: () => (/* reexport safe */ _common_pins_js__WEBPACK_IMPORTED_MODULE_8__.ds),
 /* harmony export */   envdAssetName: () => (/* binding */ envdAssetName),
 /* harmony export */   installEnvd: () => (/* binding */ installEnvd),
 /* harmony export */   normalizeEnvdVersion: () => (/* binding */ normalizeEnvdVersion),
@@ -115,20 +140,17 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _actions_cache__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1691);
-/* harmony import */ var _actions_io__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8701);
-/* harmony import */ var _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9805);
-/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8469);
-/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default = /*#__PURE__*/__webpack_require__.n(semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6__);
-/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(6353);
-/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7___default = /*#__PURE__*/__webpack_require__.n(semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7__);
-/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(9373);
-/* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(9909);
-/* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8994);
-/* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(9273);
-/* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(7471);
-/* harmony import */ var _common_cancel_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(551);
-/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(7160);
+/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8469);
+/* harmony import */ var semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6353);
+/* harmony import */ var semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9373);
+/* harmony import */ var _proc_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9909);
+/* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8994);
+/* harmony import */ var _common_pins_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(9273);
+/* harmony import */ var _common_releases_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(7471);
+/* harmony import */ var _common_cancel_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(551);
+/* harmony import */ var _common_verify_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(7160);
 // Puts a verified envd binary on the runner and returns its path.
 //
 // Order of preference (cheapest first): an `envd` on PATH that reports the
@@ -152,9 +174,12 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-
-
-
+// The installers' packages are most of the bundle (the Actions cache client
+// brings an Azure SDK; loading them cost about 0.1 s before envd could start);
+// an envd already on PATH needs none of them, so each loads when an install
+// gets that far.
+const toolCache = () => Promise.all(/* import() */[__webpack_require__.e(507), __webpack_require__.e(805)]).then(__webpack_require__.bind(__webpack_require__, 9805));
+const actionsCache = () => Promise.all(/* import() */[__webpack_require__.e(507), __webpack_require__.e(691)]).then(__webpack_require__.bind(__webpack_require__, 1691));
 
 const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
 const ENVD_REPO = 'tensorchord/envd';
@@ -166,7 +191,7 @@ const CACHE_KEY_PREFIX = 'envd-remote-build-envd-bin-v1';
 const VERSION_PROBE_TIMEOUT_MS = 30_000;
 /** A release version, with or without its `v`; ranges and loose forms are no version. */
 function parseSemVer(v) {
-    return semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_7___default()(v.trim().replace(/^v/, '')) ?? undefined;
+    return semver_functions_parse_js__WEBPACK_IMPORTED_MODULE_4___default()(v.trim().replace(/^v/, '')) ?? undefined;
 }
 /**
  * `1.3.4` / `v1.3.4` → `v1.3.4` (envd's git tags carry the `v`). Rejects
@@ -176,9 +201,9 @@ function parseSemVer(v) {
 function normalizeEnvdVersion(version) {
     const v = parseSemVer(version);
     if (!v) {
-        throw new Error(`envd-version "${version}" is not a release version like ${_common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .DEFAULT_ENVD_VERSION */ .ds} (or "latest")`);
+        throw new Error(`envd-version "${version}" is not a release version like ${_common_pins_js__WEBPACK_IMPORTED_MODULE_8__/* .DEFAULT_ENVD_VERSION */ .ds} (or "latest")`);
     }
-    if (semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default()(v, _common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .ENVD_MIN_VERSION */ .OQ) < 0) {
+    if (semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_3___default()(v, _common_pins_js__WEBPACK_IMPORTED_MODULE_8__/* .ENVD_MIN_VERSION */ .OQ) < 0) {
         throw new Error(`envd-version "${version}" is too old: this action supports envd v0.3.33 and later`);
     }
     return `v${v.version}`;
@@ -191,7 +216,7 @@ function normalizeEnvdVersion(version) {
  */
 function envdAssetName(version, platform = process.platform, arch = process.arch) {
     const tag = normalizeEnvdVersion(version);
-    const lower = semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_6___default()(tag.slice(1), LOWERCASE_ASSETS_SINCE) >= 0;
+    const lower = semver_functions_compare_js__WEBPACK_IMPORTED_MODULE_3___default()(tag.slice(1), LOWERCASE_ASSETS_SINCE) >= 0;
     let osName;
     switch (platform) {
         case 'linux':
@@ -238,7 +263,7 @@ function parseEnvdVersionOutput(stdout) {
 async function resolveEnvdVersion(version, opts = {}) {
     const wanted = version.trim();
     if (wanted === '')
-        return _common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .DEFAULT_ENVD_VERSION */ .ds;
+        return _common_pins_js__WEBPACK_IMPORTED_MODULE_8__/* .DEFAULT_ENVD_VERSION */ .ds;
     if (wanted.toLowerCase() !== 'latest')
         return normalizeEnvdVersion(wanted);
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
@@ -246,14 +271,14 @@ async function resolveEnvdVersion(version, opts = {}) {
     try {
         // Unauthenticated calls share a 60/hour limit per runner IP, which hosted
         // runners exhaust quickly; the token only goes to the API, never elsewhere.
-        ({ tag } = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, 'latest', releaseApiOptions(opts, token)));
+        ({ tag } = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_9__/* .fetchGithubRelease */ .$V)(ENVD_REPO, 'latest', releaseApiOptions(opts, token)));
     }
     catch (err) {
-        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(opts.signal, 'resolving envd-version latest');
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(opts.signal, 'resolving envd-version latest');
         const reason = err instanceof Error ? err.message : String(err);
         throw new Error(`could not resolve envd-version "latest" from the GitHub releases API: ${reason}` + (token ? '' : ' (no GITHUB_TOKEN set; pin envd-version or pass a token to avoid API rate limits)'));
     }
-    _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`envd-version latest resolves to ${tag || '(nothing)'}`);
     return normalizeEnvdVersion(tag);
 }
 /**
@@ -264,46 +289,46 @@ async function installEnvd(version, opts = {}) {
     const platform = opts.platform ?? process.platform;
     const arch = opts.arch ?? process.arch;
     const baseUrl = opts.downloadBaseUrl ?? DEFAULT_ENVD_DOWNLOAD_BASE_URL;
-    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
+    (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .requireSecureUrl */ .qp)(baseUrl, 'envd download URL');
     const tag = await resolveEnvdVersion(version, opts);
     const asset = envdAssetName(tag, platform, arch);
     const toolVersion = tag.slice(1);
     const { signal } = opts;
     const what = `installing envd ${tag}`;
-    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
+    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, what);
     // 1. A preinstalled envd of exactly this version (part of the runner's own
     //    setup, like every other tool on PATH).
     if (opts.usePath !== false) {
-        const onPath = await _actions_io__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K7('envd', false);
+        const onPath = await (await __webpack_require__.e(/* import() */ 701).then(__webpack_require__.bind(__webpack_require__, 8701))).which('envd', false);
         if (onPath) {
             const found = await probeEnvdVersion(onPath, signal, opts.probeHome);
-            (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
+            (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, what);
             if (found === tag) {
-                _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} found on PATH: ${onPath}`);
+                _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`Using envd ${tag} found on PATH: ${onPath}`);
                 return onPath;
             }
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`envd on PATH (${onPath}) reports ${found ?? 'an unknown version'}, not ${tag}; installing ${tag}`);
         }
     }
     const trusted = await trustedSha256(tag, asset, opts);
     if ('missing' in trusted) {
         if (!opts.allowUnverified) {
             throw new Error(`no trusted sha256 for envd ${tag} (${asset}): ${trusted.missing}; ` +
-                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
+                `set ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW}: true to install it checked only against the release's own checksums.txt`);
         }
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`Installing envd ${tag} (${asset}) without a trusted sha256 because ${_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .ALLOW_UNVERIFIED_INPUT */ .nW} is true: ${trusted.missing}`);
         // Neither read from nor written to a cache another job would trust.
         const bin = await downloadUnverified(tag, asset, baseUrl, signal);
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Installed envd ${tag} at ${bin}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`Installed envd ${tag} at ${bin}`);
         return bin;
     }
     const sha256 = trusted.sha256;
     // 2. This runner kept it in its tool cache (an earlier step or job).
     if (process.env['RUNNER_TOOL_CACHE']) {
-        const dir = _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .find */ .I6(TOOL_NAME, toolVersion, arch);
+        const dir = (await toolCache()).find(TOOL_NAME, toolVersion, arch);
         const bin = dir ? await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
         if (bin) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
             return bin;
         }
     }
@@ -313,21 +338,21 @@ async function installEnvd(version, opts = {}) {
     const key = `${CACHE_KEY_PREFIX}-${tag}-${platform}-${arch}`;
     const useCache = opts.useActionsCache !== false;
     let bin = useCache ? await restoreFromActionsCache(staging, key, sha256, tag, signal) : undefined;
-    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, what);
+    (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, what);
     const restored = bin !== undefined;
     bin ??= await downloadChecked(tag, asset, baseUrl, { sha256, source: 'trusted' }, signal);
     if (process.env['RUNNER_TOOL_CACHE']) {
         try {
             // For later jobs on this runner; they verify it again before use.
-            await _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .cacheFile */ .NJ(bin, 'envd', TOOL_NAME, toolVersion, arch);
+            await (await toolCache()).cacheFile(bin, 'envd', TOOL_NAME, toolVersion, arch);
         }
         catch (err) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
         }
     }
     if (useCache && !restored)
         await saveToActionsCache(bin, staging, key);
-    _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Installed envd ${tag} at ${bin}`);
+    _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`Installed envd ${tag} at ${bin}`);
     return bin;
 }
 /**
@@ -335,19 +360,19 @@ async function installEnvd(version, opts = {}) {
  * for it (api.github.com, not the download host, and never a cache entry).
  */
 async function trustedSha256(tag, asset, opts) {
-    const pinned = (0,_common_pins_js__WEBPACK_IMPORTED_MODULE_11__/* .pinnedSha256For */ .JF)('envd', tag, asset);
+    const pinned = (0,_common_pins_js__WEBPACK_IMPORTED_MODULE_8__/* .pinnedSha256For */ .JF)('envd', tag, asset);
     if (pinned)
         return { sha256: pinned };
     const token = opts.githubToken ?? process.env['GITHUB_TOKEN'] ?? '';
     let release;
     try {
-        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, releaseApiOptions(opts, token));
+        release = await (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_9__/* .fetchGithubRelease */ .$V)(ENVD_REPO, tag, releaseApiOptions(opts, token));
     }
     catch (err) {
-        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(opts.signal, `looking up the sha256 of ${asset}`);
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(opts.signal, `looking up the sha256 of ${asset}`);
         return { missing: `it is not pinned in this action and the GitHub releases API gave no answer (${errorText(err)})` };
     }
-    const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_12__/* .assetSha256 */ .kh)(release, asset);
+    const found = (0,_common_releases_js__WEBPACK_IMPORTED_MODULE_9__/* .assetSha256 */ .kh)(release, asset);
     return 'sha256' in found ? found : { missing: `it is not pinned in this action and the GitHub releases API of ${ENVD_REPO}: ${found.missing}` };
 }
 /**
@@ -355,9 +380,9 @@ async function trustedSha256(tag, asset, opts) {
  * executable copy, or undefined after one line saying why it is not used.
  */
 async function verifiedCopy(src, sha256, what) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
     const bin = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd');
-    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .copyVerified */ .kj)(src, bin, sha256);
+    const check = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .copyVerified */ .kj)(src, bin, sha256);
     if (check.ok) {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(bin, 0o755);
         return bin;
@@ -365,9 +390,9 @@ async function verifiedCopy(src, sha256, what) {
     await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     const line = `${what} is not used: ${check.reason}; downloading it again`;
     if (check.tampered)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.error(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.error(line);
     else
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(line);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(line);
     return undefined;
 }
 /** The releases API options from ours: the token (the API only), retries, and the job's cancel. */
@@ -396,7 +421,7 @@ async function probeEnvdVersion(bin, signal, probeHome) {
         home = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(tempBase(), 'envd-version-probe-'));
     }
     try {
-        const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .runCommand */ .d)(bin, ['version', '--short'], {
+        const r = await (0,_proc_js__WEBPACK_IMPORTED_MODULE_6__/* .runCommand */ .d)(bin, ['version', '--short'], {
             env: { ...process.env, HOME: home, ENVD_ANALYTICS: 'false' },
             timeoutMs: VERSION_PROBE_TIMEOUT_MS,
             captureStdout: true,
@@ -404,7 +429,7 @@ async function probeEnvdVersion(bin, signal, probeHome) {
             ...(signal ? { signal } : {}),
         });
         if (r.code !== 0) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_9__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.debug(`${bin} version --short: ${(0,_proc_js__WEBPACK_IMPORTED_MODULE_6__/* .describeExit */ .K)(r, VERSION_PROBE_TIMEOUT_MS)}: ${r.tail.join(' | ')}`);
             return undefined;
         }
         const reported = parseEnvdVersionOutput(r.stdout);
@@ -419,44 +444,46 @@ async function probeEnvdVersion(bin, signal, probeHome) {
     }
 }
 async function restoreFromActionsCache(staging, key, sha256, tag, signal) {
-    if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable()) {
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.debug('Actions cache service not available; not restoring envd from it');
+    const cache = await actionsCache();
+    if (!cache.isFeatureAvailable()) {
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.debug('Actions cache service not available; not restoring envd from it');
         return undefined;
     }
     try {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
-        if (!(await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .abortable */ .ZC)(_actions_cache__WEBPACK_IMPORTED_MODULE_3__.restoreCache([staging], key), signal, 'restoring envd from the Actions cache')))
+        if (!(await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .abortable */ .ZC)(cache.restoreCache([staging], key), signal, 'restoring envd from the Actions cache')))
             return undefined;
     }
     catch (err) {
-        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, 'restoring envd from the Actions cache');
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, 'restoring envd from the Actions cache');
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`Could not restore envd from the Actions cache, downloading instead: ${errorText(err)}`);
         return undefined;
     }
     // Checked against the trusted digest, never against anything in the entry:
     // whoever wrote the entry wrote everything in it.
     const bin = await verifiedCopy(node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'), sha256, `envd ${tag} from the Actions cache (${key})`);
     if (bin)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`Restored envd from the Actions cache (${key}, sha256 verified)`);
     return bin;
 }
 async function saveToActionsCache(bin, staging, key) {
-    if (!_actions_cache__WEBPACK_IMPORTED_MODULE_3__.isFeatureAvailable())
+    const cache = await actionsCache();
+    if (!cache.isFeatureAvailable())
         return;
     try {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(staging, { recursive: true, force: true });
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir(staging, { recursive: true });
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile(bin, node_path__WEBPACK_IMPORTED_MODULE_2__.join(staging, 'envd'));
-        await _actions_cache__WEBPACK_IMPORTED_MODULE_3__.saveCache([staging], key);
+        await cache.saveCache([staging], key);
     }
     catch (err) {
         // Another job saving the same key at once is normal, not worth a warning.
-        if (err instanceof _actions_cache__WEBPACK_IMPORTED_MODULE_3__.ReserveCacheError) {
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.info(`envd is already being cached by another job: ${errorText(err)}`);
+        if (err instanceof cache.ReserveCacheError) {
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.info(`envd is already being cached by another job: ${errorText(err)}`);
             return;
         }
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`Could not save envd to the Actions cache (the build goes on): ${errorText(err)}`);
     }
 }
 function releaseUrls(tag, asset, baseUrl) {
@@ -469,10 +496,10 @@ function releaseUrls(tag, asset, baseUrl) {
  */
 async function downloadChecked(tag, asset, baseUrl, expected, signal) {
     const url = releaseUrls(tag, asset, baseUrl).bin;
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-');
     try {
         const downloaded = await download(url, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'envd.download'), `envd ${tag} (${asset})`, signal);
-        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_10__/* .sha256File */ .Q)(downloaded);
+        const actual = await (0,_common_files_js__WEBPACK_IMPORTED_MODULE_7__/* .sha256File */ .Q)(downloaded);
         if (expected && actual !== expected.sha256) {
             throw new Error(`sha256 mismatch for ${asset} downloaded from ${url}: expected ${expected.sha256} (${expected.source}), got ${actual}; ` +
                 'the download is corrupt or was tampered with');
@@ -493,32 +520,33 @@ async function downloadChecked(tag, asset, baseUrl, expected, signal) {
  * it is still checked when it lists the asset.
  */
 async function downloadUnverified(tag, asset, baseUrl, signal) {
-    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_14__/* .privateDir */ .XK)('envd-sums-');
+    const dir = await (0,_common_verify_js__WEBPACK_IMPORTED_MODULE_11__/* .privateDir */ .XK)('envd-sums-');
     let listed;
     try {
         const sums = await download(releaseUrls(tag, asset, baseUrl).sums, node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, 'checksums.txt'), `checksums.txt of envd ${tag}`, signal);
         listed = parseChecksums(await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile(sums, 'utf8')).get(asset);
     }
     catch (err) {
-        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, `downloading checksums.txt of envd ${tag}`);
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, `downloading checksums.txt of envd ${tag}`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`No checksums.txt for envd ${tag} either: ${errorText(err)}`);
     }
     finally {
         await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm(dir, { recursive: true, force: true });
     }
     if (!listed)
-        _github_runner_js__WEBPACK_IMPORTED_MODULE_8__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
+        _github_runner_js__WEBPACK_IMPORTED_MODULE_5__.warning(`envd ${tag} (${asset}) is installed without any checksum`);
     return downloadChecked(tag, asset, baseUrl, listed ? { sha256: listed, source: 'checksums.txt' } : undefined, signal);
 }
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
 async function download(url, dest, what, signal) {
+    const tc = await toolCache();
     try {
         // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
-        return await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .abortable */ .ZC)(_actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .downloadTool */ .bq(url, dest), signal, `downloading ${what}`);
+        return await (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .abortable */ .ZC)(tc.downloadTool(url, dest), signal, `downloading ${what}`);
     }
     catch (err) {
-        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_13__/* .throwIfCancelled */ .dZ)(signal, `downloading ${what}`);
-        if (err instanceof _actions_tool_cache__WEBPACK_IMPORTED_MODULE_5__/* .HTTPError */ .Hl) {
+        (0,_common_cancel_js__WEBPACK_IMPORTED_MODULE_10__/* .throwIfCancelled */ .dZ)(signal, `downloading ${what}`);
+        if (err instanceof tc.HTTPError) {
             const hint = err.httpStatusCode === 404 ? ' (not found: is this an envd release that has this file?)' : '';
             throw new Error(`could not download ${what} from ${url}: HTTP ${err.httpStatusCode ?? '?'}${hint}`);
         }

@@ -12,9 +12,6 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as cache from '@actions/cache';
-import * as io from '@actions/io';
-import * as tc from '@actions/tool-cache';
 import compareVersions from 'semver/functions/compare.js';
 import parseVersion from 'semver/functions/parse.js';
 import type { SemVer } from 'semver';
@@ -25,6 +22,13 @@ import { DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION, pinnedSha256For } from '../comm
 import { assetSha256, fetchGithubRelease, type ReleaseApiOptions } from '../common/releases.js';
 import { abortable, throwIfCancelled } from '../common/cancel.js';
 import { ALLOW_UNVERIFIED_INPUT, copyVerified, privateDir, requireSecureUrl } from '../common/verify.js';
+
+// The installers' packages are most of the bundle (the Actions cache client
+// brings an Azure SDK; loading them cost about 0.1 s before envd could start);
+// an envd already on PATH needs none of them, so each loads when an install
+// gets that far.
+const toolCache = () => import('@actions/tool-cache');
+const actionsCache = () => import('@actions/cache');
 
 export { DEFAULT_ENVD_VERSION } from '../common/pins.js';
 export const DEFAULT_ENVD_DOWNLOAD_BASE_URL = 'https://github.com/tensorchord/envd/releases/download';
@@ -188,7 +192,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   // 1. A preinstalled envd of exactly this version (part of the runner's own
   //    setup, like every other tool on PATH).
   if (opts.usePath !== false) {
-    const onPath = await io.which('envd', false);
+    const onPath = await (await import('@actions/io')).which('envd', false);
     if (onPath) {
       const found = await probeEnvdVersion(onPath, signal, opts.probeHome);
       throwIfCancelled(signal, what);
@@ -218,7 +222,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
 
   // 2. This runner kept it in its tool cache (an earlier step or job).
   if (process.env['RUNNER_TOOL_CACHE']) {
-    const dir = tc.find(TOOL_NAME, toolVersion, arch);
+    const dir = (await toolCache()).find(TOOL_NAME, toolVersion, arch);
     const bin = dir ? await verifiedCopy(path.join(dir, 'envd'), sha256, `envd ${tag} from the tool cache`) : undefined;
     if (bin) {
       runner.info(`Using envd ${tag} from the tool cache (sha256 verified): ${bin}`);
@@ -239,7 +243,7 @@ export async function installEnvd(version: string, opts: InstallEnvdOptions = {}
   if (process.env['RUNNER_TOOL_CACHE']) {
     try {
       // For later jobs on this runner; they verify it again before use.
-      await tc.cacheFile(bin, 'envd', TOOL_NAME, toolVersion, arch);
+      await (await toolCache()).cacheFile(bin, 'envd', TOOL_NAME, toolVersion, arch);
     } catch (err) {
       runner.warning(`Could not keep envd in the tool cache (the build goes on): ${errorText(err)}`);
     }
@@ -337,6 +341,7 @@ async function probeEnvdVersion(bin: string, signal?: AbortSignal, probeHome?: s
 }
 
 async function restoreFromActionsCache(staging: string, key: string, sha256: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
+  const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) {
     runner.debug('Actions cache service not available; not restoring envd from it');
     return undefined;
@@ -358,6 +363,7 @@ async function restoreFromActionsCache(staging: string, key: string, sha256: str
 }
 
 async function saveToActionsCache(bin: string, staging: string, key: string): Promise<void> {
+  const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) return;
   try {
     await fs.rm(staging, { recursive: true, force: true });
@@ -434,6 +440,7 @@ async function downloadUnverified(tag: string, asset: string, baseUrl: string, s
 
 /** tc.downloadTool retries 5xx, 408 and 429 (3 attempts); we only add a readable error. */
 async function download(url: string, dest: string, what: string, signal?: AbortSignal): Promise<string> {
+  const tc = await toolCache();
   try {
     // tool-cache takes no signal: a cancel stops the wait; the half file is in RUNNER_TEMP, which the runner removes.
     return await abortable(tc.downloadTool(url, dest), signal, `downloading ${what}`);

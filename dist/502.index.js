@@ -1,6 +1,31 @@
-export const id = 606;
-export const ids = [606];
+export const id = 502;
+export const ids = [502];
 export const modules = {
+
+/***/ 6353:
+/***/ ((module, __unused_webpack_exports, __webpack_require__) => {
+
+
+
+const SemVer = __webpack_require__(7163)
+const parse = (version, options, throwErrors = false) => {
+  if (version instanceof SemVer) {
+    return version
+  }
+  try {
+    return new SemVer(version, options)
+  } catch (er) {
+    if (!throwErrors) {
+      return null
+    }
+    throw er
+  }
+}
+
+module.exports = parse
+
+
+/***/ }),
 
 /***/ 2606:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
@@ -399,7 +424,7 @@ async function installTool(asset, arch, mainBinary, binDirOf, release, options) 
     (0,cancel/* throwIfCancelled */.dZ)(signal, what);
     try {
         // Replaces whatever the tool cache held (tc.cacheFile clears the version's directory first).
-        await tool_cache/* cacheFile */.NJ(archive, asset.name, asset.tool, asset.tag, arch.node);
+        await tool_cache.cacheFile(archive, asset.name, asset.tool, asset.tag, arch.node);
     }
     catch (err) {
         log.warning(`Could not keep ${asset.name} in the tool cache: ${errorText(err)}`);
@@ -442,7 +467,7 @@ async function trustedSha256(asset, release, options) {
  * verified there; undefined (and one line saying why) when it is absent or fails.
  */
 async function verifiedFromToolCache(asset, arch, sha256, where, log) {
-    const dir = tool_cache/* find */.I6(asset.tool, asset.tag, arch.node);
+    const dir = tool_cache.find(asset.tool, asset.tag, arch.node);
     if (!dir)
         return undefined;
     const work = await (0,verify/* privateDir */.XK)(`${asset.tool}-archive-`);
@@ -462,7 +487,7 @@ async function verifiedFromToolCache(asset, arch, sha256, where, log) {
 async function unpackArchive(asset, archive, mainBinary, binDirOf) {
     const dest = await (0,verify/* privateDir */.XK)(`${asset.tool}-${asset.tag}-`);
     try {
-        await tool_cache/* extractTar */.nN(archive, dest);
+        await tool_cache.extractTar(archive, dest);
     }
     catch (err) {
         await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
@@ -506,7 +531,7 @@ async function downloadVerified(asset, expectedSha256, log = defaultLog, signal)
     const dest = external_node_path_.join(dir, asset.name);
     try {
         // tool-cache takes no signal: a cancel stops the wait, and the half file's private directory is removed.
-        await (0,cancel/* abortable */.ZC)(tool_cache/* downloadTool */.bq(asset.url, dest), signal, `downloading ${asset.url}`);
+        await (0,cancel/* abortable */.ZC)(tool_cache.downloadTool(asset.url, dest), signal, `downloading ${asset.url}`);
     }
     catch (err) {
         await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
@@ -528,7 +553,7 @@ async function downloadVerified(asset, expectedSha256, log = defaultLog, signal)
     return dest;
 }
 function httpStatus(err) {
-    if (err instanceof tool_cache/* HTTPError */.Hl)
+    if (err instanceof tool_cache.HTTPError)
         return err.httpStatusCode;
     const code = err?.httpStatusCode;
     return typeof code === 'number' ? code : undefined;
@@ -746,4 +771,4 @@ function errorText(err) {
 
 };
 
-//# sourceMappingURL=606.index.js.map
+//# sourceMappingURL=502.index.js.map
