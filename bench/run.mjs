@@ -578,17 +578,21 @@ const ENVD_FILE_BYTES = Math.max(MiB, Math.round(50 * MiB * SCALE));
  * with busybox and bash. The data is a repeated pattern, so the daemon's
  * compression of the resulting layer costs little next to the transfer.
  */
-async function generateEnvd(dir, base) {
+function generateEnvd(dir, base) {
+  return generateEnvdProject(dir, base, ENVD_FILES, ENVD_FILE_BYTES);
+}
+
+async function generateEnvdProject(dir, base, files, fileBytes) {
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const block = Buffer.alloc(MiB);
   for (let i = 0; i < MiB; i += 64) block.write(`envd-remote-build bench pattern ${String(i).padStart(16, '0')}\n`, i);
-  for (let f = 0; f < ENVD_FILES; f++) {
+  for (let f = 0; f < files; f++) {
     const fh = await open(path.join(dir, 'data', `blob${String(f).padStart(2, '0')}.bin`), 'w');
     try {
-      for (let written = 0; written < ENVD_FILE_BYTES; written += MiB) {
+      for (let written = 0; written < fileBytes; written += MiB) {
         block.writeUInt32LE(f, 0); // every MiB differs a little
         block.writeUInt32LE(written / MiB, 4);
-        await fh.write(block, 0, Math.min(MiB, ENVD_FILE_BYTES - written));
+        await fh.write(block, 0, Math.min(MiB, fileBytes - written));
       }
     } finally {
       await fh.close();
@@ -598,7 +602,7 @@ async function generateEnvd(dir, base) {
     path.join(dir, 'build.envd'),
     ['# syntax=v1', '', 'def build():', `    base(image="${base}", dev=False)`, '    io.copy(source="data", target="/opt/data")', ''].join('\n'),
   );
-  return { files: ENVD_FILES, bytes: ENVD_FILES * ENVD_FILE_BYTES };
+  return { files, bytes: files * fileBytes };
 }
 
 /** Pushes the envd base image (static busybox + bash) to the peers' registry with buildctl. */
@@ -695,14 +699,16 @@ async function main() {
     small: path.join(work, 'tpl', 'small'),
     large: path.join(work, 'tpl', 'large'),
     envd: path.join(work, 'tpl', 'envd'),
+    envdWarmup: path.join(work, 'tpl', 'envd-warmup'),
   };
   const t0 = performance.now();
   const classic = ['tiny', 'small', 'large'].some((c) => CONTEXTS.has(c));
+  const envdBase = ENVD ? await pushEnvdBase(work) : null;
   const sizes = {
     tiny: await generateTiny(templates.tiny),
     small: classic ? await generateSmall(templates.small) : { files: 0, bytes: 0 },
     large: CONTEXTS.has('large') ? await generateLarge(templates.large) : { files: 0, bytes: 0 },
-    envd: ENVD ? await generateEnvd(templates.envd, await pushEnvdBase(work)) : { files: 0, bytes: 0 },
+    envd: envdBase ? await generateEnvd(templates.envd, envdBase) : { files: 0, bytes: 0 },
   };
   console.log(
     `  contexts A ${sizes.small.files} files / ${(sizes.small.bytes / 1e6).toFixed(1)} MB, B ${sizes.large.files} files / ${(sizes.large.bytes / 1e6).toFixed(0)} MB` +
@@ -754,6 +760,17 @@ async function main() {
       relay = await startTlsRelay(work);
       envdHomes.envd = await envdHome(work, 'direct', HOST.replace(/^tcp:\/\//, ''));
       envdHomes['envd-tls'] = await envdHome(work, 'tls-relay', relay.address);
+      // Not measured: each daemon's first envd build after the bench started
+      // took 12-16 s for whichever tool came first (envd direct to the plain
+      // daemon, measured), 4-5 s afterwards.
+      await generateEnvdProject(templates.envdWarmup, envdBase, 1, 4096);
+      for (const tool of BEFORE ? ['ours', 'ours-before', 'envd', 'envd-tls'] : ['ours', 'envd', 'envd-tls']) {
+        const c = await freshCopy(work, templates.envdWarmup, `envd-warmup-${tool}`);
+        const out = `${ENVD.registry}/envd-remote-build-bench/warmup:${tool}`;
+        if (envdHomes[tool]) await runEnvdDirect(envdHomes[tool], c.dir, out);
+        else await runOursEnvd(work, c.dir, out, tool === 'ours' ? DIST : BEFORE);
+        await rm(c.dir, { recursive: true, force: true });
+      }
     }
     if (classic) for (const r of await historyRecords()) seenRefs.add(r.ref);
 
