@@ -236,6 +236,17 @@ function respondTrailersOnly(stream, code, details, extra = {}) {
     }
 }
 /**
+ * Bytes a stream may hold before the other side is paused. Node's own
+ * high-water mark is 16 KiB, one DATA frame: with it nearly every frame
+ * paused the other side until 'drain', a trip through the event loop each.
+ * Still bounded, so a slow reader pushes back.
+ */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+/** write() said the buffer is past Node's mark; wait only once it holds STREAM_BUFFER_BYTES. */
+function full(sink) {
+    return sink.writableLength >= STREAM_BUFFER_BYTES;
+}
+/**
  * Returns a function that stops reading `source` until `sink` drains. Calls
  * while it is paused do nothing, so one 'drain' listener at most is pending.
  */
@@ -367,7 +378,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         if (finished)
             return;
         capture?.response(chunk);
-        if (!stream.write(chunk))
+        if (!stream.write(chunk) && full(stream))
             holdUpstream();
     };
     upstream.on('response', (headers, flags, raw) => {
@@ -432,7 +443,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
             return;
         }
         capture?.request(chunk);
-        if (!upstream.write(chunk))
+        if (!upstream.write(chunk) && full(upstream))
             holdDownstream();
     });
     stream.on('end', () => {

@@ -36,6 +36,19 @@ export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: grpc.
 }
 
 /**
+ * Bytes a stream may hold before the other side is paused. Node's own
+ * high-water mark is 16 KiB, one DATA frame: with it nearly every frame
+ * paused the other side until 'drain', a trip through the event loop each.
+ * Still bounded, so a slow reader pushes back.
+ */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+
+/** write() said the buffer is past Node's mark; wait only once it holds STREAM_BUFFER_BYTES. */
+function full(sink: { writableLength: number }): boolean {
+  return sink.writableLength >= STREAM_BUFFER_BYTES;
+}
+
+/**
  * Returns a function that stops reading `source` until `sink` drains. Calls
  * while it is paused do nothing, so one 'drain' listener at most is pending.
  */
@@ -163,7 +176,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   const onData = (chunk: Buffer): void => {
     if (finished) return;
     capture?.response(chunk);
-    if (!stream.write(chunk)) holdUpstream();
+    if (!stream.write(chunk) && full(stream)) holdUpstream();
   };
   upstream.on('response', (headers: http2.IncomingHttpHeaders, flags: number, raw?: unknown) => {
     if (finished) return;
@@ -221,7 +234,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
       return;
     }
     capture?.request(chunk);
-    if (!upstream.write(chunk)) holdDownstream();
+    if (!upstream.write(chunk) && full(upstream)) holdDownstream();
   });
   stream.on('end', () => {
     if (finished) return;
