@@ -578,11 +578,9 @@ const ENVD_FILE_BYTES = Math.max(MiB, Math.round(50 * MiB * SCALE));
  * with busybox and bash. The data is a repeated pattern, so the daemon's
  * compression of the resulting layer costs little next to the transfer.
  */
-function generateEnvd(dir, base) {
-  return generateEnvdProject(dir, base, ENVD_FILES, ENVD_FILE_BYTES);
-}
-
-async function generateEnvdProject(dir, base, files, fileBytes) {
+async function generateEnvd(dir, base) {
+  const files = ENVD_FILES;
+  const fileBytes = ENVD_FILE_BYTES;
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const block = Buffer.alloc(MiB);
   for (let i = 0; i < MiB; i += 64) block.write(`envd-remote-build bench pattern ${String(i).padStart(16, '0')}\n`, i);
@@ -699,7 +697,6 @@ async function main() {
     small: path.join(work, 'tpl', 'small'),
     large: path.join(work, 'tpl', 'large'),
     envd: path.join(work, 'tpl', 'envd'),
-    envdWarmup: path.join(work, 'tpl', 'envd-warmup'),
   };
   const t0 = performance.now();
   const classic = ['tiny', 'small', 'large'].some((c) => CONTEXTS.has(c));
@@ -760,16 +757,17 @@ async function main() {
       relay = await startTlsRelay(work);
       envdHomes.envd = await envdHome(work, 'direct', HOST.replace(/^tcp:\/\//, ''));
       envdHomes['envd-tls'] = await envdHome(work, 'tls-relay', relay.address);
-      // Not measured: each daemon's first envd build after the bench started
-      // took 12-16 s for whichever tool came first (envd direct to the plain
-      // daemon, measured), 4-5 s afterwards.
-      await generateEnvdProject(templates.envdWarmup, envdBase, 1, 4096);
+      // Not measured: one full envd build per tool. In round 1, envd direct
+      // (the plain daemon, which the Dockerfile runs use and prune) took
+      // 12-22 s against 4-8 s later, in every run, even after a warm-up build
+      // of a one-file project.
       for (const tool of BEFORE ? ['ours', 'ours-before', 'envd', 'envd-tls'] : ['ours', 'envd', 'envd-tls']) {
-        const c = await freshCopy(work, templates.envdWarmup, `envd-warmup-${tool}`);
+        const c = await freshCopy(work, templates.envd, `envd-warmup-${tool}`);
         const out = `${ENVD.registry}/envd-remote-build-bench/warmup:${tool}`;
         if (envdHomes[tool]) await runEnvdDirect(envdHomes[tool], c.dir, out);
         else await runOursEnvd(work, c.dir, out, tool === 'ours' ? DIST : BEFORE);
         await rm(c.dir, { recursive: true, force: true });
+        await execFileP('sync');
       }
     }
     if (classic) for (const r of await historyRecords()) seenRefs.add(r.ref);
