@@ -1127,7 +1127,7 @@ module.exports = prerelease
 
 /***/ }),
 
-/***/ 4554:
+/***/ 2173:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1272,7 +1272,7 @@ const minor = __webpack_require__(2603)
 const patch = __webpack_require__(8756)
 const prerelease = __webpack_require__(5714)
 const compare = __webpack_require__(8469)
-const rcompare = __webpack_require__(4554)
+const rcompare = __webpack_require__(2173)
 const compareLoose = __webpack_require__(6874)
 const compareBuild = __webpack_require__(7648)
 const sort = __webpack_require__(9872)

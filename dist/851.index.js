@@ -12,7 +12,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9373);
 /* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4149);
 /* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7004);
-/* harmony import */ var _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1589);
+/* harmony import */ var _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3793);
 /* harmony import */ var _action_builder_features_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6993);
 /* harmony import */ var _builder_platforms_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3211);
 /* harmony import */ var _registry_assemble_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(7511);
@@ -112,7 +112,7 @@ async function buildOnPlatformBuilders(inputs, signal) {
     return { done: true };
 }
 async function buildGroup(g, inputs, credentials, seen, stopAll) {
-    const client = new _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__/* .ControlClient */ .r(g.endpoint);
+    const client = new _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__/* .ControlClient */ .rz(g.endpoint);
     const prefix = `[${g.platforms.join(',')}] `;
     try {
         return await (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__/* .runDockerfileBuild */ .ew)({

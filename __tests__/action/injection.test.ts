@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { serviceDefinition, Services, type BytesMessage, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse, type StatusResponse } from '../../src/protocol/index.js';
+import { Services, type BytesMessage, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse, type StatusResponse } from '../../src/protocol/index.js';
+import { serviceDefinition } from '../helpers/service-definition.js';
 import { main } from '../../src/action/main.js';
 import * as runner from '../../src/github/runner.js';
 import { resetSavedState } from '../../src/action/state.js';

@@ -1,12 +1,12 @@
 // A builder that dies or goes silent during a build: the build fails with
 // one line naming the builder, instead of hanging (silent) or saying only
-// "Connection dropped" (dead). The daemon here is a fake behind a proxy that
+// "connection closed" (dead). The daemon here is a fake behind a proxy that
 // can freeze (a SIGSTOPped daemon: the connection stays open, nothing is
 // answered) or drop every connection (a killed one). The keepalive is
 // shortened so the silent case takes a second; production timings are
 // exercised against a real buildkitd in __tests__/e2e/builder-loss.test.ts.
 import { ControlClient } from '../../src/buildkit/control.js';
-import { channelOptions, DEFAULT_KEEPALIVE } from '../../src/buildkit/channel.js';
+import { DEFAULT_KEEPALIVE } from '../../src/buildkit/channel.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
 import { solve, SolveError } from '../../src/buildkit/solve.js';
 import { FreezableProxy, next, startFakeBuilder, type FakeBuilder } from '../helpers/fake-builder.js';
@@ -36,11 +36,6 @@ test('the keepalive stays within what BuildKit servers allow and detects silence
   // grpc-go (buildkitd sets no policy of its own) strikes pings less than 5 minutes apart.
   expect(DEFAULT_KEEPALIVE.timeMs).toBeGreaterThan(5 * 60_000);
   expect(DEFAULT_KEEPALIVE.timeMs + DEFAULT_KEEPALIVE.timeoutMs).toBeLessThan(6 * 60_000);
-  const options = channelOptions(parseEndpoint('tcp://127.0.0.1:1'));
-  expect(options['grpc.keepalive_time_ms']).toBe(DEFAULT_KEEPALIVE.timeMs);
-  expect(options['grpc.keepalive_timeout_ms']).toBe(DEFAULT_KEEPALIVE.timeoutMs);
-  // Pings on a connection without calls count as strikes too.
-  expect(options['grpc.keepalive_permit_without_calls']).toBe(0);
 });
 
 test('a builder that goes silent mid-build fails the build, naming the builder', async () => {
@@ -70,7 +65,7 @@ test('a builder whose connection drops mid-build fails the build at once, naming
   )) as SolveError;
   expect(err).toBeInstanceOf(SolveError);
   expect(err.message).toContain(`builder ${proxy.address}`);
-  expect(err.message).toContain('Connection dropped');
+  expect(err.message).toContain('(connection closed)');
   // The daemon never called our session nor reported progress: the build can go to another builder.
-  expect(err.connectionLost).toEqual({ beforeStart: true, cause: 'Connection dropped' });
+  expect(err.connectionLost).toEqual({ beforeStart: true, cause: 'connection closed' });
 }, 15_000);

@@ -16,7 +16,6 @@ import { imageExporter, sharedKeyFor } from '../../src/buildkit/solve-request.js
 import { solve } from '../../src/buildkit/solve.js';
 import { startGateway, type Gateway } from '../../src/envd/gateway/server.js';
 import {
-  serviceDefinition,
   Services,
   type GatewayResult,
   type GatewayReturnRequest,
@@ -24,6 +23,7 @@ import {
   type GatewaySolveResponse,
   type PongResponse,
 } from '../../src/protocol/index.js';
+import { serviceDefinition } from '../helpers/service-definition.js';
 import { anonymousCredentialProvider } from '../../src/credentials/provider.js';
 import { createTransferStats } from '../../src/session/filesync/diffcopy.js';
 import { randomId } from '../../src/session/session.js';

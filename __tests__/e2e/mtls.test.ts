@@ -5,6 +5,7 @@
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startConnectProxy } from '../helpers/connect-proxy.js';
 import { runAction } from '../helpers/run-action.js';
 import { makeContext } from './env.js';
 
@@ -28,6 +29,24 @@ if (!HOST || !DIR) {
     );
     expect(run.code).toBe(0);
     expect(run.outputs.digest).toMatch(/^sha256:/);
+  });
+
+  test('builds through an HTTP proxy, with TLS to the daemon inside the CONNECT tunnel', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const ctx = context();
+      const run = await runAction(
+        { builder: HOST, 'tls-ca': join(DIR, 'ca.pem'), 'tls-cert': join(DIR, 'cert.pem'), 'tls-key': join(DIR, 'key.pem'), 'tls-server-name': SERVER_NAME, context: ctx },
+        { env: { GITHUB_WORKSPACE: ctx, https_proxy: proxy.url } },
+      );
+      expect(run.code).toBe(0);
+      expect(run.outputs.digest).toMatch(/^sha256:/);
+      // Every connection to the daemon went through the proxy (the probe's is reused by the build).
+      expect(proxy.tunnels.length).toBeGreaterThan(0);
+      expect(new Set(proxy.tunnels.map((t) => t.target))).toEqual(new Set([HOST.slice('tcp://'.length)]));
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('accepts PEM content instead of paths, and masks the key', async () => {

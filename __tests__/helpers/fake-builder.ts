@@ -7,7 +7,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { serviceDefinition, Services, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse } from '../../src/protocol/index.js';
+import { Services, type InfoResponse, type ListWorkersResponse, type SolveRequest, type SolveResponse } from '../../src/protocol/index.js';
+import { serviceDefinition } from './service-definition.js';
 
 export interface FakeBuilder {
   readonly address: string;

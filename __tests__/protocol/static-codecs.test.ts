@@ -4,7 +4,8 @@
 // for every message type and every kind of field (scalars, int64 as strings,
 // bytes, enums, nested and repeated messages, maps).
 import protobuf from 'protobufjs';
-import { codec, methodPaths, serviceDefinition, Services } from '../../src/protocol/index.js';
+import { codec, methodPaths, Services } from '../../src/protocol/index.js';
+import { serviceDefinition } from '../helpers/service-definition.js';
 
 interface Protos {
   loadProtos(): { root: protobuf.Root; files: string[] };

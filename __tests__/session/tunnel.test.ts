@@ -1,39 +1,88 @@
-// The tunnel socket over a fake Session call: how writes become BytesMessages
-// and how the socket's end maps onto the call.
-import { EventEmitter } from 'node:events';
-import type { BytesMessage } from '../../src/protocol/index.js';
+// The tunnel socket over a fake Session call: how writes become framed
+// BytesMessages on the call's stream, and how the socket's end maps onto the call.
+import { Duplex } from 'node:stream';
+import { FrameDecoder } from '../../src/common/grpc-frames.js';
+import { GrpcError } from '../../src/common/grpc-call.js';
+import { Status } from '../../src/common/grpc-status.js';
+import { codec, Messages, type BytesMessage } from '../../src/protocol/index.js';
 import { TunnelSocket, type SessionCall } from '../../src/session/tunnel.js';
 
-class FakeSessionCall extends EventEmitter {
-  readonly written: Buffer[] = [];
+const bytesMessage = codec<BytesMessage>(Messages.BytesMessage);
+
+/** The call's HTTP/2 stream: records what is written, and holds it until released when `hold` is set. */
+class FakeStream extends Duplex {
+  readonly received: Buffer[] = [];
+  readonly writes: number[] = [];
+  hold = false;
+  private held: (() => void)[] = [];
+  paused = false;
+
+  constructor() {
+    super({ highWaterMark: 16 * 1024 });
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.received.push(Buffer.from(chunk));
+    if (this.hold) this.held.push(done);
+    else done();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: () => void): void {
+    this.writes.push(chunks.length);
+    for (const c of chunks) this.received.push(Buffer.from(c.chunk));
+    if (this.hold) this.held.push(done);
+    else done();
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const done of this.held.splice(0)) done();
+  }
+
+  override pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  override resume(): this {
+    this.paused = false;
+    return this;
+  }
+}
+
+class FakeSessionCall implements SessionCall {
+  readonly stream = new FakeStream();
   ended = false;
   cancelled = false;
-  writableEnded = false;
-  destroyed = false;
-  /** What write() answers: false makes the socket wait for 'drain'. */
-  accept = true;
+  readonly done: Promise<GrpcError | undefined>;
+  finish!: (outcome: GrpcError | undefined) => void;
 
-  write(m: BytesMessage): boolean {
-    this.written.push(Buffer.from(m.data!));
-    return this.accept;
+  constructor() {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** The payloads of the BytesMessages written so far, decoded from the framed bytes. */
+  get written(): Buffer[] {
+    const messages = new FrameDecoder(8 * 1024 * 1024).push(Buffer.concat(this.stream.received));
+    return messages.map((m) => bytesMessage.decode(m).data ?? Buffer.alloc(0));
   }
 
   end(): void {
     this.ended = true;
-    this.writableEnded = true;
   }
 
   cancel(): void {
     this.cancelled = true;
   }
-
-  pause(): void {}
-  resume(): void {}
 }
 
 function tunnel(): { call: FakeSessionCall; socket: TunnelSocket } {
   const call = new FakeSessionCall();
-  return { call, socket: new TunnelSocket(call as unknown as SessionCall) };
+  const socket = new TunnelSocket();
+  socket.attach(call);
+  return { call, socket };
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -62,18 +111,33 @@ describe('TunnelSocket writes', () => {
     expect(Buffer.concat(call.written).equals(Buffer.concat([Buffer.from('head'), big]))).toBe(true);
   });
 
-  it('waits for the call to drain before completing a write', async () => {
+  it('completes writes while the stream holds less than 1 MiB, and waits for it to drain beyond', async () => {
     const { call, socket } = tunnel();
-    call.accept = false;
-    let done = false;
-    socket.write(Buffer.from('a'), () => (done = true));
+    call.stream.hold = true;
+    let small = false;
+    socket.write(Buffer.alloc(1000), () => (small = true));
     await flush();
-    expect(call.written).toHaveLength(1);
-    expect(done).toBe(false);
-    call.accept = true;
-    call.emit('drain');
+    expect(small).toBe(true);
+    let big = false;
+    socket.write(Buffer.alloc(2 * 1024 * 1024), () => (big = true));
     await flush();
-    expect(done).toBe(true);
+    expect(call.stream.writableLength).toBeGreaterThan(2 * 1024 * 1024);
+    expect(big).toBe(false);
+    call.stream.release();
+    await flush();
+    expect(big).toBe(true);
+    expect(call.written.reduce((n, b) => n + b.length, 0)).toBe(1000 + 2 * 1024 * 1024);
+  });
+
+  it('writes the parts of a message behind its header without joining them', async () => {
+    const { call, socket } = tunnel();
+    socket.cork();
+    for (let i = 0; i < 3; i++) socket.write(Buffer.alloc(100, i));
+    socket.uncork();
+    await flush();
+    // One batch: the header (gRPC prefix, tag, length), then the three parts as given.
+    expect(call.stream.writes).toEqual([4]);
+    expect(call.written).toEqual([Buffer.concat([Buffer.alloc(100, 0), Buffer.alloc(100, 1), Buffer.alloc(100, 2)])]);
   });
 });
 
@@ -88,14 +152,6 @@ describe('TunnelSocket end and destroy', () => {
     expect(call.cancelled).toBe(false);
   });
 
-  it('does not end a call that already ended', async () => {
-    const { call, socket } = tunnel();
-    call.writableEnded = true;
-    socket.end();
-    await flush();
-    expect(call.ended).toBe(false);
-  });
-
   it('cancels the call when destroyed', () => {
     const { call, socket } = tunnel();
     socket.destroy();
@@ -107,9 +163,26 @@ describe('TunnelSocket end and destroy', () => {
     const got: Buffer[] = [];
     const ended = new Promise<void>((r) => socket.on('end', r));
     socket.on('data', (d: Buffer) => got.push(d));
-    call.emit('data', { data: Buffer.from('hello') });
-    call.emit('end');
+    socket.receive(bytesMessage.encode({ data: Buffer.from('hello') }));
+    call.finish(undefined);
     await ended;
     expect(Buffer.concat(got).toString()).toBe('hello');
+  });
+
+  it('fails when the call ends with an error', async () => {
+    const { call, socket } = tunnel();
+    const failed = new Promise<Error>((r) => socket.on('error', r));
+    call.finish(new GrpcError(Status.UNAVAILABLE, 'gone'));
+    expect((await failed).message).toBe('14 UNAVAILABLE: gone');
+  });
+
+  it('pauses the call while the socket is not read, and resumes it when read', async () => {
+    const { call, socket } = tunnel();
+    const payload = Buffer.alloc(64 * 1024);
+    socket.receive(bytesMessage.encode({ data: payload }));
+    expect(call.stream.paused).toBe(true);
+    socket.read();
+    await flush();
+    expect(call.stream.paused).toBe(false);
   });
 });

@@ -1,11 +1,7 @@
-// The gRPC connection to a builder. Native builds and the probe dial through
-// here; the envd gateway's own HTTP/2 connection (envd/gateway/upstream.ts)
-// shares the TLS and :authority decisions from endpoint.ts and the keepalive
-// settings below.
-import * as grpc from '@grpc/grpc-js';
-import { builderAuthority, clientTls, type BuilderEndpoint } from './endpoint.js';
+// Settings of a connection to a builder (connection.ts), shared by our own
+// calls and the envd gateway's.
 
-/** BuildKit's own client raises both limits to 16 MiB; grpc-js receives 4 MiB by default. */
+/** BuildKit's own client raises its send and receive limits to 16 MiB; so do we. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -34,35 +30,4 @@ export const DEFAULT_KEEPALIVE: KeepaliveSettings = { timeMs: 315_000, timeoutMs
 /** Per-connection settings a caller may override (tests shorten the keepalive). */
 export interface ConnectionOptions {
   readonly keepalive?: KeepaliveSettings;
-}
-
-export function channelCredentials(endpoint: BuilderEndpoint): grpc.ChannelCredentials {
-  const t = clientTls(endpoint);
-  if (!t) return grpc.credentials.createInsecure();
-  // Verification stays on: without a CA the system roots are used.
-  return grpc.credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null);
-}
-
-export function channelOptions(endpoint: BuilderEndpoint, connection: ConnectionOptions = {}): grpc.ChannelOptions {
-  const keepalive = connection.keepalive ?? DEFAULT_KEEPALIVE;
-  const options: grpc.ChannelOptions = {
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    'grpc.keepalive_time_ms': keepalive.timeMs,
-    'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
-    // grpc-go counts every ping on a connection without calls as a strike
-    // (unless it allows them, which buildkitd does not): ping only during calls.
-    'grpc.keepalive_permit_without_calls': 0,
-    // A larger window keeps big session transfers from stalling on 64 KiB.
-    'grpc-node.flow_control_window': 4 * 1024 * 1024,
-    // channelz keeps per-message counters and timestamps for a debugging
-    // service nobody can query here; it shows in the session's send path.
-    'grpc.enable_channelz': 0,
-  };
-  if (endpoint.scheme === 'tcp' && endpoint.tls?.serverName) {
-    options['grpc.ssl_target_name_override'] = endpoint.tls.serverName;
-  }
-  // Only where it differs from the target grpc-js would send anyway.
-  if (endpoint.scheme === 'unix' || endpoint.tls?.serverName) options['grpc.default_authority'] = builderAuthority(endpoint);
-  return options;
 }

@@ -49,7 +49,7 @@ export function parseEndpoint(address: string, tls?: TlsConfig): BuilderEndpoint
   throw new Error(`builder "${address}": unsupported address; use tcp://host:port or unix:///path/to/buildkitd.sock`);
 }
 
-/** The grpc-js target string for an endpoint. */
+/** `host:port` of a tcp endpoint (IPv6 in brackets), `unix:///path` of a unix one. */
 export function grpcTarget(endpoint: BuilderEndpoint): string {
   if (endpoint.scheme === 'unix') return `unix://${endpoint.socketPath}`;
   const host = endpoint.host!.includes(':') ? `[${endpoint.host}]` : endpoint.host!;
@@ -59,8 +59,8 @@ export function grpcTarget(endpoint: BuilderEndpoint): string {
 /**
  * The TLS settings to dial `endpoint` with, or undefined for a plain
  * connection: unix sockets, and tcp without any TLS setting. Throws when only
- * one of the client certificate and key is given. Shared by the grpc-js
- * channel and the envd gateway's own HTTP/2 connection, so both decide alike.
+ * one of the client certificate and key is given. Used by every connection
+ * to a builder (connection.ts): our calls' and the envd gateway's.
  */
 export function clientTls(endpoint: BuilderEndpoint): TlsConfig | undefined {
   const t = endpoint.tls;

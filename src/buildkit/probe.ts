@@ -1,8 +1,8 @@
 // Is this builder reachable, and what is it? Info (v0.11+) gives the version;
 // older daemons answer UNIMPLEMENTED and we learn what we can from ListWorkers.
-import * as grpc from '@grpc/grpc-js';
 import type { BuildkitVersion, WorkerRecord } from '../protocol/index.js';
-import { ControlClient, isGrpcError } from './control.js';
+import { ControlClient, isGrpcError, type GrpcError } from './control.js';
+import { Status, statusName } from '../common/grpc-status.js';
 import type { BuilderEndpoint } from './endpoint.js';
 import { CancelledError, sleep } from '../common/cancel.js';
 
@@ -24,16 +24,14 @@ export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number,
   if (signal?.aborted) throw new CancelledError(what);
   const client = new ControlClient(endpoint);
   const deadline = new Date(Date.now() + timeoutMs);
-  let usable = false;
   try {
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
         const info = await identify(client, endpoint, deadline, signal);
-        usable = true;
         return info;
       } catch (err) {
         if (signal?.aborted) throw new CancelledError(what);
-        const retry = isGrpcError(err, grpc.status.UNAVAILABLE) && !isDefinite(err) && Date.now() + delay < deadline.getTime();
+        const retry = isGrpcError(err, Status.UNAVAILABLE) && !isDefinite(err) && Date.now() + delay < deadline.getTime();
         if (!retry) throw err;
         await sleep(delay, signal, what);
       }
@@ -42,23 +40,12 @@ export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number,
     if (err instanceof CancelledError) throw err;
     throw new Error(`builder ${endpoint.address} is not usable: ${describeConnectError(err, timeoutMs)}`);
   } finally {
-    if (usable) closeLater(client);
-    else client.close();
+    // A usable builder's connection lingers for the build's client to take
+    // over (see ControlClient); a failed one is gone already.
+    client.close();
   }
 }
 
-/**
- * How long a usable builder's connection outlives its probe. grpc-js shares
- * one connection among clients of the same target, options and credentials,
- * so the build's client, created right after, takes this connection over
- * instead of dialling again (and, for a remote builder, repeating the TCP
- * and TLS handshakes). An idle connection does not keep the process alive.
- */
-const HANDOVER_MS = 5000;
-
-function closeLater(client: ControlClient): void {
-  setTimeout(() => client.close(), HANDOVER_MS).unref();
-}
 
 async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date, signal?: AbortSignal): Promise<BuilderInfo> {
   // Both at once: one round trip instead of two (remote builders are far away).
@@ -66,7 +53,7 @@ async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadli
   let version: BuildkitVersion | undefined;
   if (info.status === 'fulfilled') {
     version = info.value.buildkitVersion;
-  } else if (!isGrpcError(info.reason, grpc.status.UNIMPLEMENTED)) {
+  } else if (!isGrpcError(info.reason, Status.UNIMPLEMENTED)) {
     // Daemons before v0.11 have no Info; ListWorkers still tells the version.
     throw info.reason;
   }
@@ -75,11 +62,11 @@ async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadli
   return { endpoint, version: version ?? workers[0]?.BuildkitVersion, workers };
 }
 
-function isDefinite(err: grpc.ServiceError): boolean {
+function isDefinite(err: GrpcError): boolean {
   return /ECONNREFUSED|ENOENT|EACCES|ENOTFOUND|certificate|SSL|TLS|handshake|wrong version number/i.test(err.details ?? '');
 }
 
-/** Turns grpc-js connection failures into a short cause a user can act on. */
+/** Turns connection failures into a short cause a user can act on. */
 export function describeConnectError(err: unknown, timeoutMs: number): string {
   const text = err instanceof Error ? err.message : String(err);
   const lower = text.toLowerCase();
@@ -95,7 +82,7 @@ export function describeConnectError(err: unknown, timeoutMs: number): string {
   if (lower.includes('deadline') || lower.includes('timeout') || lower.includes('timed out')) {
     return `no answer within ${Math.round(timeoutMs / 1000)}s (connect-timeout)`;
   }
-  if (isGrpcError(err)) return `${grpc.status[err.code] ?? err.code}: ${firstLine(err.details)}`;
+  if (isGrpcError(err)) return `${statusName(err.code)}: ${firstLine(err.details)}`;
   return firstLine(text);
 }
 

@@ -1,10 +1,10 @@
 // One build on the daemon: open the session, follow the Status stream, call
 // Solve, and tear everything down in the order the daemon expects.
-import * as grpc from '@grpc/grpc-js';
 import type { SolveRequest, StatusResponse } from '../protocol/index.js';
 import type { MethodHandler } from '../session/rpc.js';
 import { openSession, randomId } from '../session/session.js';
-import { isGrpcError, type ControlClient } from './control.js';
+import { isGrpcError, type ControlClient, type GrpcError, type StatusStream } from './control.js';
+import { Status } from '../common/grpc-status.js';
 
 /** How long to wait for the Status stream to finish after Solve returned. */
 const STATUS_GRACE_MS = 3000;
@@ -52,7 +52,7 @@ export class SolveError extends Error {
   }
 }
 
-/** How a build lost its builder: before or after the daemon started on it, and grpc-js's word for it. */
+/** How a build lost its builder: before or after the daemon started on it, and the connection's word for it. */
 export interface ConnectionLoss {
   readonly beforeStart: boolean;
   readonly cause: string;
@@ -87,7 +87,7 @@ export async function solve(params: SolveParams): Promise<SolveOutcome> {
       const cause = firstLine(err.details || err.message) || 'connection closed';
       throw new SolveError(connectionLossMessage(client.endpoint.address, cause, started), false, { beforeStart: !started, cause });
     }
-    if (isGrpcError(err)) throw new SolveError(err.details || err.message, err.code === grpc.status.CANCELLED);
+    if (isGrpcError(err)) throw new SolveError(err.details || err.message, err.code === Status.CANCELLED);
     throw err;
   } finally {
     // Let the last progress (export, push) arrive, then stop listening.
@@ -99,15 +99,15 @@ export async function solve(params: SolveParams): Promise<SolveOutcome> {
 }
 
 /**
- * grpc-js fails every call on a connection that closed or missed its
- * keepalive answer with UNAVAILABLE ("Connection dropped"); a call that could
- * not connect at all is UNAVAILABLE too ("No connection established").
+ * Every call on a connection that closed, failed or missed its keepalive
+ * answer fails with UNAVAILABLE (common/grpc-call.ts), and so does a call
+ * that could not connect at all.
  */
-function isConnectionLoss(err: unknown): err is grpc.ServiceError {
-  return isGrpcError(err, grpc.status.UNAVAILABLE);
+function isConnectionLoss(err: unknown): err is GrpcError {
+  return isGrpcError(err, Status.UNAVAILABLE);
 }
 
-/** One line naming the builder: grpc-js's own text says neither which builder nor what it means. */
+/** One line naming the builder: the connection's own text says neither which builder nor what it means. */
 export function connectionLossMessage(address: string, cause: string, started: boolean): string {
   return started
     ? `lost the connection to builder ${address} during the build (${cause}): the daemon stopped, restarted or stopped answering keepalive pings`
@@ -118,7 +118,7 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }
 
-function followStatus(stream: grpc.ClientReadableStream<StatusResponse>, onStatus?: (s: StatusResponse) => void): Promise<void> {
+function followStatus(stream: StatusStream, onStatus?: (s: StatusResponse) => void): Promise<void> {
   return new Promise((resolve) => {
     stream.on('data', (s: StatusResponse) => onStatus?.(s));
     stream.on('end', () => resolve());

@@ -1,11 +1,10 @@
-// One place that turns our .proto definitions into codecs and grpc-js service
-// definitions. Everything else imports message types from here, so the
+// One place that turns our .proto definitions into codecs and lists their
+// services' methods. Everything else imports message types from here, so the
 // conversion options (keepCase names, int64 as decimal strings, bytes as
 // Buffer, absent fields left absent) are the same everywhere. The codecs are
 // protobufjs's own generated code, written out at build time by
 // scripts/gen-proto.mjs (codecs.generated.ts), so nothing is compiled from
 // strings at run time.
-import type { ServiceDefinition, MethodDefinition } from '@grpc/grpc-js';
 import { messageTypes, services } from './codecs.generated.js';
 
 export * from './messages.js';
@@ -26,7 +25,8 @@ interface ConversionOptions {
   readonly oneofs: boolean;
 }
 
-interface MethodEntry {
+/** One method of a service, as the generated module lists it. */
+export interface MethodEntry {
   readonly name: string;
   readonly requestType: string;
   readonly responseType: string;
@@ -79,35 +79,13 @@ export function codec<T>(name: string): Codec<T> {
   return c as Codec<T>;
 }
 
-/**
- * A grpc-js service definition for a service of ours, for clients
- * (makeGenericClientConstructor) and for servers in tests.
- */
-export function serviceDefinition(fullName: string): ServiceDefinition {
-  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const method of methodsOf(fullName)) {
-    const req = codec(method.requestType);
-    const res = codec(method.responseType);
-    def[method.name] = {
-      path: `/${fullName}/${method.name}`,
-      requestStream: method.requestStream,
-      responseStream: method.responseStream,
-      requestSerialize: (m: unknown) => req.encode(m),
-      requestDeserialize: (b: Buffer) => req.decode(b),
-      responseSerialize: (m: unknown) => res.encode(m),
-      responseDeserialize: (b: Buffer) => res.decode(b),
-      originalName: method.name,
-    };
-  }
-  return def;
-}
-
 /** The gRPC paths of every method of a service, as the session advertises them. */
 export function methodPaths(fullName: string): string[] {
   return methodsOf(fullName).map((m) => `/${fullName}/${m.name}`);
 }
 
-function methodsOf(fullName: string): readonly MethodEntry[] {
+/** The methods of a service of ours (fully qualified name). */
+export function methodsOf(fullName: string): readonly MethodEntry[] {
   const methods = serviceTable[fullName];
   if (!methods) throw new Error(`no such service: ${fullName}`);
   return methods;

@@ -2,21 +2,11 @@
 // The daemon is the gRPC client there; we implement just enough of gRPC on a
 // raw HTTP/2 server to keep every repeated header value (see server.ts).
 
+import { Status, type StatusCode } from '../common/grpc-status.js';
+
 /** gRPC status codes we answer with. */
-export const Code = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
-export type CodeValue = (typeof Code)[keyof typeof Code];
+export const Code = Status;
+export type CodeValue = StatusCode;
 
 /** Throw this from a handler to end the call with a specific status. */
 export class RpcError extends Error {

@@ -475,7 +475,7 @@ const COPY_LIMIT = 16 * 1024;
  * Bytes we let wait in an HTTP/2 stream's buffer before a writer has to wait.
  * The stream's own high-water mark is 16 KiB, and the session sends at most
  * what is buffered per write to the tunnel, which costs a round trip through
- * JavaScript (our tunnel socket, grpc-js) each: with 16 KiB per trip, 5,000
+ * JavaScript (our tunnel socket, the Session call) each: with 16 KiB per trip, 5,000
  * small files took twice as long as with a deeper buffer. Bounded, so a
  * slow receiver still pushes back.
  */

@@ -1,11 +1,10 @@
 // Opens a session on the daemon: a Control.Session call whose bytes carry an
 // HTTP/2 connection on which the daemon calls *our* services.
-import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import type { BytesMessage } from '../protocol/index.js';
+import { Status } from '../common/grpc-status.js';
 import type { MethodHandler } from './rpc.js';
 import { SessionServer, type SessionStats } from './server.js';
-import { TunnelSocket } from './tunnel.js';
+import { TunnelSocket, type SessionCall } from './tunnel.js';
 
 export interface SessionOptions {
   /** Printable ASCII; the daemon keys its copy of our directories on it (incremental transfers). */
@@ -39,7 +38,8 @@ export function randomId(): string {
 export interface SessionOpener {
   /** The builder's address, for log lines about the session. */
   readonly endpoint: { readonly address: string };
-  session(metadata: grpc.Metadata): grpc.ClientDuplexStream<BytesMessage, BytesMessage>;
+  /** Opens the call; each message it receives goes to `onMessage`, still encoded. */
+  session(metadata: Readonly<Record<string, string | readonly string[]>>, onMessage: (message: Buffer) => void): SessionCall;
 }
 
 export function openSession(client: SessionOpener, handlers: readonly MethodHandler[], options: SessionOptions): Session {
@@ -48,23 +48,22 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
     ...(options.log ? { log: options.log } : {}),
     ...(options.onCall ? { onCall: options.onCall } : {}),
   });
-  const metadata = new grpc.Metadata();
-  metadata.set('x-docker-expose-session-uuid', id);
-  metadata.set('x-docker-expose-session-sharedkey', options.sharedKey);
-  metadata.set('x-docker-expose-session-name', 'envd-remote-build');
-  // One value per method: the daemon checks FileSync and FileSend support by path.
-  for (const path of server.paths) metadata.add('x-docker-expose-session-grpc-method', path);
+  const metadata = {
+    'x-docker-expose-session-uuid': id,
+    'x-docker-expose-session-sharedkey': options.sharedKey,
+    'x-docker-expose-session-name': 'envd-remote-build',
+    // One value per method: the daemon checks FileSync and FileSend support by path.
+    'x-docker-expose-session-grpc-method': server.paths,
+  };
 
-  const call = client.session(metadata);
-  const socket = new TunnelSocket(call);
+  const socket = new TunnelSocket();
+  const call = client.session(metadata, (m) => socket.receive(m));
+  socket.attach(call);
   let closing = false;
-  const done = new Promise<void>((resolve) => {
-    call.on('error', (err: grpc.ServiceError) => {
-      if (!closing && err.code !== grpc.status.CANCELLED) options.log?.(`session with builder ${client.endpoint.address} ended: ${err.details || err.message}`);
-      resolve();
-    });
-    call.on('end', () => resolve());
-    call.on('close', () => resolve());
+  const done = call.done.then((failure) => {
+    if (failure && !closing && failure.code !== Status.CANCELLED) {
+      options.log?.(`session with builder ${client.endpoint.address} ended: ${failure.details || failure.message}`);
+    }
   });
   server.serve(socket);
 

@@ -14,7 +14,6 @@ import * as grpc from '@grpc/grpc-js';
 import {
   codec,
   Messages,
-  serviceDefinition,
   Services,
   type InfoResponse,
   type ListWorkersResponse,
@@ -22,6 +21,7 @@ import {
   type SolveResponse,
   type StatusResponse,
 } from '../../../src/protocol/index.js';
+import { serviceDefinition } from '../../helpers/service-definition.js';
 import { FrameDecoder, frameHeader } from '../../../src/common/grpc-frames.js';
 
 export const MiB = 1024 * 1024;

@@ -1,8 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
+import { Status } from '../../../src/common/grpc-status.js';
 import { FrameDecoder, FrameError, frameHeader } from '../../../src/common/grpc-frames.js';
 import {
   CallError,
   frameCallError,
+  Metadata,
   metadataHeaders,
   parseGrpcTimeout,
   requestMetadata,
@@ -20,14 +21,14 @@ describe('frameCallError', () => {
       }
       throw new Error('no error');
     };
-    expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).code).toBe(Status.UNIMPLEMENTED);
     expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).message).toMatch(/compress/);
     expect(err(Buffer.from([1, 0, 0, 0, 1, 9])).message).toBe(
       'envd gateway: compressed gRPC request messages are not supported; disable compression in the client',
     );
-    expect(err(Buffer.from([2, 0, 0, 0, 0])).code).toBe(grpc.status.INTERNAL);
+    expect(err(Buffer.from([2, 0, 0, 0, 0])).code).toBe(Status.INTERNAL);
     expect(err(Buffer.from([2, 0, 0, 0, 0])).message).toBe('envd gateway: invalid gRPC message flag 2');
-    expect(err(frameHeader(101)).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err(frameHeader(101)).code).toBe(Status.RESOURCE_EXHAUSTED);
     expect(err(frameHeader(101)).message).toBe('envd gateway: request message of 101 bytes exceeds the limit of 100 bytes');
   });
 });
@@ -58,7 +59,7 @@ describe('header helpers', () => {
     expect(timeoutMs).toBe(3000);
     expect(metadata.get('x-docker-expose-session-grpc-method')).toEqual(['/a/B', '/c/D, with comma']);
     expect(metadata.get('x-b-bin')).toEqual([Buffer.from([1]), Buffer.from([2, 3]), Buffer.alloc(0)]);
-    expect(Object.keys(metadata.getMap()).sort()).toEqual(['x-b-bin', 'x-docker-expose-session-grpc-method']);
+    expect(metadata.keys().sort()).toEqual(['x-b-bin', 'x-docker-expose-session-grpc-method']);
   });
 
   it('rejects a malformed grpc-timeout and illegal header names', () => {
@@ -67,7 +68,7 @@ describe('header helpers', () => {
   });
 
   it('turns metadata into header fields and status trailers', () => {
-    const md = new grpc.Metadata();
+    const md = new Metadata();
     md.add('x-one', 'a');
     md.add('x-two', 'b');
     md.add('x-two', 'c');

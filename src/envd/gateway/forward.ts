@@ -6,7 +6,7 @@
 // (gRPC framing, no compression, size limit); the builder's are passed on as
 // they are, for envd's own client to judge.
 import * as http2 from 'node:http2';
-import * as grpc from '@grpc/grpc-js';
+import { Status, type StatusCode } from '../../common/grpc-status.js';
 import { FrameError, FrameScanner } from '../../common/grpc-frames.js';
 import type { SolveCapture } from './solve-capture.js';
 import { CallError, frameCallError, passThroughHeaders, statusOf, statusTrailers } from './wire.js';
@@ -18,15 +18,15 @@ export interface CallContext {
   readonly maxMessageBytes: number;
   readonly log: (message: string) => void;
   /** In-flight calls; close() ends each of them. */
-  readonly active: Set<{ abort(code: grpc.status, details: string): void }>;
-  /** Why a builder stream was cut off when its connection went down (Upstream.connectionFailure). */
+  readonly active: Set<{ abort(code: StatusCode, details: string): void }>;
+  /** Why a builder stream was cut off when its connection went down (BuilderConnection.connectionFailure). */
   readonly connectionFailure: (upstream: http2.ClientHttp2Stream) => string | undefined;
   /** Called once with how the call ended (the builder's status or the gateway's). */
   readonly ended?: (code: number, details: string) => void;
 }
 
 /** Ends a stream before any upstream call exists. */
-export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: grpc.status, details: string, extra: http2.OutgoingHttpHeaders = {}): void {
+export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: StatusCode, details: string, extra: http2.OutgoingHttpHeaders = {}): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
   try {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...extra, ...statusTrailers(code, details) }, { endStream: true });
@@ -105,7 +105,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   // envd stream so its window closes and envd waits.
   const holdDownstream = pauseUntilDrained(stream, upstream);
 
-  const entry = { abort: (code: grpc.status, details: string) => finish(code, details) };
+  const entry = { abort: (code: StatusCode, details: string) => finish(code, details) };
   ctx.active.add(entry);
 
   stream.on('wantTrailers', () => {
@@ -113,7 +113,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
       stream.sendTrailers(trailers);
     } catch (err) {
       try {
-        stream.sendTrailers(statusTrailers(grpc.status.INTERNAL, `envd gateway: cannot forward response trailers: ${(err as Error).message}`));
+        stream.sendTrailers(statusTrailers(Status.INTERNAL, `envd gateway: cannot forward response trailers: ${(err as Error).message}`));
       } catch {
         stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       }
@@ -144,7 +144,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
       try {
         stream.respond(trailersOnly, { endStream: true });
       } catch {
-        respondTrailersOnly(stream, grpc.status.INTERNAL, 'envd gateway: cannot forward the response status');
+        respondTrailersOnly(stream, Status.INTERNAL, 'envd gateway: cannot forward the response status');
       }
       return;
     }
@@ -153,7 +153,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   }
 
   /** The gateway's own reason to end the call (bad frame, lost builder, close()). */
-  function finish(code: grpc.status, details: string): void {
+  function finish(code: StatusCode, details: string): void {
     if (!stop(code, details)) return;
     const status = statusTrailers(code, details);
     end(status, { ':status': 200, 'content-type': 'application/grpc', ...status });
@@ -192,7 +192,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
       responded = true;
     } catch (err) {
       // Only reachable with header fields Node refuses to encode.
-      finish(grpc.status.INTERNAL, `envd gateway: cannot forward response headers: ${(err as Error).message}`);
+      finish(Status.INTERNAL, `envd gateway: cannot forward response headers: ${(err as Error).message}`);
       return;
     }
     upstream.on('data', onData);
@@ -215,11 +215,11 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     upstreamDone = true;
     const code = upstream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
     if (upstreamError === undefined && code === http2.constants.NGHTTP2_NO_ERROR) {
-      finish(grpc.status.INTERNAL, builderFailed('the call ended without a gRPC status'));
+      finish(Status.INTERNAL, builderFailed('the call ended without a gRPC status'));
       return;
     }
     // Reset by the builder, its connection lost or never made, or keepalive gave up.
-    finish(grpc.status.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
+    finish(Status.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
   });
 
   // --- envd → builder
@@ -228,7 +228,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     try {
       scanner.push(chunk);
     } catch (err) {
-      const failure = err instanceof FrameError ? frameCallError(err) : new CallError(grpc.status.INTERNAL, (err as Error).message);
+      const failure = err instanceof FrameError ? frameCallError(err) : new CallError(Status.INTERNAL, (err as Error).message);
       ctx.log(`envd gateway: ${path}: ${failure.message}`);
       finish(failure.code, failure.message);
       return;
@@ -242,7 +242,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     // half-close to pass on: 'close' follows and cancels the builder's stream.
     if (stream.aborted || (stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR) !== http2.constants.NGHTTP2_NO_ERROR) return;
     if (scanner.hasPartial()) {
-      finish(grpc.status.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
+      finish(Status.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
       return;
     }
     upstream.end(); // half-close: envd has sent all its messages
@@ -250,6 +250,6 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   stream.on('close', () => {
     // RST_STREAM from envd, its connection dropped, or the normal end after
     // our trailers. Only the first two leave the builder's stream open.
-    stop(grpc.status.CANCELLED, 'envd gateway: envd cancelled the call');
+    stop(Status.CANCELLED, 'envd gateway: envd cancelled the call');
   });
 }

@@ -10,14 +10,14 @@
 // Control.Solve's response to learn the exporter response (image digest)
 // that envd itself would only print.
 import * as http2 from 'node:http2';
-import * as grpc from '@grpc/grpc-js';
+import { Status } from '../../common/grpc-status.js';
 import { MAX_MESSAGE_BYTES, type KeepaliveSettings } from '../../buildkit/channel.js';
+import { BuilderConnection, CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES, SESSION_OPTIONS, STREAM_WINDOW_BYTES } from '../../buildkit/connection.js';
 import type { BuilderEndpoint } from '../../buildkit/endpoint.js';
 import { proxyCall, rawList, respondTrailersOnly, type CallContext } from './forward.js';
 import { isEnvdBuildMethod } from './methods.js';
 import { SOLVE_PATH, SolveCapture, type CapturedSolve } from './solve-capture.js';
 import { listenPrivate } from './socket.js';
-import { CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES, SESSION_OPTIONS, STREAM_WINDOW_BYTES, Upstream } from './upstream.js';
 import { CallError, requestHeaders, requestMetadata } from './wire.js';
 
 export type { CapturedExporter, CapturedSolve } from './solve-capture.js';
@@ -52,7 +52,7 @@ const USER_AGENT = 'envd-remote-build-gateway';
 const CLOSE_GRACE_MS = 1000;
 
 interface GatewayState {
-  readonly upstream: Upstream;
+  readonly upstream: BuilderConnection;
   readonly call: CallContext;
   readonly solves: CapturedSolve[];
   closing: boolean;
@@ -62,7 +62,7 @@ interface GatewayState {
 export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? (() => undefined);
   // Throws here for unusable TLS settings; nothing connects before envd's first call.
-  const upstream = new Upstream(endpoint, { log, ...(opts.keepalive ? { keepalive: opts.keepalive } : {}) });
+  const upstream = new BuilderConnection(endpoint, { log, label: 'envd gateway', ...(opts.keepalive ? { keepalive: opts.keepalive } : {}) });
   const state: GatewayState = {
     upstream,
     call: {
@@ -119,7 +119,7 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
     state.closing = true;
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     // Each ends envd's call and resets the builder's stream (CANCEL).
-    for (const call of [...state.call.active]) call.abort(grpc.status.CANCELLED, 'envd gateway: closed while the call was in flight');
+    for (const call of [...state.call.active]) call.abort(Status.CANCELLED, 'envd gateway: closed while the call was in flight');
     // GOAWAY first so the final statuses just written still reach envd...
     for (const session of sessions) if (!session.closed && !session.destroyed) session.close();
     const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
@@ -159,18 +159,18 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
   if (!isEnvdBuildMethod(path)) {
     // Refused here, before any upstream call exists: the builder never sees it.
     state.call.log(`envd gateway: refused ${JSON.stringify(path)}: not a method envd builds use`);
-    respondTrailersOnly(stream, grpc.status.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
+    respondTrailersOnly(stream, Status.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
     return;
   }
   if (state.closing) {
-    respondTrailersOnly(stream, grpc.status.UNAVAILABLE, 'envd gateway: closed');
+    respondTrailersOnly(stream, Status.UNAVAILABLE, 'envd gateway: closed');
     return;
   }
   const encoding = headers['grpc-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
     // The frame check refuses compressed messages; listing what we accept lets
     // a negotiating client retry without compression.
-    respondTrailersOnly(stream, grpc.status.UNIMPLEMENTED, `envd gateway: grpc-encoding "${String(encoding)}" is not supported`, {
+    respondTrailersOnly(stream, Status.UNIMPLEMENTED, `envd gateway: grpc-encoding "${String(encoding)}" is not supported`, {
       'grpc-accept-encoding': 'identity',
     });
     return;
@@ -179,7 +179,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
   try {
     forwarded = requestMetadata(rawHeaders);
   } catch (err) {
-    const code = err instanceof CallError ? err.code : grpc.status.INTERNAL;
+    const code = err instanceof CallError ? err.code : Status.INTERNAL;
     respondTrailersOnly(stream, code, (err as Error).message);
     return;
   }
@@ -197,7 +197,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
       ...requestHeaders(forwarded.metadata),
     });
   } catch (err) {
-    respondTrailersOnly(stream, grpc.status.UNAVAILABLE, `envd gateway: cannot open a call to builder ${state.upstream.address}: ${(err as Error).message}`);
+    respondTrailersOnly(stream, Status.UNAVAILABLE, `envd gateway: cannot open a call to builder ${state.upstream.address}: ${(err as Error).message}`);
     return;
   }
   const capture = path === SOLVE_PATH ? new SolveCapture(state.call.log) : undefined;

@@ -3,7 +3,7 @@
 // would only print. The forwarded bytes are not touched: the capture decodes
 // copies of this one method's chunks on the side. Solve messages are small;
 // decoding problems are logged and never disturb forwarding.
-import * as grpc from '@grpc/grpc-js';
+import { Status, statusName } from '../../common/grpc-status.js';
 import { FrameDecoder } from '../../common/grpc-frames.js';
 import { codec, Messages, type SolveRequest, type SolveResponse } from '../../protocol/index.js';
 
@@ -103,7 +103,7 @@ export class SolveCapture {
     if (exporters.length === 0 && req?.ExporterDeprecated) {
       exporters.push({ type: req.ExporterDeprecated, attrs: { ...(req.ExporterAttrsDeprecated ?? {}) } });
     }
-    const ok = code === grpc.status.OK;
+    const ok = code === Status.OK;
     const captured: CapturedSolve = {
       ref: req?.Ref ?? '',
       session: req?.Session ?? '',
@@ -115,7 +115,7 @@ export class SolveCapture {
     this.log(
       ok
         ? `envd gateway: Solve ${captured.ref} finished: ${JSON.stringify(captured.exporterResponse)}`
-        : `envd gateway: Solve ${captured.ref} failed with ${grpc.status[code] ?? code}: ${details}`,
+        : `envd gateway: Solve ${captured.ref} failed with ${statusName(code)}: ${details}`,
     );
     return captured;
   }

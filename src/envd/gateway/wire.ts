@@ -1,16 +1,15 @@
 // The header blocks the gateway passes between envd and the builder: which
 // request fields go upstream (validated as gRPC metadata), which response
 // header and trailer fields come back, plus the small gRPC header encodings
-// and the statuses the gateway ends refused calls with. grpc-js is used for
-// its Metadata validation and status codes only; no call goes through it.
+// and the statuses the gateway ends refused calls with.
 import type * as http2 from 'node:http2';
-import * as grpc from '@grpc/grpc-js';
+import { Status, type StatusCode } from '../../common/grpc-status.js';
 import { decodeGrpcMessage, encodeGrpcMessage, type FrameError } from '../../common/grpc-frames.js';
 
 /** A call the gateway cannot forward; it ends with `code` and the message. */
 export class CallError extends Error {
   constructor(
-    readonly code: grpc.status,
+    readonly code: StatusCode,
     message: string,
   ) {
     super(message);
@@ -22,17 +21,17 @@ export class CallError extends Error {
 export function frameCallError(err: FrameError): CallError {
   switch (err.kind) {
     case 'compressed':
-      // grpc-js (our upstream side) only accepts messages to serialize, not
-      // pre-compressed bytes, so a compressed message cannot be passed on.
+      // We never negotiate compression with the builder, so a compressed
+      // message could not be passed on.
       return new CallError(
-        grpc.status.UNIMPLEMENTED,
+        Status.UNIMPLEMENTED,
         'envd gateway: compressed gRPC request messages are not supported; disable compression in the client',
       );
     case 'invalid-flag':
-      return new CallError(grpc.status.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
+      return new CallError(Status.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
     case 'too-large':
       return new CallError(
-        grpc.status.RESOURCE_EXHAUSTED,
+        Status.RESOURCE_EXHAUSTED,
         `envd gateway: request message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`,
       );
   }
@@ -93,9 +92,53 @@ export function parseGrpcTimeout(value: string): number | undefined {
   return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]!;
 }
 
+/** gRPC's rule for metadata keys (after lower-casing). */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+/** And for the values of keys not ending in -bin: printable ASCII. */
+const METADATA_VALUE = /^[ -~]*$/;
+
+/**
+ * Custom metadata of a call, checked as gRPC requires (key characters;
+ * printable ASCII values, or binary ones under keys ending in -bin), every
+ * repeated value kept separately.
+ */
+export class Metadata {
+  private readonly entries = new Map<string, (string | Buffer)[]>();
+
+  /** Adds a value; throws for a key or value gRPC does not allow. */
+  add(key: string, value: string | Buffer): void {
+    const k = key.toLowerCase();
+    if (!METADATA_KEY.test(k)) throw new Error(`metadata key "${key}" contains illegal characters`);
+    const binary = k.endsWith('-bin');
+    if (binary !== Buffer.isBuffer(value)) throw new Error(`metadata key "${key}" ${binary ? 'takes binary values' : 'takes text values'}`);
+    if (typeof value === 'string' && !METADATA_VALUE.test(value)) throw new Error(`metadata value of "${key}" contains illegal characters`);
+    const list = this.entries.get(k);
+    if (list) list.push(value);
+    else this.entries.set(k, [value]);
+  }
+
+  get(key: string): readonly (string | Buffer)[] {
+    return this.entries.get(key.toLowerCase()) ?? [];
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** As HTTP/2 header fields: binary values base64, repeated values as arrays. */
+  toHttp2Headers(): http2.OutgoingHttpHeaders {
+    const out: http2.OutgoingHttpHeaders = {};
+    for (const [key, values] of this.entries) {
+      const wire = values.map((v) => (typeof v === 'string' ? v : v.toString('base64')));
+      out[key] = wire.length === 1 ? wire[0] : wire;
+    }
+    return out;
+  }
+}
+
 export interface ForwardedRequestHeaders {
   /** Custom metadata for the upstream call, every repeated value kept separately. */
-  readonly metadata: grpc.Metadata;
+  readonly metadata: Metadata;
   /** From grpc-timeout; the upstream deadline. */
   readonly timeoutMs?: number;
   /** The grpc-timeout value itself, checked, to send upstream unchanged. */
@@ -108,7 +151,7 @@ export interface ForwardedRequestHeaders {
  * ", ", which is ambiguous; the raw list keeps them apart. Throws CallError.
  */
 export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequestHeaders {
-  const metadata = new grpc.Metadata();
+  const metadata = new Metadata();
   let timeoutMs: number | undefined;
   let timeout: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -117,7 +160,7 @@ export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequest
     if (name.startsWith(':')) continue;
     if (name === 'grpc-timeout') {
       timeoutMs = parseGrpcTimeout(value);
-      if (timeoutMs === undefined) throw new CallError(grpc.status.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
+      if (timeoutMs === undefined) throw new CallError(Status.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
       timeout = value.trim();
       continue;
     }
@@ -132,7 +175,7 @@ export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequest
       }
     } catch (err) {
       throw new CallError(
-        grpc.status.INTERNAL,
+        Status.INTERNAL,
         `envd gateway: cannot forward request header "${name}": ${err instanceof Error ? err.message : String(err)}`,
       );
     }
@@ -141,12 +184,12 @@ export function requestMetadata(rawHeaders: readonly string[]): ForwardedRequest
 }
 
 /** Checked request metadata as header fields for the upstream stream (binary values base64, repeated values apart). */
-export function requestHeaders(metadata: grpc.Metadata): http2.OutgoingHttpHeaders {
+export function requestHeaders(metadata: Metadata): http2.OutgoingHttpHeaders {
   return metadata.toHttp2Headers();
 }
 
 /** The builder's metadata as HTTP/2 header fields (binary values base64, repeated values as arrays). */
-export function metadataHeaders(metadata: grpc.Metadata | undefined): http2.OutgoingHttpHeaders {
+export function metadataHeaders(metadata: Metadata | undefined): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   if (!metadata) return out;
   for (const [key, raw] of Object.entries(metadata.toHttp2Headers())) {
@@ -161,7 +204,7 @@ export function metadataHeaders(metadata: grpc.Metadata | undefined): http2.Outg
 }
 
 /** Trailer fields ending a call: the builder's trailing metadata plus grpc-status/grpc-message. */
-export function statusTrailers(code: number, details: string, metadata?: grpc.Metadata): http2.OutgoingHttpHeaders {
+export function statusTrailers(code: number, details: string, metadata?: Metadata): http2.OutgoingHttpHeaders {
   const trailers = metadataHeaders(metadata);
   trailers['grpc-status'] = String(code);
   if (details) trailers['grpc-message'] = encodeGrpcMessage(details);
@@ -207,6 +250,6 @@ export function passThroughHeaders(rawHeaders: readonly string[], withStatus: bo
 export function statusOf(headers: http2.OutgoingHttpHeaders): { code: number; details: string } {
   const first = (v: unknown): string | undefined => (Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v));
   const raw = first(headers['grpc-status']);
-  const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : grpc.status.UNKNOWN;
+  const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : Status.UNKNOWN;
   return { code, details: decodeGrpcMessage(first(headers['grpc-message']) ?? '') };
 }

@@ -1,8 +1,8 @@
-export const id = 157;
-export const ids = [157];
+export const id = 171;
+export const ids = [171];
 export const modules = {
 
-/***/ 1157:
+/***/ 1171:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -15,10 +15,12 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:http2"
 var external_node_http2_ = __webpack_require__(2467);
-// EXTERNAL MODULE: ./node_modules/@grpc/grpc-js/build/src/index.js
-var src = __webpack_require__(3033);
+// EXTERNAL MODULE: ./src/common/grpc-status.ts
+var grpc_status = __webpack_require__(752);
 // EXTERNAL MODULE: ./src/buildkit/channel.ts
 var channel = __webpack_require__(6211);
+// EXTERNAL MODULE: ./src/buildkit/connection.ts + 1 modules
+var connection = __webpack_require__(9507);
 // EXTERNAL MODULE: ./src/common/grpc-frames.ts
 var grpc_frames = __webpack_require__(6956);
 ;// CONCATENATED MODULE: ./src/envd/gateway/wire.ts
@@ -37,13 +39,13 @@ class CallError extends Error {
 function frameCallError(err) {
     switch (err.kind) {
         case 'compressed':
-            // grpc-js (our upstream side) only accepts messages to serialize, not
-            // pre-compressed bytes, so a compressed message cannot be passed on.
-            return new CallError(src/* status */.h5.UNIMPLEMENTED, 'envd gateway: compressed gRPC request messages are not supported; disable compression in the client');
+            // We never negotiate compression with the builder, so a compressed
+            // message could not be passed on.
+            return new CallError(grpc_status/* Status */.nW.UNIMPLEMENTED, 'envd gateway: compressed gRPC request messages are not supported; disable compression in the client');
         case 'invalid-flag':
-            return new CallError(src/* status */.h5.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
+            return new CallError(grpc_status/* Status */.nW.INTERNAL, `envd gateway: invalid gRPC message flag ${err.flag}`);
         case 'too-large':
-            return new CallError(src/* status */.h5.RESOURCE_EXHAUSTED, `envd gateway: request message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`);
+            return new CallError(grpc_status/* Status */.nW.RESOURCE_EXHAUSTED, `envd gateway: request message of ${err.length} bytes exceeds the limit of ${err.limit} bytes`);
     }
 }
 /**
@@ -98,13 +100,56 @@ function parseGrpcTimeout(value) {
         return undefined;
     return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]];
 }
+/** gRPC's rule for metadata keys (after lower-casing). */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+/** And for the values of keys not ending in -bin: printable ASCII. */
+const METADATA_VALUE = /^[ -~]*$/;
+/**
+ * Custom metadata of a call, checked as gRPC requires (key characters;
+ * printable ASCII values, or binary ones under keys ending in -bin), every
+ * repeated value kept separately.
+ */
+class Metadata {
+    entries = new Map();
+    /** Adds a value; throws for a key or value gRPC does not allow. */
+    add(key, value) {
+        const k = key.toLowerCase();
+        if (!METADATA_KEY.test(k))
+            throw new Error(`metadata key "${key}" contains illegal characters`);
+        const binary = k.endsWith('-bin');
+        if (binary !== Buffer.isBuffer(value))
+            throw new Error(`metadata key "${key}" ${binary ? 'takes binary values' : 'takes text values'}`);
+        if (typeof value === 'string' && !METADATA_VALUE.test(value))
+            throw new Error(`metadata value of "${key}" contains illegal characters`);
+        const list = this.entries.get(k);
+        if (list)
+            list.push(value);
+        else
+            this.entries.set(k, [value]);
+    }
+    get(key) {
+        return this.entries.get(key.toLowerCase()) ?? [];
+    }
+    keys() {
+        return [...this.entries.keys()];
+    }
+    /** As HTTP/2 header fields: binary values base64, repeated values as arrays. */
+    toHttp2Headers() {
+        const out = {};
+        for (const [key, values] of this.entries) {
+            const wire = values.map((v) => (typeof v === 'string' ? v : v.toString('base64')));
+            out[key] = wire.length === 1 ? wire[0] : wire;
+        }
+        return out;
+    }
+}
 /**
  * Builds upstream metadata from the flat `[name, value, ...]` list of the
  * 'stream' event. The parsed headers object would join repeated values with
  * ", ", which is ambiguous; the raw list keeps them apart. Throws CallError.
  */
 function requestMetadata(rawHeaders) {
-    const metadata = new src/* Metadata */.OS();
+    const metadata = new Metadata();
     let timeoutMs;
     let timeout;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -115,7 +160,7 @@ function requestMetadata(rawHeaders) {
         if (name === 'grpc-timeout') {
             timeoutMs = parseGrpcTimeout(value);
             if (timeoutMs === undefined)
-                throw new CallError(src/* status */.h5.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
+                throw new CallError(grpc_status/* Status */.nW.INTERNAL, `envd gateway: malformed grpc-timeout "${value}"`);
             timeout = value.trim();
             continue;
         }
@@ -133,7 +178,7 @@ function requestMetadata(rawHeaders) {
             }
         }
         catch (err) {
-            throw new CallError(src/* status */.h5.INTERNAL, `envd gateway: cannot forward request header "${name}": ${err instanceof Error ? err.message : String(err)}`);
+            throw new CallError(grpc_status/* Status */.nW.INTERNAL, `envd gateway: cannot forward request header "${name}": ${err instanceof Error ? err.message : String(err)}`);
         }
     }
     return timeoutMs === undefined || timeout === undefined ? { metadata } : { metadata, timeoutMs, timeout };
@@ -208,7 +253,7 @@ function passThroughHeaders(rawHeaders, withStatus) {
 function statusOf(headers) {
     const first = (v) => (Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v));
     const raw = first(headers['grpc-status']);
-    const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : src/* status */.h5.UNKNOWN;
+    const code = raw !== undefined && /^\d{1,2}$/.test(raw) ? Number(raw) : grpc_status/* Status */.nW.UNKNOWN;
     return { code, details: (0,grpc_frames/* decodeGrpcMessage */.wy)(first(headers['grpc-message']) ?? '') };
 }
 
@@ -311,7 +356,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         }
         catch (err) {
             try {
-                stream.sendTrailers(statusTrailers(src/* status */.h5.INTERNAL, `envd gateway: cannot forward response trailers: ${err.message}`));
+                stream.sendTrailers(statusTrailers(grpc_status/* Status */.nW.INTERNAL, `envd gateway: cannot forward response trailers: ${err.message}`));
             }
             catch {
                 stream.close(external_node_http2_.constants.NGHTTP2_INTERNAL_ERROR);
@@ -346,7 +391,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
                 stream.respond(trailersOnly, { endStream: true });
             }
             catch {
-                respondTrailersOnly(stream, src/* status */.h5.INTERNAL, 'envd gateway: cannot forward the response status');
+                respondTrailersOnly(stream, grpc_status/* Status */.nW.INTERNAL, 'envd gateway: cannot forward the response status');
             }
             return;
         }
@@ -398,7 +443,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         }
         catch (err) {
             // Only reachable with header fields Node refuses to encode.
-            finish(src/* status */.h5.INTERNAL, `envd gateway: cannot forward response headers: ${err.message}`);
+            finish(grpc_status/* Status */.nW.INTERNAL, `envd gateway: cannot forward response headers: ${err.message}`);
             return;
         }
         upstream.on('data', onData);
@@ -423,11 +468,11 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         upstreamDone = true;
         const code = upstream.rstCode ?? external_node_http2_.constants.NGHTTP2_NO_ERROR;
         if (upstreamError === undefined && code === external_node_http2_.constants.NGHTTP2_NO_ERROR) {
-            finish(src/* status */.h5.INTERNAL, builderFailed('the call ended without a gRPC status'));
+            finish(grpc_status/* Status */.nW.INTERNAL, builderFailed('the call ended without a gRPC status'));
             return;
         }
         // Reset by the builder, its connection lost or never made, or keepalive gave up.
-        finish(src/* status */.h5.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
+        finish(grpc_status/* Status */.nW.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
     });
     // --- envd → builder
     stream.on('data', (chunk) => {
@@ -437,7 +482,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
             scanner.push(chunk);
         }
         catch (err) {
-            const failure = err instanceof grpc_frames/* FrameError */.qy ? frameCallError(err) : new CallError(src/* status */.h5.INTERNAL, err.message);
+            const failure = err instanceof grpc_frames/* FrameError */.qy ? frameCallError(err) : new CallError(grpc_status/* Status */.nW.INTERNAL, err.message);
             ctx.log(`envd gateway: ${path}: ${failure.message}`);
             finish(failure.code, failure.message);
             return;
@@ -454,7 +499,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         if (stream.aborted || (stream.rstCode ?? external_node_http2_.constants.NGHTTP2_NO_ERROR) !== external_node_http2_.constants.NGHTTP2_NO_ERROR)
             return;
         if (scanner.hasPartial()) {
-            finish(src/* status */.h5.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
+            finish(grpc_status/* Status */.nW.INTERNAL, 'envd gateway: request ended in the middle of a gRPC message');
             return;
         }
         upstream.end(); // half-close: envd has sent all its messages
@@ -462,7 +507,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
     stream.on('close', () => {
         // RST_STREAM from envd, its connection dropped, or the normal end after
         // our trailers. Only the first two leave the builder's stream open.
-        stop(src/* status */.h5.CANCELLED, 'envd gateway: envd cancelled the call');
+        stop(grpc_status/* Status */.nW.CANCELLED, 'envd gateway: envd cancelled the call');
     });
 }
 
@@ -600,7 +645,7 @@ class SolveCapture {
         if (exporters.length === 0 && req?.ExporterDeprecated) {
             exporters.push({ type: req.ExporterDeprecated, attrs: { ...(req.ExporterAttrsDeprecated ?? {}) } });
         }
-        const ok = code === src/* status */.h5.OK;
+        const ok = code === grpc_status/* Status */.nW.OK;
         const captured = {
             ref: req?.Ref ?? '',
             session: req?.Session ?? '',
@@ -611,229 +656,13 @@ class SolveCapture {
         };
         this.log(ok
             ? `envd gateway: Solve ${captured.ref} finished: ${JSON.stringify(captured.exporterResponse)}`
-            : `envd gateway: Solve ${captured.ref} failed with ${src/* status */.h5[code] ?? code}: ${details}`);
+            : `envd gateway: Solve ${captured.ref} failed with ${(0,grpc_status/* statusName */.Er)(code)}: ${details}`);
         return captured;
     }
 }
 
 // EXTERNAL MODULE: ./src/envd/gateway/socket.ts
 var socket = __webpack_require__(3055);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __webpack_require__(7030);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __webpack_require__(1692);
-// EXTERNAL MODULE: ./src/buildkit/endpoint.ts
-var buildkit_endpoint = __webpack_require__(8559);
-;// CONCATENATED MODULE: ./src/envd/gateway/upstream.ts
-// The gateway's one HTTP/2 connection to the builder.
-//
-// The gateway passes envd's streams on byte for byte, so it needs plain
-// HTTP/2 streams to the builder, not a gRPC client: one node:http2 session,
-// opened on first use and opened again after it closed or failed. TLS, the
-// :authority and the cert/key check are decided like the grpc-js channel
-// does it (buildkit/endpoint.ts), with verification always on.
-
-
-
-
-
-/** Large enough for big payloads on the Session tunnel without stalling on 64 KiB windows. */
-const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
-const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
-/** Header limits matching grpc-go's 16 MiB default; Node's defaults (128 fields, 64 KiB) are far lower. */
-const MAX_HEADER_LIST_BYTES = 16 * 1024 * 1024;
-const MAX_HEADER_FIELDS = 100_000;
-/** How long close() lets the session end gracefully before destroying it. */
-const CLOSE_GRACE_MS = 1000;
-/** The session options both sides of the gateway share. */
-const SESSION_OPTIONS = {
-    maxHeaderListPairs: MAX_HEADER_FIELDS,
-    maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-    // Node's 10 MB credit limit makes it refuse new streams under load; grpc-js
-    // lifts it the same way.
-    maxSessionMemory: Number.MAX_SAFE_INTEGER,
-};
-class Upstream {
-    endpoint;
-    opts;
-    /** Sent as :authority on every stream. */
-    authority;
-    tls;
-    keepalive;
-    current;
-    closed = false;
-    /** Which connection each open stream belongs to, to explain its failure. */
-    streams = new WeakMap();
-    constructor(endpoint, opts) {
-        this.endpoint = endpoint;
-        this.opts = opts;
-        // Throws at start for a cert without a key (or the reverse).
-        this.tls = (0,buildkit_endpoint/* clientTls */.lR)(endpoint);
-        this.authority = (0,buildkit_endpoint/* builderAuthority */.Xf)(endpoint);
-        this.keepalive = opts.keepalive ?? channel/* DEFAULT_KEEPALIVE */.$6;
-    }
-    /** The builder's address as the user gave it, for messages. */
-    get address() {
-        return this.endpoint.address;
-    }
-    /**
-     * Opens a stream to the builder (connecting first if needed). Throws when
-     * the gateway is closed or Node refuses the headers; connection failures
-     * arrive later as the stream's 'error' and 'close'.
-     */
-    request(headers) {
-        if (this.closed)
-            throw new Error('the gateway is closed');
-        const conn = this.connection();
-        const stream = conn.session.request(headers, { endStream: false });
-        conn.open++;
-        this.streams.set(stream, conn);
-        if (!conn.pingTimer && !conn.answerTimer)
-            this.schedulePing(conn);
-        stream.once('close', () => {
-            conn.open--;
-            if (conn.open === 0 && conn.pingTimer) {
-                // grpc-go counts pings on an idle connection as abuse: ping only during calls.
-                clearTimeout(conn.pingTimer);
-                conn.pingTimer = undefined;
-            }
-        });
-        return stream;
-    }
-    /**
-     * Why `stream` was cut off if its connection went down, else undefined.
-     * A session destroyed with an error passes it to its streams; this covers
-     * a connection closed without one (a builder refusing our TLS client
-     * certificate just hangs up).
-     */
-    connectionFailure(stream) {
-        const conn = this.streams.get(stream);
-        if (!conn || !(conn.session.closed || conn.session.destroyed))
-            return undefined;
-        if (conn.started)
-            return 'the connection to the builder closed';
-        return this.tls
-            ? 'the builder closed the connection before HTTP/2 started (did it refuse our TLS client certificate?)'
-            : 'the builder closed the connection before HTTP/2 started';
-    }
-    /** Closes the session: gracefully first, destroyed after a grace period. */
-    async close() {
-        this.closed = true;
-        const conn = this.current;
-        this.current = undefined;
-        if (!conn || conn.session.destroyed)
-            return;
-        stopTimers(conn);
-        const ended = new Promise((resolve) => conn.session.once('close', () => resolve()));
-        if (!conn.session.closed)
-            conn.session.close();
-        const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
-        await Promise.race([ended, grace]);
-        conn.session.destroy();
-    }
-    connection() {
-        const c = this.current;
-        // A session that got GOAWAY is closed for new streams; one that failed is destroyed.
-        if (c && !c.session.closed && !c.session.destroyed)
-            return c;
-        const session = this.connect();
-        const conn = { session, open: 0, started: false };
-        session.once('remoteSettings', () => (conn.started = true));
-        this.current = conn;
-        session.on('error', (err) => this.opts.log(`envd gateway: connection to builder ${this.address}: ${err.message}`));
-        session.on('goaway', (code) => {
-            if (code !== external_node_http2_.constants.NGHTTP2_NO_ERROR)
-                this.opts.log(`envd gateway: builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
-        });
-        session.once('close', () => {
-            stopTimers(conn);
-            if (this.current === conn)
-                this.current = undefined;
-        });
-        session.once('connect', () => {
-            try {
-                // initialWindowSize only covers streams; the connection window stays at
-                // 64 KiB unless raised here.
-                session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-            }
-            catch (err) {
-                this.opts.log(`envd gateway: could not raise the connection window to the builder: ${err.message}`);
-            }
-        });
-        return conn;
-    }
-    connect() {
-        const options = {
-            ...SESSION_OPTIONS,
-            settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
-        };
-        const e = this.endpoint;
-        if (e.scheme === 'unix') {
-            const socketPath = e.socketPath;
-            return external_node_http2_.connect('http://localhost', { ...options, createConnection: () => external_node_net_.connect({ path: socketPath }) });
-        }
-        const host = e.host.includes(':') ? `[${e.host}]` : e.host;
-        const t = this.tls;
-        if (!t)
-            return external_node_http2_.connect(`http://${host}:${e.port}`, options);
-        // Verification stays on (Node's default): without a CA the system roots
-        // are used. http2.connect offers only ALPN h2.
-        return external_node_http2_.connect(`https://${host}:${e.port}`, {
-            ...options,
-            ...(t.ca ? { ca: t.ca } : {}),
-            ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
-            ...(t.serverName ? serverNameOptions(t.serverName) : {}),
-        });
-    }
-    /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */
-    schedulePing(conn) {
-        if (conn.open === 0 || conn.session.destroyed)
-            return;
-        const { timeMs, timeoutMs } = this.keepalive;
-        conn.pingTimer = setTimeout(() => {
-            conn.pingTimer = undefined;
-            if (conn.open === 0 || conn.session.destroyed)
-                return;
-            conn.answerTimer = setTimeout(() => {
-                conn.answerTimer = undefined;
-                conn.session.destroy(new Error(`no answer to a keepalive ping within ${timeoutMs} ms`));
-            }, timeoutMs).unref();
-            const answered = (err) => {
-                if (conn.answerTimer)
-                    clearTimeout(conn.answerTimer);
-                conn.answerTimer = undefined;
-                if (!err)
-                    this.schedulePing(conn);
-            };
-            try {
-                if (conn.session.ping(answered) === false)
-                    answered(new Error('too many pings outstanding'));
-            }
-            catch (err) {
-                answered(err);
-            }
-        }, timeMs).unref();
-    }
-}
-function stopTimers(conn) {
-    if (conn.pingTimer)
-        clearTimeout(conn.pingTimer);
-    if (conn.answerTimer)
-        clearTimeout(conn.answerTimer);
-    conn.pingTimer = undefined;
-    conn.answerTimer = undefined;
-}
-/**
- * Verifies the builder's certificate against `serverName`. Node refuses an IP
- * address as SNI (RFC 6066), so for an IP the name is only used to check the
- * certificate.
- */
-function serverNameOptions(serverName) {
-    if (!external_node_net_.isIP(serverName))
-        return { servername: serverName };
-    return { checkServerIdentity: (_host, cert) => external_node_tls_.checkServerIdentity(serverName, cert) };
-}
-
 ;// CONCATENATED MODULE: ./src/envd/gateway/server.ts
 // The private gateway between the envd CLI and the remote builder.
 //
@@ -858,19 +687,19 @@ function serverNameOptions(serverName) {
 /** Sent upstream instead of envd's own user-agent (a hop header). */
 const USER_AGENT = 'envd-remote-build-gateway';
 /** How long close() lets sessions deliver final statuses before destroying them. */
-const server_CLOSE_GRACE_MS = 1000;
+const CLOSE_GRACE_MS = 1000;
 /** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
 async function startGateway(endpoint, opts) {
     const log = opts.log ?? (() => undefined);
     // Throws here for unusable TLS settings; nothing connects before envd's first call.
-    const upstream = new Upstream(endpoint, { log, ...(opts.keepalive ? { keepalive: opts.keepalive } : {}) });
+    const upstream = new connection/* BuilderConnection */.Yz(endpoint, { log, label: 'envd gateway', ...(opts.keepalive ? { keepalive: opts.keepalive } : {}) });
     const state = {
         upstream,
         call: {
             builder: endpoint.address,
             // What the builder accepts anyway; refusing early stops an oversized
             // message before it is passed on.
-            maxMessageBytes: channel/* MAX_MESSAGE_BYTES */.fv,
+            maxMessageBytes: channel/* MAX_MESSAGE_BYTES */.f,
             log,
             active: new Set(),
             connectionFailure: (stream) => upstream.connectionFailure(stream),
@@ -879,10 +708,10 @@ async function startGateway(endpoint, opts) {
         closing: false,
     };
     const server = external_node_http2_.createServer({
-        ...SESSION_OPTIONS,
+        ...connection/* SESSION_OPTIONS */.AC,
         settings: {
-            maxHeaderListSize: MAX_HEADER_LIST_BYTES,
-            initialWindowSize: STREAM_WINDOW_BYTES,
+            maxHeaderListSize: connection/* MAX_HEADER_LIST_BYTES */.IH,
+            initialWindowSize: connection/* STREAM_WINDOW_BYTES */.ud,
         },
     });
     const sessions = new Set();
@@ -898,7 +727,7 @@ async function startGateway(endpoint, opts) {
         try {
             // initialWindowSize only covers streams; the connection window stays at
             // 64 KiB unless raised here.
-            session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+            session.setLocalWindowSize(connection/* CONNECTION_WINDOW_BYTES */.cq);
         }
         catch (err) {
             log(`envd gateway: could not raise the connection window: ${err.message}`);
@@ -917,12 +746,12 @@ async function startGateway(endpoint, opts) {
         const stopped = new Promise((resolve) => server.close(() => resolve()));
         // Each ends envd's call and resets the builder's stream (CANCEL).
         for (const call of [...state.call.active])
-            call.abort(src/* status */.h5.CANCELLED, 'envd gateway: closed while the call was in flight');
+            call.abort(grpc_status/* Status */.nW.CANCELLED, 'envd gateway: closed while the call was in flight');
         // GOAWAY first so the final statuses just written still reach envd...
         for (const session of sessions)
             if (!session.closed && !session.destroyed)
                 session.close();
-        const grace = new Promise((resolve) => setTimeout(resolve, server_CLOSE_GRACE_MS).unref());
+        const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
         await Promise.all([Promise.race([stopped, grace]), state.upstream.close()]);
         // ...then make sure nothing keeps the socket or the process alive.
         // (Closing the server also removes the socket file.)
@@ -959,18 +788,18 @@ function forwardStream(state, stream, headers, rawHeaders) {
     if (!isEnvdBuildMethod(path)) {
         // Refused here, before any upstream call exists: the builder never sees it.
         state.call.log(`envd gateway: refused ${JSON.stringify(path)}: not a method envd builds use`);
-        respondTrailersOnly(stream, src/* status */.h5.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
+        respondTrailersOnly(stream, grpc_status/* Status */.nW.PERMISSION_DENIED, `envd gateway: ${path} is not one of the methods envd builds use; refused`);
         return;
     }
     if (state.closing) {
-        respondTrailersOnly(stream, src/* status */.h5.UNAVAILABLE, 'envd gateway: closed');
+        respondTrailersOnly(stream, grpc_status/* Status */.nW.UNAVAILABLE, 'envd gateway: closed');
         return;
     }
     const encoding = headers['grpc-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
         // The frame check refuses compressed messages; listing what we accept lets
         // a negotiating client retry without compression.
-        respondTrailersOnly(stream, src/* status */.h5.UNIMPLEMENTED, `envd gateway: grpc-encoding "${String(encoding)}" is not supported`, {
+        respondTrailersOnly(stream, grpc_status/* Status */.nW.UNIMPLEMENTED, `envd gateway: grpc-encoding "${String(encoding)}" is not supported`, {
             'grpc-accept-encoding': 'identity',
         });
         return;
@@ -980,7 +809,7 @@ function forwardStream(state, stream, headers, rawHeaders) {
         forwarded = requestMetadata(rawHeaders);
     }
     catch (err) {
-        const code = err instanceof CallError ? err.code : src/* status */.h5.INTERNAL;
+        const code = err instanceof CallError ? err.code : grpc_status/* Status */.nW.INTERNAL;
         respondTrailersOnly(stream, code, err.message);
         return;
     }
@@ -998,7 +827,7 @@ function forwardStream(state, stream, headers, rawHeaders) {
         });
     }
     catch (err) {
-        respondTrailersOnly(stream, src/* status */.h5.UNAVAILABLE, `envd gateway: cannot open a call to builder ${state.upstream.address}: ${err.message}`);
+        respondTrailersOnly(stream, grpc_status/* Status */.nW.UNAVAILABLE, `envd gateway: cannot open a call to builder ${state.upstream.address}: ${err.message}`);
         return;
     }
     const capture = path === SOLVE_PATH ? new SolveCapture(state.call.log) : undefined;
@@ -1020,4 +849,4 @@ function forwardStream(state, stream, headers, rawHeaders) {
 
 };
 
-//# sourceMappingURL=157.index.js.map
+//# sourceMappingURL=171.index.js.map

@@ -1,15 +1,14 @@
-// The gateway's one HTTP/2 connection to the builder.
-//
-// The gateway passes envd's streams on byte for byte, so it needs plain
-// HTTP/2 streams to the builder, not a gRPC client: one node:http2 session,
-// opened on first use and opened again after it closed or failed. TLS, the
-// :authority and the cert/key check are decided like the grpc-js channel
-// does it (buildkit/endpoint.ts), with verification always on.
+// The HTTP/2 connection to a builder: one node:http2 session, opened on
+// first use and opened again after it closed or failed, with TLS (always
+// verified), the :authority and a keepalive while calls are open. Our gRPC
+// calls (grpc-call.ts) run on it, and the envd gateway passes envd's streams
+// on over one of its own byte for byte.
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { DEFAULT_KEEPALIVE, type KeepaliveSettings } from '../../buildkit/channel.js';
-import { builderAuthority, clientTls, type BuilderEndpoint, type TlsConfig } from '../../buildkit/endpoint.js';
+import { DEFAULT_KEEPALIVE, type KeepaliveSettings } from './channel.js';
+import { builderAuthority, clientTls, type BuilderEndpoint, type TlsConfig } from './endpoint.js';
+import { proxyFor, ProxyTunnel } from './proxy.js';
 
 /** Large enough for big payloads on the Session tunnel without stalling on 64 KiB windows. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
@@ -20,18 +19,20 @@ export const MAX_HEADER_FIELDS = 100_000;
 /** How long close() lets the session end gracefully before destroying it. */
 const CLOSE_GRACE_MS = 1000;
 
-/** The session options both sides of the gateway share. */
+/** HTTP/2 session options of builder connections, and of the gateway's side facing envd. */
 export const SESSION_OPTIONS = {
   maxHeaderListPairs: MAX_HEADER_FIELDS,
   maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-  // Node's 10 MB credit limit makes it refuse new streams under load; grpc-js
-  // lifts it the same way.
+  // Node's 10 MB credit limit makes it refuse new streams under load (a
+  // Session stream holding a megabyte is normal), so it is lifted.
   maxSessionMemory: Number.MAX_SAFE_INTEGER,
 } as const;
 
-export interface UpstreamOptions {
+export interface BuilderConnectionOptions {
   readonly keepalive?: KeepaliveSettings;
-  readonly log: (message: string) => void;
+  readonly log?: (message: string) => void;
+  /** Who is talking, at the start of log lines ("envd gateway"). */
+  readonly label?: string;
 }
 
 /** One session plus what its keepalive needs to know. */
@@ -45,13 +46,17 @@ interface Connection {
   answerTimer?: NodeJS.Timeout;
   /** The builder's SETTINGS arrived: HTTP/2 (and TLS before it) was set up. */
   started: boolean;
+  /** Why the session failed (refused, TLS, keepalive), once it has. */
+  error?: Error;
 }
 
-export class Upstream {
+export class BuilderConnection {
   /** Sent as :authority on every stream. */
   readonly authority: string;
   private readonly tls: TlsConfig | undefined;
   private readonly keepalive: KeepaliveSettings;
+  private readonly log: (message: string) => void;
+  private readonly label: string;
   private current: Connection | undefined;
   private closed = false;
   /** Which connection each open stream belongs to, to explain its failure. */
@@ -59,12 +64,14 @@ export class Upstream {
 
   constructor(
     private readonly endpoint: BuilderEndpoint,
-    private readonly opts: UpstreamOptions,
+    opts: BuilderConnectionOptions,
   ) {
     // Throws at start for a cert without a key (or the reverse).
     this.tls = clientTls(endpoint);
     this.authority = builderAuthority(endpoint);
     this.keepalive = opts.keepalive ?? DEFAULT_KEEPALIVE;
+    this.log = opts.log ?? (() => undefined);
+    this.label = opts.label ? `${opts.label}: ` : '';
   }
 
   /** The builder's address as the user gave it, for messages. */
@@ -74,19 +81,21 @@ export class Upstream {
 
   /**
    * Opens a stream to the builder (connecting first if needed). Throws when
-   * the gateway is closed or Node refuses the headers; connection failures
-   * arrive later as the stream's 'error' and 'close'.
+   * this connection is closed or Node refuses the headers; connection
+   * failures arrive later as the stream's 'error' and 'close'.
    */
   request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
-    if (this.closed) throw new Error('the gateway is closed');
+    if (this.closed) throw new Error(`the connection to builder ${this.address} is closed`);
     const conn = this.connection();
     const stream = conn.session.request(headers, { endStream: false });
-    conn.open++;
+    if (conn.open++ === 0) conn.session.ref();
     this.streams.set(stream, conn);
     if (!conn.pingTimer && !conn.answerTimer) this.schedulePing(conn);
     stream.once('close', () => {
-      conn.open--;
-      if (conn.open === 0 && conn.pingTimer) {
+      if (--conn.open > 0) return;
+      // An idle connection does not keep the process alive.
+      if (!conn.session.destroyed) conn.session.unref();
+      if (conn.pingTimer) {
         // grpc-go counts pings on an idle connection as abuse: ping only during calls.
         clearTimeout(conn.pingTimer);
         conn.pingTimer = undefined;
@@ -104,7 +113,8 @@ export class Upstream {
   connectionFailure(stream: http2.ClientHttp2Stream): string | undefined {
     const conn = this.streams.get(stream);
     if (!conn || !(conn.session.closed || conn.session.destroyed)) return undefined;
-    if (conn.started) return 'the connection to the builder closed';
+    if (conn.error) return conn.error.message;
+    if (conn.started) return 'connection closed';
     return this.tls
       ? 'the builder closed the connection before HTTP/2 started (did it refuse our TLS client certificate?)'
       : 'the builder closed the connection before HTTP/2 started';
@@ -117,6 +127,8 @@ export class Upstream {
     this.current = undefined;
     if (!conn || conn.session.destroyed) return;
     stopTimers(conn);
+    // An idle session is unref'd; closing it must keep the process up until it is closed.
+    conn.session.ref();
     const ended = new Promise<void>((resolve) => conn.session.once('close', () => resolve()));
     if (!conn.session.closed) conn.session.close();
     const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
@@ -132,9 +144,12 @@ export class Upstream {
     const conn: Connection = { session, open: 0, started: false };
     session.once('remoteSettings', () => (conn.started = true));
     this.current = conn;
-    session.on('error', (err) => this.opts.log(`envd gateway: connection to builder ${this.address}: ${err.message}`));
+    session.on('error', (err) => {
+      conn.error ??= err;
+      this.log(`${this.label}connection to builder ${this.address}: ${err.message}`);
+    });
     session.on('goaway', (code: number) => {
-      if (code !== http2.constants.NGHTTP2_NO_ERROR) this.opts.log(`envd gateway: builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
+      if (code !== http2.constants.NGHTTP2_NO_ERROR) this.log(`${this.label}builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
     });
     session.once('close', () => {
       stopTimers(conn);
@@ -146,7 +161,7 @@ export class Upstream {
         // 64 KiB unless raised here.
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       } catch (err) {
-        this.opts.log(`envd gateway: could not raise the connection window to the builder: ${(err as Error).message}`);
+        this.log(`${this.label}could not raise the connection window to the builder: ${(err as Error).message}`);
       }
     });
     return conn;
@@ -164,15 +179,33 @@ export class Upstream {
     }
     const host = e.host!.includes(':') ? `[${e.host}]` : e.host!;
     const t = this.tls;
+    const proxy = proxyFor(e.host!);
+    const tlsOptions: tls.ConnectionOptions = t
+      ? {
+          // Verification stays on (Node's default): without a CA the system
+          // roots are used. Only ALPN h2 is offered.
+          ...(t.ca ? { ca: t.ca } : {}),
+          ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+          ...(t.serverName ? serverNameOptions(t.serverName) : {}),
+        }
+      : {};
+    if (proxy) {
+      const through = (): ProxyTunnel => new ProxyTunnel(proxy, e.host!, e.port!);
+      if (!t) return http2.connect(`http://${host}:${e.port}`, { ...options, createConnection: through });
+      return http2.connect(`https://${host}:${e.port}`, {
+        ...options,
+        createConnection: () =>
+          tls.connect({
+            socket: through(),
+            host: e.host!,
+            ...(net.isIP(e.host!) ? {} : { servername: e.host! }),
+            ALPNProtocols: ['h2'],
+            ...tlsOptions,
+          }),
+      });
+    }
     if (!t) return http2.connect(`http://${host}:${e.port}`, options);
-    // Verification stays on (Node's default): without a CA the system roots
-    // are used. http2.connect offers only ALPN h2.
-    return http2.connect(`https://${host}:${e.port}`, {
-      ...options,
-      ...(t.ca ? { ca: t.ca } : {}),
-      ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
-      ...(t.serverName ? serverNameOptions(t.serverName) : {}),
-    });
+    return http2.connect(`https://${host}:${e.port}`, { ...options, ...tlsOptions });
   }
 
   /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */
@@ -212,7 +245,7 @@ function stopTimers(conn: Connection): void {
  * address as SNI (RFC 6066), so for an IP the name is only used to check the
  * certificate.
  */
-function serverNameOptions(serverName: string): Pick<http2.SecureClientSessionOptions, 'servername' | 'checkServerIdentity'> {
+function serverNameOptions(serverName: string): Pick<tls.ConnectionOptions, 'servername' | 'checkServerIdentity'> {
   if (!net.isIP(serverName)) return { servername: serverName };
   return { checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert) };
 }
