@@ -40,12 +40,11 @@ export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number,
     if (err instanceof CancelledError) throw err;
     throw new Error(`builder ${endpoint.address} is not usable: ${describeConnectError(err, timeoutMs)}`);
   } finally {
-    // A usable builder's connection lingers for the build's client to take
-    // over (see ControlClient); a failed one is gone already.
+    // The connection lingers a few seconds, unref'd, for the build's client
+    // to take over (see ControlClient).
     client.close();
   }
 }
-
 
 async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date, signal?: AbortSignal): Promise<BuilderInfo> {
   // Both at once: one round trip instead of two (remote builders are far away).
