@@ -3,6 +3,7 @@
 // proxy to a stand-in daemon.
 import { ControlClient, GrpcError } from '../../src/buildkit/control.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
+import { probeBuilder } from '../../src/buildkit/probe.js';
 import { proxyFor } from '../../src/buildkit/proxy.js';
 import { Status } from '../../src/common/grpc-status.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
@@ -97,5 +98,28 @@ describe('calls through a CONNECT proxy', () => {
     expect((err as GrpcError).code).toBe(Status.UNAVAILABLE);
     const target = builder.address.slice('tcp://'.length);
     expect((err as GrpcError).details).toBe(`proxy ${new URL(proxy.url).host} refused to open a tunnel to ${target} (HTTP 403)`);
+  });
+
+  it("fails the probe at once with the proxy's own line, not as a refused builder", async () => {
+    process.env.https_proxy = proxy.url;
+    delete process.env.no_proxy;
+    proxy.refuseWith = 403;
+    const target = builder.address.slice('tcp://'.length);
+    // A 10-minute connect timeout: only a failure taken as definite ends the probe.
+    await expect(probeBuilder(parseEndpoint(builder.address), 600_000)).rejects.toThrow(
+      `builder ${builder.address} is not usable: proxy ${new URL(proxy.url).host} refused to open a tunnel to ${target} (HTTP 403)`,
+    );
+    expect(proxy.tunnels).toHaveLength(1);
+  });
+
+  it('names the proxy when it cannot be reached', async () => {
+    const gone = new URL(proxy.url);
+    await proxy.close();
+    proxy = await startConnectProxy(); // afterEach closes this one
+    process.env.https_proxy = gone.toString();
+    delete process.env.no_proxy;
+    await expect(probeBuilder(parseEndpoint(builder.address), 600_000)).rejects.toThrow(
+      `builder ${builder.address} is not usable: proxy ${gone.host}: connect ECONNREFUSED ${gone.host}`,
+    );
   });
 });

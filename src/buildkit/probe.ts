@@ -62,11 +62,19 @@ async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadli
 }
 
 function isDefinite(err: GrpcError): boolean {
-  return /ECONNREFUSED|ENOENT|EACCES|ENOTFOUND|certificate|SSL|TLS|handshake|wrong version number/i.test(err.details ?? '');
+  const details = err.details ?? '';
+  return isProxyFailure(err) || /ECONNREFUSED|ENOENT|EACCES|ENOTFOUND|certificate|SSL|TLS|handshake|wrong version number/i.test(details);
+}
+
+/** The HTTP proxy (buildkit/proxy.ts) failed or refused: its own line says which proxy and why. */
+function isProxyFailure(err: unknown): err is GrpcError {
+  return isGrpcError(err) && err.details.startsWith('proxy ');
 }
 
 /** Turns connection failures into a short cause a user can act on. */
 export function describeConnectError(err: unknown, timeoutMs: number): string {
+  // Not "connection refused (is buildkitd listening there?)" when it was the proxy.
+  if (isProxyFailure(err)) return firstLine(err.details);
   const text = err instanceof Error ? err.message : String(err);
   const lower = text.toLowerCase();
   if (lower.includes('econnrefused')) return 'connection refused (is buildkitd listening there?)';
