@@ -21,6 +21,9 @@
 //   BUILDCTL_NEWEST a second, newer buildctl measured as a third client on
 //                  the same daemon (skipped when it is the same binary)
 //   BENCH_OUT      where to write the raw results (JSON)
+//   BUILDKITD_PID, BUILDKITD_TLS_PID  the plain and mutual-TLS daemons'
+//                  process IDs (scripts/peers.sh env prints them): the CPU
+//                  each daemon spends during a build is recorded too
 //   For `envd`: ENVD_BIN, E2E_REGISTRY, BUILDKIT_TLS_HOST, BUILDKIT_TLS_DIR
 //                  (BUILDKIT_TLS_SERVER_NAME), as scripts/peers.sh env prints,
 //                  and go (it builds bench/tls-relay, the control: envd
@@ -230,10 +233,30 @@ function childrenCpuMs() {
   }
 }
 
+/**
+ * CPU (user + system, ms) the daemon has used so far (fields utime and stime
+ * of /proc/PID/stat), for BUILDKITD_PID (plain daemon) or BUILDKITD_TLS_PID:
+ * whether a client makes the daemon work harder for the same build. NaN when
+ * the pid is unknown or not readable.
+ */
+function processCpuMs(pid) {
+  if (!pid) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Spawns a process, polls its RSS, and resolves when it exits (with its wall time and CPU). */
 function measure(command, args, env, opts = {}) {
   return new Promise((resolve, reject) => {
     const cpuBefore = childrenCpuMs();
+    const daemonPid = opts.daemonPid ?? process.env.BUILDKITD_PID;
+    const daemonBefore = processCpuMs(daemonPid);
     const started = performance.now();
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = '';
@@ -255,16 +278,18 @@ function measure(command, args, env, opts = {}) {
     const timer = setInterval(sample, 20);
     let wallMs;
     let cpuMs;
+    let daemonCpuMs;
     child.on('exit', () => {
       wallMs = performance.now() - started;
       cpuMs = childrenCpuMs() - cpuBefore;
+      daemonCpuMs = processCpuMs(daemonPid) - daemonBefore;
       clearInterval(timer);
     });
     child.on('error', (err) => {
       clearInterval(timer);
       reject(err);
     });
-    child.on('close', (code) => resolve({ code, wallMs, cpuMs, peakRssMb: peakKb ? peakKb / 1024 : null, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, wallMs, cpuMs, daemonCpuMs: Number.isFinite(daemonCpuMs) ? daemonCpuMs : null, peakRssMb: peakKb ? peakKb / 1024 : null, stdout, stderr }));
     sample();
   });
 }
@@ -295,7 +320,7 @@ async function runOurs(work, dir, tag, extra = {}) {
     env[key] = path.join(files, name);
     await writeFile(env[key], '');
   }
-  const r = await measure(process.execPath, [extra.action ?? DIST], env);
+  const r = await measure(process.execPath, [extra.action ?? DIST], env, { daemonPid: extra.daemonPid });
   const output = await readFile(env.GITHUB_OUTPUT, 'utf8');
   // The runner's file-command format: `digest<<DELIM` heredoc (or `digest=...`).
   if (r.code !== 0 || (!extra.noDigest && !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output))) {
@@ -655,10 +680,10 @@ async function startTlsRelay(work) {
   return { address, stop: () => child.kill() };
 }
 
-async function runEnvdDirect(home, dir, tag) {
+async function runEnvdDirect(home, dir, tag, daemonPid) {
   const args = ['build', '--from', 'build.envd:build', '--path', dir, '--output', `type=image,name=${tag},push=false`, '--tag', 'envd-remote-build:envd', '--force'];
   const env = { ...process.env, HOME: home, ENVD_ANALYTICS: 'false', BUILDKIT_PROGRESS: 'plain' };
-  const r = await measure(ENVD.bin, args, env, { cwd: dir });
+  const r = await measure(ENVD.bin, args, env, { cwd: dir, daemonPid });
   if (r.code !== 0) throw new Error(`envd (direct) failed (exit ${r.code}) on ${dir}:\n${tail(r.stdout + r.stderr)}`);
   return r;
 }
@@ -667,6 +692,7 @@ function runOursEnvd(work, dir, tag, action = DIST) {
   return runOurs(work, dir, tag, {
     action,
     noDigest: true,
+    daemonPid: process.env.BUILDKITD_TLS_PID,
     env: {
       PATH: `${path.dirname(ENVD.bin)}${path.delimiter}${process.env.PATH}`,
       INPUT_BUILDER: ENVD.tlsHost,
@@ -729,11 +755,12 @@ async function main() {
     console.log(
       `  round ${sample.round} ${pad(sample.tool, 15)} ${pad(sample.kind, 15)} wall ${pad(fmt(sample.wallMs), 6, true)} ms` +
         ` cpu ${pad(fmt(sample.cpuMs), 6, true)} ms` +
+        (sample.daemonCpuMs !== null && sample.daemonCpuMs !== undefined ? ` daemon cpu ${pad(fmt(sample.daemonCpuMs), 6, true)} ms` : '') +
         (t !== undefined && t !== null ? `  transfer ${pad(fmt(t), 6, true)} ms` : '') +
         `  rss ${fmt(sample.peakRssMb)} MB`,
     );
   };
-  const basics = (r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, peakRssMb: r.peakRssMb });
+  const basics = (r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, daemonCpuMs: r.daemonCpuMs, peakRssMb: r.peakRssMb });
 
   try {
     // Warm-up (not measured): page cache for every program, frontend state on the daemon.
@@ -841,7 +868,9 @@ async function main() {
         for (const tool of envdOrder) {
           const dir = copies[tool].dir;
           const out = `${ENVD.registry}/envd-remote-build-bench/out:${tool}`;
-          const r = envdHomes[tool] ? await runEnvdDirect(envdHomes[tool], dir, out) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
+          // envd direct builds on the plain daemon; the relay and the action on the mutual-TLS one.
+          const pid = tool === 'envd' ? process.env.BUILDKITD_PID : process.env.BUILDKITD_TLS_PID;
+          const r = envdHomes[tool] ? await runEnvdDirect(envdHomes[tool], dir, out, pid) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
           await record({ round, tool, kind: 'envd-first', ...basics(r) });
           await execFileP('sync');
         }
@@ -876,10 +905,12 @@ async function main() {
   row('A transfer throughput', 'small-first', mbps(sizes.small.bytes), 'MB/s', 1);
   row('A first build, process wall', 'small-first', (s) => s.wallMs, 'ms');
   row('A first build, process CPU', 'small-first', (s) => s.cpuMs, 'ms');
+  row('A first build, daemon CPU', 'small-first', (s) => s.daemonCpuMs, 'ms');
   row('B transfer (daemon span)', 'large-first', (s) => s.daemon?.contextMs, 'ms');
   row('B transfer throughput', 'large-first', mbps(sizes.large.bytes), 'MB/s', 1);
   row('B first build, process wall', 'large-first', (s) => s.wallMs, 'ms');
   row('B first build, process CPU', 'large-first', (s) => s.cpuMs, 'ms');
+  row('B first build, daemon CPU', 'large-first', (s) => s.daemonCpuMs, 'ms');
   row('cached rebuild, tiny ctx, wall', 'tiny-cached', (s) => s.wallMs, 'ms');
   row('cached rebuild, tiny ctx, CPU', 'tiny-cached', (s) => s.cpuMs, 'ms');
   row('cached rebuild, A, wall', 'small-cached', (s) => s.wallMs, 'ms');
@@ -889,6 +920,7 @@ async function main() {
   const envdOthers = BEFORE ? ['ours-before', 'envd', 'envd-tls'] : ['envd', 'envd-tls'];
   row('envd ~1 GB, process wall (ours: gateway+mTLS)', 'envd-first', (s) => s.wallMs, 'ms', 0, envdOthers);
   row('envd ~1 GB, process CPU', 'envd-first', (s) => s.cpuMs, 'ms', 0, envdOthers);
+  row('envd ~1 GB, daemon CPU', 'envd-first', (s) => s.daemonCpuMs, 'ms', 0, envdOthers);
 
   console.log('');
   const heads = [...new Set(rows.flatMap((r) => Object.keys(r.others)))];

@@ -271,6 +271,8 @@ export E2E_AUTH_PASSWORD=$(auth_password)
 export ENVD_BIN=$(envd_bin)
 export ENVD_VERSION=$ENVD_VERSION
 export PEERS_ROOTLESS_USER=$ROOTLESS_USER
+export BUILDKITD_PID=$(cat "$RUN/buildkitd-$v-plain.pid" 2>/dev/null)
+export BUILDKITD_TLS_PID=$(cat "$RUN/buildkitd-$v-tls.pid" 2>/dev/null)
 EOF
 }
 
