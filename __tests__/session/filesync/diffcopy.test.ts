@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PacketType, type Packet } from '../../../src/protocol/index.js';
-import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
+import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, PREREAD_BEFORE_REQUESTS, PREREAD_BYTES, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
 import { FsThread } from '../../../src/session/filesync/fs-thread.js';
 import { Code, RpcError } from '../../../src/session/rpc.js';
-import { actAsReceiver, FakeCall, makeTree, removeTrees } from './helpers.js';
+import { actAsReceiver, FakeCall, makeTree, packetCodec, removeTrees } from './helpers.js';
 
 afterAll(removeTrees);
 
@@ -176,6 +176,120 @@ test('a transfer whose worker thread is gone reads files with asynchronous fs ca
   expect(rx.files.get('c')!.toString()).toBe('world');
 });
 
+/**
+ * Our session server's calls take already encoded packets synchronously
+ * (EncodedWriter): no write waits for anything while the stream has room.
+ */
+class EncodedFakeCall extends FakeCall {
+  writeEncoded(messages: readonly (readonly Buffer[])[]): boolean {
+    for (const parts of messages) {
+      const decoded = packetCodec.decode(Buffer.concat(parts));
+      this.sent.push(decoded);
+      this.onPacket?.(decoded);
+    }
+    return true;
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('DiffCopy sender: the event loop during the walk', () => {
+  it('lets the event loop turn between batches of STATs, so HTTP/2 can send them while the walk goes on', async () => {
+    // One directory of 600 entries: one listing, handed on in several batches.
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) tree[`f${String(i).padStart(3, '0')}`] = 'x';
+    const root = await makeTree(tree);
+    const call = new EncodedFakeCall({ 'dir-name': ['context'] });
+    const rx = actAsReceiver(call, () => false);
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turnOfBatch: number[] = [];
+    const receive = call.onPacket!;
+    let lastStatCount = 0;
+    call.onPacket = (p) => {
+      receive(p);
+      if (rx.stats.length > lastStatCount && turnOfBatch[turnOfBatch.length - 1] !== turn) turnOfBatch.push(turn);
+      lastStatCount = rx.stats.length;
+    };
+    try {
+      await serveDiffCopy(call, new Map([['context', root]]));
+    } finally {
+      ticking = false;
+    }
+    expect(rx.stats).toHaveLength(600);
+    // Each batch went out in a turn of its own: at least three for 600 entries.
+    expect(turnOfBatch.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** Worker threads whose listings are recorded: how much content each read along. */
+function spyThread(): { thread: FsThread; listedContent: () => number } {
+  const thread = FsThread.start(2)!;
+  let bytes = 0;
+  const list = thread.list.bind(thread);
+  thread.list = async (dir, sep, preread) => {
+    const reply = await list(dir, sep, preread);
+    if (!('error' in reply)) for (const e of reply.entries) bytes += e.content ? e.content.length + 1 : 0;
+    return reply;
+  };
+  return { thread, listedContent: () => bytes };
+}
+
+describe('DiffCopy sender: small files read with their listing', () => {
+  const threads: FsThread[] = [];
+  afterAll(async () => {
+    for (const t of threads) await t.close();
+  });
+
+  it('reads at most PREREAD_BEFORE_REQUESTS for a receiver that asks for nothing (a cached rebuild)', async () => {
+    // 100 directories of one 60 KiB file: 6 MB of small files.
+    const tree: Record<string, Buffer> = {};
+    for (let d = 0; d < 100; d++) tree[`d${String(d).padStart(2, '0')}/f`] = Buffer.alloc(60 * 1024, d);
+    const root = await makeTree(tree);
+    const call = callFor('context');
+    const rx = actAsReceiver(call, () => false);
+    const { thread, listedContent } = spyThread();
+    threads.push(thread);
+    await serveDiffCopy(call, new Map([['context', root]]), undefined, { fsThread: thread });
+    expect(rx.stats).toHaveLength(200);
+    expect(listedContent()).toBeGreaterThan(0);
+    expect(listedContent()).toBeLessThanOrEqual(PREREAD_BEFORE_REQUESTS);
+  });
+
+  it('sends every file byte-exact, whether read with its listing or on request', async () => {
+    const tree: Record<string, string> = {};
+    for (let d = 0; d < 30; d++) for (let i = 0; i < 10; i++) tree[`d${String(d).padStart(2, '0')}/f${i}`] = `content ${d}/${i} `.repeat(d + i);
+    const root = await makeTree(tree);
+    const call = callFor('context');
+    const rx = actAsReceiver(call);
+    const { thread } = spyThread();
+    threads.push(thread);
+    await serveDiffCopy(call, new Map([['context', root]]), undefined, { fsThread: thread });
+    for (const [rel, content] of Object.entries(tree)) expect(rx.files.get(rel)?.toString()).toBe(content);
+  });
+
+  it('holds at most PREREAD_BYTES of content nobody asked for', async () => {
+    // The receiver asks for the first file only; 320 directories of one 60 KiB file each follow it (19.7 MB in all).
+    const tree: Record<string, Buffer> = { a: Buffer.from('first') };
+    for (let d = 0; d < 320; d++) tree[`d${String(d).padStart(3, '0')}/f`] = Buffer.alloc(60 * 1024, d);
+    const root = await makeTree(tree);
+    const call = callFor('context');
+    const rx = actAsReceiver(call, (st) => st.path === 'a');
+    const { thread, listedContent } = spyThread();
+    threads.push(thread);
+    await serveDiffCopy(call, new Map([['context', root]]), undefined, { fsThread: thread });
+    expect(rx.files.get('a')?.toString()).toBe('first');
+    expect(listedContent()).toBeLessThanOrEqual(PREREAD_BYTES);
+  });
+});
+
 describe('DiffCopy sender: errors', () => {
   it.each([
     ['an unknown name', { 'dir-name': ['nope'] }, 'no access allowed to dir "nope"'],
@@ -253,16 +367,52 @@ describe('DiffCopy sender: errors', () => {
   });
 });
 
-// The file reads that guard against swaps and size changes exist twice: on
-// the worker thread (the default) and with libuv's asynchronous calls (the
-// fallback when no worker can start). Both must behave the same.
+// The file reads on request that guard against swaps and size changes exist
+// twice: on the worker thread (the default) and with libuv's asynchronous
+// calls (the fallback when no worker can start). Both must behave the same.
+// Reading with the listing is off here: it reads before these changes (see
+// 'files read with their listing' below).
 const READ_MODES: [string, DiffCopyOptions['fsThread']][] = [
   ['on the file system worker thread', undefined],
   ['with asynchronous fs calls', null],
 ];
 
+describe('DiffCopy sender: files read with their listing', () => {
+  const serve = (call: FakeCall, dirs: Map<string, string>) => serveDiffCopy(call, dirs);
+
+  it('sends a file swapped for a symlink after it was listed as it was listed, never the link target', async () => {
+    const outside = await makeTree({ 'secret.txt': 'TOP SECRET' });
+    const root = await makeTree({ f: 'harmless' });
+    const call = callFor('context');
+    const serving = serve(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    await fsp.rm(path.join(root, 'f'));
+    await fsp.symlink(path.join(outside, 'secret.txt'), path.join(root, 'f'));
+    call.send({ type: PacketType.REQ, ID: 0 });
+    await until(call, (p) => p.type === PacketType.DATA && !p.data?.length);
+    call.send({ type: PacketType.FIN });
+    await serving;
+    const data = call.sent.filter((p) => p.type === PacketType.DATA && p.data?.length).map((p) => p.data!.toString());
+    expect(data).toEqual(['harmless']);
+  });
+
+  it('sends a file that grew after it was listed with the size its STAT gave', async () => {
+    const root = await makeTree({ f: 'tiny' });
+    const call = callFor('context');
+    const serving = serve(call, new Map([['context', root]]));
+    await until(call, isEndMarker);
+    await fsp.appendFile(path.join(root, 'f'), ' and more');
+    call.send({ type: PacketType.REQ, ID: 0 });
+    await until(call, (p) => p.type === PacketType.DATA && !p.data?.length);
+    call.send({ type: PacketType.FIN });
+    await serving;
+    expect(call.sent.find((p) => p.type === PacketType.STAT && p.stat?.path === 'f')?.stat?.size).toBe('4');
+    expect(call.sent.filter((p) => p.type === PacketType.DATA && p.data?.length).map((p) => p.data!.toString())).toEqual(['tiny']);
+  });
+});
+
 describe.each(READ_MODES)('reading files %s', (_mode, fsThread) => {
-  const serve = (call: FakeCall, dirs: Map<string, string>, options: DiffCopyOptions = {}) => serveDiffCopy(call, dirs, undefined, { ...options, fsThread });
+  const serve = (call: FakeCall, dirs: Map<string, string>, options: DiffCopyOptions = {}) => serveDiffCopy(call, dirs, undefined, { ...options, fsThread, preread: false });
 
   describe('DiffCopy sender: symlink safety', () => {
     it('refuses a file swapped for a symlink after the walk', async () => {

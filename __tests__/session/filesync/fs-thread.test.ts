@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { FsThread, type ListReply, type ReadReply } from '../../../src/session/filesync/fs-thread.js';
+import { createPrereadBudget, FsThread, type ListReply, type ReadReply } from '../../../src/session/filesync/fs-thread.js';
 import { makeTree, removeTrees } from './helpers.js';
 
 afterAll(removeTrees);
@@ -43,6 +43,34 @@ describe('FsThread.list', () => {
     const root = await makeTree({ file: '' });
     expect(await thread.list(path.join(root, 'missing'), path.sep)).toEqual({ error: 'ENOENT' });
     expect(await thread.list(path.join(root, 'file'), path.sep)).toEqual({ error: 'ENOTDIR' });
+  });
+});
+
+describe('FsThread.list with preread', () => {
+  const budgetOf = (bytes: number) => {
+    const budget = createPrereadBudget();
+    Atomics.store(budget, 0, bytes);
+    return budget;
+  };
+
+  it('reads small regular files with the listing and takes size + 1 of each from the shared budget', async () => {
+    const root = await makeTree({ a: 'alpha', b: 'bravo!', big: Buffer.alloc(5000, 1), empty: '', link: { link: 'a' }, sub: { dir: true } });
+    const budget = budgetOf(1000);
+    const entries = entriesOf(await thread.list(root, path.sep, { budget, maxFileBytes: 4096 }));
+    const content = Object.fromEntries(entries.map((e) => [e.name, e.content?.toString()]));
+    expect(content).toEqual({ a: 'alpha', b: 'bravo!', big: undefined, empty: undefined, link: undefined, sub: undefined });
+    expect(Atomics.load(budget, 0)).toBe(1000 - 6 - 7);
+  });
+
+  it('stops reading when the budget runs out, and reads nothing without one', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 10; i++) tree[`f${i}`] = '123456789'; // 10 bytes each with the + 1
+    const root = await makeTree(tree);
+    const budget = budgetOf(35);
+    const read = entriesOf(await thread.list(root, path.sep, { budget, maxFileBytes: 4096 })).filter((e) => e.content);
+    expect(read).toHaveLength(3);
+    expect(Atomics.load(budget, 0)).toBe(5);
+    expect(entriesOf(await thread.list(root, path.sep)).some((e) => e.content)).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@ import fs, { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GoMode } from '../../../src/session/filesync/mode.js';
-import { FsThread } from '../../../src/session/filesync/fs-thread.js';
+import { createPrereadBudget, FsThread } from '../../../src/session/filesync/fs-thread.js';
 import { sortNames, walk, type WalkEntry, type WalkOptions } from '../../../src/session/filesync/walk.js';
 import { makeTree, removeTrees } from './helpers.js';
 
@@ -165,3 +165,26 @@ function referenceWalk(root: string, rel = ''): string[] {
   }
   return out;
 }
+
+describe('walk with preread', () => {
+  it('hands over small files with their content, and gives back the budget of what the filter drops', async () => {
+    const root = await makeTree({ 'keep/a.txt': 'kept', 'keep/b.log': 'dropped', 'top.txt': 'top' });
+    const thread = FsThread.start()!;
+    try {
+      const budget = createPrereadBudget();
+      Atomics.store(budget, 0, 1000);
+      const filter = { decide: (p: string) => ({ send: !p.endsWith('.log'), descend: true }) };
+      const entries: WalkEntry[] = [];
+      for await (const e of walk(root, { fsThread: thread, preread: { budget, maxFileBytes: 4096 }, filter })) entries.push(e);
+      expect(entries.map((e) => [e.stat.path, e.content?.toString()])).toEqual([
+        ['keep', undefined],
+        ['keep/a.txt', 'kept'],
+        ['top.txt', 'top'],
+      ]);
+      // Still counted: the content handed over (5 + 4); b.log's 8 came back.
+      expect(Atomics.load(budget, 0)).toBe(1000 - 5 - 4);
+    } finally {
+      await thread.close();
+    }
+  });
+});

@@ -13,8 +13,8 @@ import { isRegularGoMode } from './mode.js';
 import { WorkQueue } from './queue.js';
 import { encodePacket } from './packet.js';
 import { readDiffCopyRequest, type DiffCopyRequest } from './diffcopy-request.js';
-import { walkBatches } from './walk.js';
-import { FsThreadError, sharedFsThread, startedFsThread, type FsThread } from './fs-thread.js';
+import { returnPreread, walkBatches } from './walk.js';
+import { createPrereadBudget, FsThreadError, sharedFsThread, startedFsThread, type FsThread } from './fs-thread.js';
 
 /** Counters a caller can pass to several transfers to get totals (job summary). */
 export interface TransferStats {
@@ -46,6 +46,8 @@ export interface DiffCopyOptions {
    * asynchronous calls); null for libuv's asynchronous calls.
    */
   fsThread?: FsThread | null;
+  /** Read small files with their listings (see PREREAD_BYTES); on by default, with a worker thread. */
+  preread?: boolean;
 }
 
 /**
@@ -77,6 +79,27 @@ const MAX_STREAMING = 4;
 export const MAX_QUEUED_REQUESTS = 1024;
 
 /**
+ * Small files are read with their directory's listing on the worker thread
+ * (see WalkOptions.preread): at most this many bytes (each file counting
+ * its size + 1) listed and not yet sent. A request for such a file is
+ * answered from memory: no message to a worker thread and back per batch of
+ * requests, which is what kept the event loop busy while the daemon waited
+ * for data (BENCHMARKS.md, eighth session).
+ */
+export const PREREAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The part of PREREAD_BYTES listings may read before the receiver asked for
+ * any file. A receiver that needs nothing (a cached rebuild) makes us read
+ * at most this much in vain; the rest comes with its first request, which
+ * often arrives only after most directories were listed.
+ */
+export const PREREAD_BEFORE_REQUESTS = 4 * 1024 * 1024;
+
+/** Only files below this size are read with their listing: a listing stays quick to come back. */
+const PREREAD_FILE_BYTES = 64 * 1024;
+
+/**
  * Serves one DiffCopy call. `dirs` maps the local names the build may read
  * (`context`, `dockerfile`, ...) to absolute directories. Resolves after the
  * FIN exchange; rejects with an RpcError (after sending ERR where the peer
@@ -95,7 +118,7 @@ export async function serveDiffCopy(
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!(chunkSize > 0) || !(concurrency > 0)) throw new RangeError('chunkSize and concurrency must be positive');
   const thread = options.fsThread === undefined ? (startedFsThread() ?? ((await wantsFsThreads(root)) ? sharedFsThread() : undefined)) : (options.fsThread ?? undefined);
-  await new Transfer(call, root, request, stats ?? createTransferStats(), chunkSize, concurrency, thread).run();
+  await new Transfer(call, root, request, stats ?? createTransferStats(), chunkSize, concurrency, thread, options.preread ?? true).run();
 }
 
 /** More entries than this in a directory without subdirectories make the worker threads worth it. */
@@ -292,6 +315,8 @@ interface FileRef {
   readonly ino: bigint;
   /** Size at walk time: below one chunk, the file is read in one synchronous call. */
   readonly size: number;
+  /** Content read with the listing (see PREREAD_BYTES), until a request takes it. */
+  content?: Buffer | undefined;
 }
 
 // O_NOFOLLOW does not exist on Windows; the inode check below still applies.
@@ -306,6 +331,10 @@ class Transfer {
   private readonly streaming: Limiter;
   /** Stops the walker and the workers (FIN received, or failure). */
   private readonly stop = new AbortController();
+  /** What listings may still read (see PREREAD_BYTES); topped up by the receiver's first request. */
+  private readonly prereadBudget = createPrereadBudget(PREREAD_BEFORE_REQUESTS);
+  /** Set by the receiver's first request, which tops up prereadBudget. */
+  private receiverRequests = false;
 
   constructor(
     private readonly call: BidiCall<Packet, Packet>,
@@ -315,6 +344,7 @@ class Transfer {
     private readonly chunkSize: number,
     private readonly concurrency: number,
     private readonly thread: FsThread | undefined,
+    private readonly preread: boolean,
   ) {
     // Each worker waiting for the session's send budget listens to it.
     setMaxListeners(0, this.stop.signal);
@@ -384,6 +414,10 @@ class Transfer {
           // A full queue: read on only once workers took some (see MAX_QUEUED_REQUESTS).
           if (this.requests.full) await this.requests.room();
           this.requests.push(id);
+          if (!this.receiverRequests) {
+            this.receiverRequests = true;
+            Atomics.add(this.prereadBudget, 0, PREREAD_BYTES - PREREAD_BEFORE_REQUESTS);
+          }
           if (this.requests.size > this.stats.requestsQueuedPeak) this.stats.requestsQueuedPeak = this.requests.size;
           break;
         }
@@ -404,12 +438,18 @@ class Transfer {
     // The receiver numbers entries the same way without seeing IDs, so every
     // sent STAT advances the counter, whatever its type.
     let id = 0;
-    for await (const batch of walkBatches(this.root, { filter, signal: this.stop.signal, ...(this.thread ? { fsThread: this.thread } : {}) })) {
+    const preread = { budget: this.prereadBudget, maxFileBytes: Math.min(PREREAD_FILE_BYTES, this.chunkSize) };
+    const walkOptions = { filter, signal: this.stop.signal, ...(this.thread ? { fsThread: this.thread, ...(this.preread ? { preread } : {}) } : {}) };
+    for await (const batch of walkBatches(this.root, walkOptions)) {
       if (this.stop.signal.aborted) return;
       const packets: Packet[] = [];
       for (const entry of batch) {
         // Register before writing: a REQ can only follow the STAT it names.
-        if (isRegularGoMode(entry.stat.mode)) this.files.set(id, { path: entry.stat.path, abs: entry.abs, dev: entry.dev, ino: entry.ino, size: Number(entry.stat.size ?? 0) });
+        if (isRegularGoMode(entry.stat.mode)) {
+          this.files.set(id, { path: entry.stat.path, abs: entry.abs, dev: entry.dev, ino: entry.ino, size: Number(entry.stat.size ?? 0), content: entry.content });
+        } else if (entry.content) {
+          returnPreread(this.prereadBudget, entry.content);
+        }
         id++;
         packets.push({ type: PacketType.STAT, stat: entry.stat });
       }
@@ -418,6 +458,12 @@ class Transfer {
       await this.writer.reserve(bytes);
       await this.writer.writeAll(packets, bytes);
       this.stats.entriesSent += packets.length;
+      // Let the event loop turn before the next batch. The worker thread's
+      // listings arrive as messages that Node delivers back to back, and
+      // without a turn in between the whole walk runs before HTTP/2 sends
+      // anything: the STATs of 5,000 files sat in the session for 90 ms,
+      // and so did the daemon's first file requests (BENCHMARKS.md).
+      await yieldToEventLoop();
     }
     if (this.stop.signal.aborted) return;
     // End of walk: a STAT packet without a stat (an empty stat would be read as an entry).
@@ -439,12 +485,18 @@ class Transfer {
       // Room for the content before it is read: what the daemon has not taken yet is bounded per session.
       const reserved = file.size + 1 + PACKET_OVERHEAD;
       await this.writer.reserve(reserved);
-      let content: Buffer | undefined;
-      try {
-        content = this.thread ? await readSmallFileOnThreadOrHere(this.thread, file) : await readSmallFile(file);
-      } catch (err) {
-        this.writer.unreserve(reserved);
-        throw err;
+      let content = file.content;
+      if (content) {
+        // Read with its listing: once sent, the room goes back to the listings.
+        file.content = undefined;
+        returnPreread(this.prereadBudget, content);
+      } else {
+        try {
+          content = this.thread ? await readSmallFileOnThreadOrHere(this.thread, file) : await readSmallFile(file);
+        } catch (err) {
+          this.writer.unreserve(reserved);
+          throw err;
+        }
       }
       if (content) {
         // The content and the end-of-file marker in one write.
@@ -632,6 +684,11 @@ function readError(relPath: string, err: unknown): TransferError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const reason = code ?? (err instanceof Error ? err.message : String(err));
   return new TransferError(`failed to read ${relPath}: ${reason}`, Code.UNKNOWN, true, { cause: err });
+}
+
+/** Resolves after the event loop's next check phase: pending I/O (HTTP/2 writes, reads) runs first. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function whenAborted(signal: AbortSignal): Promise<void> {

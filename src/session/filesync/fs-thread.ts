@@ -28,6 +28,35 @@ export interface ListedEntry {
   readonly ino: bigint;
   /** The target of a symbolic link. */
   readonly linkname?: string;
+  /** A small regular file's content, read with the listing (see ListPreread). */
+  readonly content?: Buffer;
+}
+
+/**
+ * Asks a listing to read small regular files too, so their content needs no
+ * message of its own later. Each file is read the way a request reads it
+ * (O_NOFOLLOW, O_NONBLOCK, the descriptor must be the regular file the
+ * lstat saw) and kept only if it still has the listed size; any failure
+ * just leaves the file to be read on request, which reports it.
+ */
+export interface ListPreread {
+  /**
+   * Bytes that may still be read, shared with the thread that gave them
+   * (one Int32 over a SharedArrayBuffer): the worker takes each file's
+   * size + 1 from it when it reads the file, the owner adds bytes back once
+   * it is done with content. Shared memory, so a listing queued before the
+   * owner allowed reading still reads once it runs.
+   */
+  readonly budget: Int32Array;
+  /** Only files smaller than this (and not empty). */
+  readonly maxFileBytes: number;
+}
+
+/** Creates a budget for ListPreread, holding `bytes`. */
+export function createPrereadBudget(bytes = 0): Int32Array {
+  const budget = new Int32Array(new SharedArrayBuffer(4));
+  budget[0] = bytes;
+  return budget;
 }
 
 /** A directory's entries (unsorted), or the errno code of a failed readdir. */
@@ -59,6 +88,7 @@ interface WorkerList {
   readonly op: 'list';
   readonly dir: string;
   readonly sep: string;
+  readonly preread?: ListPreread;
 }
 
 interface WorkerRead {
@@ -76,6 +106,7 @@ interface RawListReply {
   readonly nums?: BigInt64Array;
   readonly links?: (string | undefined)[];
   readonly errors?: (string | undefined)[];
+  readonly contents?: (Uint8Array | undefined)[];
 }
 
 interface RawFile {
@@ -106,6 +137,31 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
   const S_IFLNK = 0o120000n;
   const S_IFREG = 0o100000n;
   const codeOf = (err: unknown): string => (err as { code?: string }).code ?? String((err as Error).message ?? err);
+  // A listed file's content if it is still the regular file of that size the
+  // lstat saw (a byte more is read to notice growth); undefined otherwise.
+  const readListed = (abs: string, dev: bigint, ino: bigint, size: number): Uint8Array | undefined => {
+    let fd: number;
+    try {
+      fd = fsApi.openSync(abs, fsApi.constants.O_RDONLY | (fsApi.constants.O_NOFOLLOW ?? 0) | (fsApi.constants.O_NONBLOCK ?? 0));
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = fsApi.fstatSync(fd, { bigint: true });
+      if ((st.mode & S_IFMT) !== S_IFREG || st.dev !== dev || st.ino !== ino) return undefined;
+      const data = new Uint8Array(size + 1);
+      const n = fsApi.readSync(fd, data, 0, data.length, 0);
+      return n === size ? data.subarray(0, n) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      try {
+        fsApi.closeSync(fd);
+      } catch {
+        // nothing was written; a failed close loses nothing
+      }
+    }
+  };
   port.on('message', (req) => {
     if (req.op === 'list') {
       let names: string[];
@@ -118,6 +174,19 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
       const nums = new BigInt64Array(names.length * 5);
       const links: (string | undefined)[] = [];
       const errors: (string | undefined)[] = [];
+      const contents: (Uint8Array | undefined)[] = [];
+      const transfer: ArrayBuffer[] = [nums.buffer as ArrayBuffer];
+      const budget = req.preread?.budget;
+      const prereadBelow = BigInt(req.preread?.maxFileBytes ?? 0);
+      // Takes `cost` from the shared budget if it holds that much.
+      const take = (cost: number): boolean => {
+        if (!budget) return false;
+        for (;;) {
+          const left = Atomics.load(budget, 0);
+          if (left < cost) return false;
+          if (Atomics.compareExchange(budget, 0, left, left - cost) === left) return true;
+        }
+      };
       for (let i = 0; i < names.length; i++) {
         const abs = req.dir + req.sep + names[i];
         try {
@@ -128,11 +197,20 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
           nums[i * 5 + 3] = st.dev;
           nums[i * 5 + 4] = st.ino;
           if ((st.mode & S_IFMT) === S_IFLNK) links[i] = fsApi.readlinkSync(abs);
+          else if ((st.mode & S_IFMT) === S_IFREG && st.size > 0n && st.size < prereadBelow && take(Number(st.size) + 1)) {
+            const data = readListed(abs, st.dev, st.ino, Number(st.size));
+            if (data) {
+              contents[i] = data;
+              transfer.push(data.buffer as ArrayBuffer);
+            } else {
+              Atomics.add(budget!, 0, Number(st.size) + 1);
+            }
+          }
         } catch (err) {
           errors[i] = codeOf(err);
         }
       }
-      port.postMessage({ id: req.id, names, nums, links, errors }, [nums.buffer as ArrayBuffer]);
+      port.postMessage({ id: req.id, names, nums, links, errors, contents }, transfer);
       return;
     }
     const files: RawFile[] = [];
@@ -232,14 +310,14 @@ export class FsThread {
     return this.failure === undefined;
   }
 
-  /** Lists a directory: its entries' lstat results and symlink targets. */
-  list(dir: string, sep: string): Promise<ListReply> {
+  /** Lists a directory: its entries' lstat results and symlink targets, and small files' content if asked (`preread`). */
+  list(dir: string, sep: string, preread?: ListPreread): Promise<ListReply> {
     return new Promise<ListReply>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
       this.lists.set(id, { resolve, reject });
       this.track(1);
-      this.workers[0]!.postMessage({ id, op: 'list', dir, sep } satisfies WorkerList);
+      this.workers[0]!.postMessage({ id, op: 'list', dir, sep, ...(preread ? { preread } : {}) } satisfies WorkerList);
     });
   }
 
@@ -319,7 +397,7 @@ function toListReply(m: RawListReply): ListReply {
   if (m.error !== undefined || !m.names || !m.nums) return { error: m.error ?? 'EIO' };
   const entries: ListedEntry[] = [];
   const failed: EntryFailure[] = [];
-  const { names, nums, links = [], errors = [] } = m;
+  const { names, nums, links = [], errors = [], contents = [] } = m;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const code = errors[i];
@@ -329,6 +407,7 @@ function toListReply(m: RawListReply): ListReply {
     }
     const o = i * FIELDS;
     const linkname = links[i];
+    const content = contents[i];
     entries.push({
       name,
       mode: Number(nums[o]!),
@@ -337,6 +416,7 @@ function toListReply(m: RawListReply): ListReply {
       dev: BigInt.asUintN(64, nums[o + 3]!),
       ino: BigInt.asUintN(64, nums[o + 4]!),
       ...(linkname !== undefined ? { linkname } : {}),
+      ...(content !== undefined ? { content: Buffer.from(content.buffer, content.byteOffset, content.length) } : {}),
     });
   }
   return { entries, failed };

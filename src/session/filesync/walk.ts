@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
-import { FsThreadError, type FsThread, type ListedEntry } from './fs-thread.js';
+import { FsThreadError, type FsThread, type ListedEntry, type ListPreread } from './fs-thread.js';
 import { entryKind, isSendable, toGoFileMode } from './mode.js';
 
 /** What to do with one entry: send its STAT, and (directories) walk into it. */
@@ -32,6 +32,23 @@ export interface WalkOptions {
   platform?: NodeJS.Platform;
   /** Lists directories on this worker thread; without it, with libuv's asynchronous calls. */
   fsThread?: FsThread;
+  /**
+   * Reads small files with their directory's listing (worker thread only),
+   * within this budget. The content of entries handed over
+   * (WalkEntry.content) stays counted until the caller gives it back with
+   * returnPreread; the walk gives back what the filter drops.
+   */
+  preread?: ListPreread;
+}
+
+/** What content read with its listing counts against the budget: its size + 1, like a read on request. */
+export function prereadCost(content: Buffer): number {
+  return content.length + 1;
+}
+
+/** Gives the budget back the cost of content read with a listing, once nobody needs it. */
+export function returnPreread(budget: Int32Array, content: Buffer): void {
+  Atomics.add(budget, 0, prereadCost(content));
 }
 
 /** One entry to send, plus the identity of the inode it was read from. */
@@ -42,6 +59,8 @@ export interface WalkEntry {
   readonly ino: bigint;
   /** The entry's absolute path with the OS separator (saves joining it again per file). */
   readonly abs: string;
+  /** A small file's content, read with its listing (see WalkOptions.preread); its cost stays granted. */
+  readonly content?: Buffer;
 }
 
 /**
@@ -90,6 +109,7 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
     signal: options.signal,
     platform: options.platform ?? process.platform,
     thread: options.fsThread,
+    preread: options.preread,
   };
   // Paths are joined by hand below: path.join per entry costs more than the lstat.
   const rootDir = path.resolve(root);
@@ -152,6 +172,7 @@ interface WalkContext {
   readonly signal: AbortSignal | undefined;
   readonly platform: NodeJS.Platform;
   readonly thread: FsThread | undefined;
+  readonly preread: ListPreread | undefined;
 }
 
 /** A directory being walked: its children in order and the next one to handle. */
@@ -220,6 +241,8 @@ class DirectoryLoader {
     for (const entry of inspected) {
       if (!entry) continue;
       const decision = this.ctx.filter ? this.ctx.filter.decide(entry.walk.stat.path, entry.isDir) : SEND_ALL;
+      // Read along with the listing but excluded: nobody will send it.
+      if (!decision.send && entry.walk.content && this.ctx.preread) returnPreread(this.ctx.preread.budget, entry.walk.content);
       children.push({ entry, decision, listing: undefined });
     }
     this.held += children.length;
@@ -251,8 +274,11 @@ class DirectoryLoader {
 
   /** The same from one message to the worker thread. */
   private async inspectOnThread(thread: FsThread, relDir: string, absDir: string): Promise<(Inspected | undefined)[]> {
-    const reply = await thread.list(absDir, path.sep);
+    const preread = this.ctx.preread;
+    const reply = await thread.list(absDir, path.sep, preread);
     if ('error' in reply) throw errnoError(reply.error);
+    // Content of an entry dropped here is not handed over: it goes back at once.
+    if (preread && relDir === '') for (const e of reply.entries) if (e.content && e.name === RESERVED_ROOT_NAME) returnPreread(preread.budget, e.content);
     const prefix = relDir === '' ? '' : `${relDir}/`;
     for (const f of reply.failed) {
       if (!isGone(errnoError(f.code))) throw new EntryError(annotate(errnoError(f.code), `${prefix}${f.name}`));
@@ -262,7 +288,7 @@ class DirectoryLoader {
     return sortNames([...byName.keys()]).map((name) => {
       const e = byName.get(name)!;
       if (!isSendable(e.mode)) return undefined;
-      return toInspected(this.ctx, `${prefix}${name}`, absDir + path.sep + name, e, e.linkname);
+      return toInspected(this.ctx, `${prefix}${name}`, absDir + path.sep + name, e, e.linkname, e.content);
     });
   }
 
@@ -324,7 +350,7 @@ async function inspect(ctx: WalkContext, relPath: string, abs: string): Promise<
 /** The fields of an lstat result that a STAT needs. */
 type StatFields = Pick<ListedEntry, 'size' | 'mtimeNs' | 'dev' | 'ino'> & { readonly mode: bigint | number };
 
-function toInspected(ctx: WalkContext, relPath: string, abs: string, st: StatFields, linkname: string | undefined): Inspected {
+function toInspected(ctx: WalkContext, relPath: string, abs: string, st: StatFields, linkname: string | undefined, content?: Buffer): Inspected {
   const mode = st.mode;
   const kind = entryKind(mode);
   const stat: Stat = {
@@ -337,7 +363,7 @@ function toInspected(ctx: WalkContext, relPath: string, abs: string, st: StatFie
   };
   if (kind !== 'dir') stat.size = st.size.toString();
   if (linkname !== undefined) stat.linkname = ctx.platform === 'win32' ? linkname.replace(/\\/g, '/') : linkname;
-  return { walk: { stat, dev: st.dev, ino: st.ino, abs }, isDir: kind === 'dir' };
+  return { walk: { stat, dev: st.dev, ino: st.ino, abs, ...(content ? { content } : {}) }, isDir: kind === 'dir' };
 }
 
 /**
