@@ -62,7 +62,8 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
       { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
     );
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    // The action's own lines say why it failed: show them with the exit code.
+    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
     const digest = run.outputs.digest!;
     const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
     expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64']);
