@@ -46,6 +46,23 @@ describe('FsThread.list', () => {
   });
 });
 
+describe('FsThread.list of a subdirectory (with the identity its parent listed)', () => {
+  it('lists it when it is still that inode', async () => {
+    const root = await makeTree({ 'd/inner': 'x' });
+    const st = await fsp.lstat(path.join(root, 'd'), { bigint: true });
+    expect(entriesOf(await thread.list(path.join(root, 'd'), path.sep, undefined, st)).map((e) => e.name)).toEqual(['inner']);
+  });
+
+  it('refuses another directory, or a symlink to the same one, as if it were gone', async () => {
+    const root = await makeTree({ 'd/inner': 'x', 'e/other': 'y', l: { link: 'd' } });
+    const d = await fsp.lstat(path.join(root, 'd'), { bigint: true });
+    expect(await thread.list(path.join(root, 'e'), path.sep, undefined, d)).toEqual({ error: 'ENOTDIR' });
+    expect(await thread.list(path.join(root, 'l'), path.sep, undefined, d)).toEqual({ error: 'ENOTDIR' });
+    // Without an identity (the root), a symlink the user chose is followed.
+    expect(entriesOf(await thread.list(path.join(root, 'l'), path.sep)).map((e) => e.name)).toEqual(['inner']);
+  });
+});
+
 describe('FsThread.list with preread', () => {
   const budgetOf = (bytes: number) => {
     const budget = createPrereadBudget();

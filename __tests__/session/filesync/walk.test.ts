@@ -102,6 +102,103 @@ describe.each([
       expect(got.find((e) => e.stat.path === 'link-up')!.stat.linkname).toBe('../');
     });
 
+    /**
+     * Runs `swap` just before the walk starts listing `dir` (on the worker
+     * thread: when the listing is asked for; otherwise: at the first fs call
+     * naming it), as a process racing the transfer could.
+     */
+    async function entriesSwappingBefore(root: string, dir: string, swap: () => void): Promise<WalkEntry[]> {
+      let swapped = false;
+      const once = (p: unknown): void => {
+        if (p === dir && !swapped) {
+          swapped = true;
+          swap();
+        }
+      };
+      const restore: (() => void)[] = [];
+      if (onThread) {
+        const list = thread!.list;
+        thread!.list = function (this: FsThread, d, ...rest) {
+          once(d);
+          return list.call(this, d, ...rest);
+        };
+        restore.push(() => (thread!.list = list));
+      } else {
+        // The walk calls these through the module object, so replacing them there reaches it.
+        const fsCalls = fs as unknown as Record<string, (...args: unknown[]) => void>;
+        for (const name of ['open', 'readdir', 'lstat']) {
+          const original = fsCalls[name]!;
+          fsCalls[name] = (...args: unknown[]) => {
+            once(args[0]);
+            original(...args);
+          };
+          restore.push(() => (fsCalls[name] = original));
+        }
+      }
+      try {
+        const got = await entries(root);
+        expect(swapped).toBe(true);
+        return got;
+      } finally {
+        for (const r of restore) r();
+      }
+    }
+
+    it('does not list a directory through a symlink it was swapped for after its parent was listed', async () => {
+      const outside = await makeTree({ 'secret.txt': 'top secret' });
+      const root = await makeTree({ 'sub/file': 'a', z: '' });
+      const sub = path.join(root, 'sub');
+      const got = await entriesSwappingBefore(root, sub, () => {
+        fs.renameSync(sub, path.join(root, 'moved'));
+        fs.symlinkSync(outside, sub);
+      });
+      // The swapped directory is sent as it was listed, with nothing below it.
+      expect(got.map((e) => e.stat.path)).toEqual(['sub', 'z']);
+      expect(got[0]!.stat.mode & GoMode.Dir).toBeTruthy();
+    });
+
+    it('does not list a directory reached through a parent swapped for a symlink', async () => {
+      const outside = await makeTree({ 'b/secret.txt': 'top secret' });
+      const root = await makeTree({ 'a/b/file': 'a', z: '' });
+      const a = path.join(root, 'a');
+      const got = await entriesSwappingBefore(root, path.join(a, 'b'), () => {
+        fs.renameSync(a, path.join(root, 'moved'));
+        fs.symlinkSync(outside, a);
+      });
+      expect(got.map((e) => e.stat.path)).toEqual(['a', 'a/b', 'z']);
+      const secret = fs.lstatSync(path.join(outside, 'b/secret.txt'), { bigint: true });
+      expect(got.some((e) => e.ino === secret.ino && e.dev === secret.dev)).toBe(false);
+    });
+
+    it('lists a directory through its descriptor: a swap after it was opened changes nothing (Linux)', async () => {
+      if (onThread || process.platform !== 'linux') return; // the worker cannot be stopped between its calls
+      const outside = await makeTree({ 'secret.txt': 'top secret' });
+      const root = await makeTree({ 'sub/file': 'a', z: '' });
+      const sub = path.join(root, 'sub');
+      const fsCalls = fs as unknown as Record<string, (...args: unknown[]) => void>;
+      const open = fsCalls.open!;
+      let swapped = false;
+      fsCalls.open = (p: unknown, flags: unknown, cb: unknown) => {
+        open(p, flags, (err: unknown, fd: unknown) => {
+          if (p === sub && !swapped) {
+            swapped = true;
+            fs.renameSync(sub, path.join(root, 'moved'));
+            fs.symlinkSync(outside, sub);
+          }
+          (cb as (err: unknown, fd: unknown) => void)(err, fd);
+        });
+      };
+      let got: WalkEntry[];
+      try {
+        got = await entries(root);
+      } finally {
+        fsCalls.open = open;
+      }
+      expect(swapped).toBe(true);
+      // What was opened is what is listed: the directory, now at 'moved'.
+      expect(got.map((e) => e.stat.path)).toEqual(['sub', 'sub/file', 'z']);
+    });
+
     it('skips a root-level .fsutil-metadata but not a nested one', async () => {
       const root = await makeTree({ '.fsutil-metadata': 'x', 'sub/.fsutil-metadata': 'y', z: '' });
       expect(await walkPaths(root)).toEqual(['sub', 'sub/.fsutil-metadata', 'z']);

@@ -59,6 +59,17 @@ export function createPrereadBudget(bytes = 0): Int32Array {
   return budget;
 }
 
+/**
+ * The inode a subdirectory had when its parent was listed. Its own listing
+ * must be of that inode: a directory swapped for a symbolic link in between
+ * would otherwise be listed through the link, outside the served root, and
+ * the identities recorded there would let later reads pass their checks.
+ */
+export interface DirIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
 /** A directory's entries (unsorted), or the errno code of a failed readdir. */
 export type ListReply = { readonly entries: readonly ListedEntry[]; readonly failed: readonly EntryFailure[] } | { readonly error: string };
 
@@ -89,6 +100,7 @@ interface WorkerList {
   readonly dir: string;
   readonly sep: string;
   readonly preread?: ListPreread;
+  readonly identity?: DirIdentity;
 }
 
 interface WorkerRead {
@@ -136,13 +148,18 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
   const S_IFMT = 0o170000n;
   const S_IFLNK = 0o120000n;
   const S_IFREG = 0o100000n;
+  const O_NOFOLLOW = fsApi.constants.O_NOFOLLOW ?? 0;
+  // Undefined on Windows, where directories cannot be opened like this.
+  const O_DIRECTORY = fsApi.constants.O_DIRECTORY as number | undefined;
+  // Linux: /proc/self/fd/N names the opened directory itself.
+  const procFd = O_DIRECTORY !== undefined && fsApi.existsSync('/proc/self/fd');
   const codeOf = (err: unknown): string => (err as { code?: string }).code ?? String((err as Error).message ?? err);
   // A listed file's content if it is still the regular file of that size the
   // lstat saw (a byte more is read to notice growth); undefined otherwise.
   const readListed = (abs: string, dev: bigint, ino: bigint, size: number): Uint8Array | undefined => {
     let fd: number;
     try {
-      fd = fsApi.openSync(abs, fsApi.constants.O_RDONLY | (fsApi.constants.O_NOFOLLOW ?? 0) | (fsApi.constants.O_NONBLOCK ?? 0));
+      fd = fsApi.openSync(abs, fsApi.constants.O_RDONLY | O_NOFOLLOW | (fsApi.constants.O_NONBLOCK ?? 0));
     } catch {
       return undefined;
     }
@@ -164,10 +181,42 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
   };
   port.on('message', (req) => {
     if (req.op === 'list') {
+      // The directory is opened (never through a final symlink when it is a
+      // subdirectory) and proven to be the inode its parent's listing saw;
+      // on Linux its entries are then reached through that descriptor, so
+      // no path component swapped later can lead the listing elsewhere.
+      let dirFd: number | undefined;
+      let base = req.dir;
+      let sep = req.sep;
+      const closeDir = (): void => {
+        if (dirFd === undefined) return;
+        try {
+          fsApi.closeSync(dirFd);
+        } catch {
+          // a directory descriptor; nothing to lose
+        }
+        dirFd = undefined;
+      };
+      // Not the directory the parent listed (any more): reported like one that is gone.
+      const notListed = (): Error => Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
+      const sameAsListed = (st: { dev: bigint; ino: bigint }): boolean => !req.identity || (st.dev === req.identity.dev && st.ino === req.identity.ino);
       let names: string[];
       try {
-        names = fsApi.readdirSync(req.dir);
+        if (O_DIRECTORY !== undefined) {
+          try {
+            dirFd = fsApi.openSync(req.dir, fsApi.constants.O_RDONLY | O_DIRECTORY | (req.identity ? O_NOFOLLOW : 0));
+          } catch (err) {
+            throw req.identity && codeOf(err) === 'ELOOP' ? notListed() : err;
+          }
+          if (!sameAsListed(fsApi.fstatSync(dirFd, { bigint: true }))) throw notListed();
+          if (procFd) {
+            base = `/proc/self/fd/${dirFd}`;
+            sep = '/';
+          }
+        }
+        names = fsApi.readdirSync(base);
       } catch (err) {
+        closeDir();
         port.postMessage({ id: req.id, error: codeOf(err) });
         return;
       }
@@ -188,7 +237,7 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
         }
       };
       for (let i = 0; i < names.length; i++) {
-        const abs = req.dir + req.sep + names[i];
+        const abs = base + sep + names[i];
         try {
           const st = fsApi.lstatSync(abs, { bigint: true });
           nums[i * 5] = st.mode;
@@ -210,6 +259,22 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
           errors[i] = codeOf(err);
         }
       }
+      closeDir();
+      // Without /proc the entries were reached by path: at least the
+      // directory must still be the listed one once they are read.
+      if (!procFd && req.identity) {
+        let same = false;
+        try {
+          same = sameAsListed(fsApi.lstatSync(req.dir, { bigint: true }));
+        } catch {
+          // gone: same stays false
+        }
+        if (!same) {
+          for (const c of contents) if (c) Atomics.add(budget!, 0, c.length + 1);
+          port.postMessage({ id: req.id, error: 'ENOTDIR' });
+          return;
+        }
+      }
       port.postMessage({ id: req.id, names, nums, links, errors, contents }, transfer);
       return;
     }
@@ -221,7 +286,7 @@ function workerMain(fsApi: typeof fs, port: PortLike): void {
         // O_NOFOLLOW: a file that became a symlink since the walk fails rather
         // than send what it points to; O_NONBLOCK: one swapped for a FIFO
         // cannot hang the worker in open (the fstat check then rejects it).
-        fd = fsApi.openSync(f.abs, fsApi.constants.O_RDONLY | (fsApi.constants.O_NOFOLLOW ?? 0) | (fsApi.constants.O_NONBLOCK ?? 0));
+        fd = fsApi.openSync(f.abs, fsApi.constants.O_RDONLY | O_NOFOLLOW | (fsApi.constants.O_NONBLOCK ?? 0));
       } catch (err) {
         files.push({ error: codeOf(err) });
         continue;
@@ -310,14 +375,18 @@ export class FsThread {
     return this.failure === undefined;
   }
 
-  /** Lists a directory: its entries' lstat results and symlink targets, and small files' content if asked (`preread`). */
-  list(dir: string, sep: string, preread?: ListPreread): Promise<ListReply> {
+  /**
+   * Lists a directory: its entries' lstat results and symlink targets, and
+   * small files' content if asked (`preread`). With `identity`, the directory
+   * must be that inode and not a symbolic link (else ENOTDIR, as if gone).
+   */
+  list(dir: string, sep: string, preread?: ListPreread, identity?: DirIdentity): Promise<ListReply> {
     return new Promise<ListReply>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
       this.lists.set(id, { resolve, reject });
       this.track(1);
-      this.workers[0]!.postMessage({ id, op: 'list', dir, sep, ...(preread ? { preread } : {}) } satisfies WorkerList);
+      this.workers[0]!.postMessage({ id, op: 'list', dir, sep, ...(preread ? { preread } : {}), ...(identity ? { identity } : {}) } satisfies WorkerList);
     });
   }
 

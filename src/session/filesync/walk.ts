@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { Stat } from '../../protocol/index.js';
-import { FsThreadError, type FsThread, type ListedEntry, type ListPreread } from './fs-thread.js';
+import { FsThreadError, type DirIdentity, type FsThread, type ListedEntry, type ListPreread } from './fs-thread.js';
 import { entryKind, isSendable, toGoFileMode } from './mode.js';
 
 /** What to do with one entry: send its STAT, and (directories) walk into it. */
@@ -76,6 +76,13 @@ const RESERVED_ROOT_NAME = '.fsutil-metadata';
  * time at 16, 64 or 256 in flight, and four times longer at 4).
  */
 const FS_CONCURRENCY = 16;
+
+/**
+ * Directories held open at once by listings without the worker thread (each
+ * from its open until its entries are inspected): bounds descriptors on wide
+ * trees.
+ */
+const OPEN_DIRS = 32;
 
 /** Entries listed ahead of the walk at most: bounds memory on huge trees (~300 bytes each). */
 const PREFETCH_ENTRIES = 16384;
@@ -150,7 +157,7 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
       }
     }
     if (!entry.isDir || !decision.descend) continue;
-    const listing = child.listing ?? loader.load(entry.walk.stat.path, entry.walk.abs, true);
+    const listing = child.listing ?? loader.load(entry.walk.stat.path, entry.walk.abs, true, entry.walk);
     if (!listing.done && out.length > 0) {
       // The caller sends these while the listing is read.
       yield out;
@@ -215,11 +222,13 @@ class DirectoryLoader {
   private held = 0;
   private readonly urgent: (() => void)[] = [];
   private readonly background: (() => void)[] = [];
+  private readonly openDirs = new Limit(OPEN_DIRS);
 
   constructor(private readonly ctx: WalkContext) {}
 
-  load(relDir: string, absDir: string, urgent: boolean): Listing {
-    return new Listing(this.list(relDir, absDir, urgent));
+  /** `identity`: the inode the parent's listing saw (none for the root, which may be a link the user chose). */
+  load(relDir: string, absDir: string, urgent: boolean, identity?: DirIdentity): Listing {
+    return new Listing(this.list(relDir, absDir, urgent, identity));
   }
 
   /** The walk took over `count` entries: room to prefetch more. */
@@ -227,10 +236,12 @@ class DirectoryLoader {
     this.held -= count;
   }
 
-  private async list(relDir: string, absDir: string, urgent: boolean): Promise<readonly Child[]> {
+  private async list(relDir: string, absDir: string, urgent: boolean, identity: DirIdentity | undefined): Promise<readonly Child[]> {
     let inspected: (Inspected | undefined)[];
     try {
-      inspected = this.ctx.thread ? await this.inspectOnThreadOrHere(this.ctx.thread, relDir, absDir, urgent) : await this.inspectAsync(relDir, absDir, urgent);
+      inspected = this.ctx.thread
+        ? await this.inspectOnThreadOrHere(this.ctx.thread, relDir, absDir, urgent, identity)
+        : await this.inspectAsync(relDir, absDir, urgent, identity);
     } catch (err) {
       if (err instanceof EntryError) throw err.error;
       // The root must exist; a subdirectory that vanished since its parent was listed is just a race.
@@ -249,33 +260,55 @@ class DirectoryLoader {
     // Start the subdirectories' listings in walk order, as room allows.
     for (const child of children) {
       if (this.held >= PREFETCH_ENTRIES || this.ctx.signal?.aborted) break;
-      if (child.entry.isDir && child.decision.descend) child.listing = this.load(child.entry.walk.stat.path, child.entry.walk.abs, false);
+      if (child.entry.isDir && child.decision.descend) child.listing = this.load(child.entry.walk.stat.path, child.entry.walk.abs, false, child.entry.walk);
     }
     return children;
   }
 
-  /** readdir, then an lstat per entry, at most FS_CONCURRENCY at once. */
-  private async inspectAsync(relDir: string, absDir: string, urgent: boolean): Promise<(Inspected | undefined)[]> {
-    let names = await this.call(urgent, () => readdir(absDir));
-    if (relDir === '') names = names.filter((n) => n !== RESERVED_ROOT_NAME);
-    const prefix = relDir === '' ? '' : `${relDir}/`;
-    return Promise.all(sortNames(names).map((name) => this.call(urgent, () => inspect(this.ctx, `${prefix}${name}`, absDir + path.sep + name))));
+  /**
+   * readdir, then an lstat per entry, at most FS_CONCURRENCY at once, through
+   * the opened directory like the worker thread does (see FsThread.list).
+   */
+  private async inspectAsync(relDir: string, absDir: string, urgent: boolean, identity: DirIdentity | undefined): Promise<(Inspected | undefined)[]> {
+    await this.openDirs.acquire();
+    let dir: OpenedDir | undefined;
+    try {
+      dir = await this.call(urgent, () => openListedDir(absDir, identity));
+      const via = dir;
+      let names = await this.call(urgent, () => readdir(via.base));
+      if (relDir === '') names = names.filter((n) => n !== RESERVED_ROOT_NAME);
+      const prefix = relDir === '' ? '' : `${relDir}/`;
+      const inspected = await Promise.all(
+        sortNames(names).map((name) => this.call(urgent, () => inspect(this.ctx, `${prefix}${name}`, absDir + path.sep + name, via.base + via.sep + name))),
+      );
+      await this.call(urgent, () => via.stillListed());
+      return inspected;
+    } finally {
+      dir?.close();
+      this.openDirs.release();
+    }
   }
 
   /** On the worker thread, or here if the worker is gone. */
-  private async inspectOnThreadOrHere(thread: FsThread, relDir: string, absDir: string, urgent: boolean): Promise<(Inspected | undefined)[]> {
+  private async inspectOnThreadOrHere(
+    thread: FsThread,
+    relDir: string,
+    absDir: string,
+    urgent: boolean,
+    identity: DirIdentity | undefined,
+  ): Promise<(Inspected | undefined)[]> {
     try {
-      return await this.inspectOnThread(thread, relDir, absDir);
+      return await this.inspectOnThread(thread, relDir, absDir, identity);
     } catch (err) {
-      if (err instanceof FsThreadError) return this.inspectAsync(relDir, absDir, urgent);
+      if (err instanceof FsThreadError) return this.inspectAsync(relDir, absDir, urgent, identity);
       throw err;
     }
   }
 
   /** The same from one message to the worker thread. */
-  private async inspectOnThread(thread: FsThread, relDir: string, absDir: string): Promise<(Inspected | undefined)[]> {
+  private async inspectOnThread(thread: FsThread, relDir: string, absDir: string, identity: DirIdentity | undefined): Promise<(Inspected | undefined)[]> {
     const preread = this.ctx.preread;
-    const reply = await thread.list(absDir, path.sep, preread);
+    const reply = await thread.list(absDir, path.sep, preread, identity);
     if ('error' in reply) throw errnoError(reply.error);
     // Content of an entry dropped here is not handed over: it goes back at once.
     if (preread && relDir === '') for (const e of reply.entries) if (e.content && e.name === RESERVED_ROOT_NAME) returnPreread(preread.budget, e.content);
@@ -333,13 +366,13 @@ interface Inspected {
  * skipped. Asynchronous: a slow or network file system must never block the
  * event loop, or the daemon's health checks on the session time out.
  */
-async function inspect(ctx: WalkContext, relPath: string, abs: string): Promise<Inspected | undefined> {
+async function inspect(ctx: WalkContext, relPath: string, abs: string, via: string): Promise<Inspected | undefined> {
   let st: BigIntStats | undefined;
   let linkname: string | undefined;
   try {
-    st = await lstat(abs);
+    st = await lstat(via);
     if (!isSendable(st.mode)) return undefined;
-    if (st.isSymbolicLink()) linkname = await readlink(abs);
+    if (st.isSymbolicLink()) linkname = await readlink(via);
   } catch (err) {
     if (isGone(err)) return undefined;
     throw new EntryError(annotate(err, relPath)); // not to be annotated again with the directory
@@ -381,6 +414,92 @@ function readdir(absDir: string): Promise<string[]> {
 
 function readlink(abs: string): Promise<string> {
   return new Promise((resolve, reject) => fs.readlink(abs, (err, target) => (err ? reject(err) : resolve(target))));
+}
+
+/** A directory opened for listing, and the path its entries are reached through. */
+interface OpenedDir {
+  readonly base: string;
+  readonly sep: string;
+  /** Rejects with ENOTDIR if the entries were reached by path and the directory is not the listed one any more. */
+  stillListed(): Promise<void>;
+  close(): void;
+}
+
+/** Linux: /proc/self/fd/N names an opened directory itself (see FsThread.list). */
+const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+
+/**
+ * Opens a directory to list it: never through a final symlink when it is a
+ * subdirectory, and it must be the inode its parent's listing saw. On Linux
+ * its entries are then reached through the descriptor; elsewhere by path,
+ * checked again once they are read (a narrower guarantee, the best the
+ * platform's API allows from Node).
+ */
+async function openListedDir(absDir: string, identity: DirIdentity | undefined): Promise<OpenedDir> {
+  const notListed = (): Error => Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
+  const same = (st: BigIntStats): boolean => !identity || (st.dev === identity.dev && st.ino === identity.ino);
+  const byPath: OpenedDir = {
+    base: absDir,
+    sep: path.sep,
+    async stillListed() {
+      if (!identity) return;
+      let st: BigIntStats;
+      try {
+        st = await lstat(absDir);
+      } catch {
+        throw notListed();
+      }
+      if (!same(st)) throw notListed();
+    },
+    close() {},
+  };
+  const O_DIRECTORY = fs.constants.O_DIRECTORY as number | undefined;
+  if (O_DIRECTORY === undefined) return byPath; // Windows: directories cannot be opened
+  let fd: number;
+  try {
+    fd = await open(absDir, fs.constants.O_RDONLY | O_DIRECTORY | (identity ? (fs.constants.O_NOFOLLOW ?? 0) : 0));
+  } catch (err) {
+    throw identity && (err as NodeJS.ErrnoException).code === 'ELOOP' ? notListed() : err;
+  }
+  const close = (): void => fs.close(fd, () => {});
+  try {
+    if (!same(await fstat(fd))) throw notListed();
+  } catch (err) {
+    close();
+    throw err;
+  }
+  if (!PROC_FD) return { ...byPath, close };
+  return { base: `/proc/self/fd/${fd}`, sep: '/', stillListed: async () => {}, close };
+}
+
+/** At most `max` holders at once; the others wait in order. */
+class Limit {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.held < this.max) {
+      this.held++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
+  }
+}
+
+function open(abs: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(abs, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fstat(fd: number): Promise<BigIntStats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
 /** Joins a '/'-separated relative path onto the root with the OS separator. */
