@@ -4,7 +4,8 @@
 //   node scripts/run-tests.mjs unit       unit tests only
 //   node scripts/run-tests.mjs e2e [VER]  e2e only (all versions, or one)
 //
-// The unit tests run without any peer. The end-to-end suite runs once per
+// The unit tests run without a daemon (the peers are installed first, for the
+// real-registry cases, but not started). The end-to-end suite runs once per
 // BuildKit version that scripts/peers.sh provisions (plain tcp and mTLS
 // daemons, the local-fallback binary, a registry), and the real-envd suite
 // once, against the daemon of the BuildKit line envd itself uses. At the end
@@ -147,6 +148,10 @@ function runE2E(only) {
 const [mode = 'all', version] = process.argv.slice(2);
 const counted = [];
 try {
+  // The unit tests' real-registry cases need the apt packages (docker-registry,
+  // htpasswd): on a fresh machine they are installed before the unit tests,
+  // not only before the e2e suite (with CI=true those cases must not skip).
+  if (mode === 'all' || (mode === 'unit' && process.env.CI === 'true')) peers('install');
   if (mode === 'all' || mode === 'unit') counted.push(runUnit());
   if (mode === 'all' || mode === 'e2e') counted.push(...runE2E(version));
   if (!['all', 'unit', 'e2e'].includes(mode)) throw new Error(`unknown mode ${mode}: use all, unit or e2e [VERSION]`);
