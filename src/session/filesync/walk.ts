@@ -425,8 +425,17 @@ interface OpenedDir {
   close(): void;
 }
 
-/** Linux: /proc/self/fd/N names an opened directory itself (see FsThread.list). */
-const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+/** Linux: /proc/<pid>/fd/N names an opened directory itself (see FsThread.list). */
+const PROC_FD = procFdDir();
+
+function procFdDir(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return `/proc/${fs.readlinkSync('/proc/self')}/fd/`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Opens a directory to list it: never through a final symlink when it is a
@@ -469,7 +478,7 @@ async function openListedDir(absDir: string, identity: DirIdentity | undefined):
     throw err;
   }
   if (!PROC_FD) return { ...byPath, close };
-  return { base: `/proc/self/fd/${fd}`, sep: '/', stillListed: async () => {}, close };
+  return { base: PROC_FD + String(fd), sep: '/', stillListed: async () => {}, close };
 }
 
 /** At most `max` holders at once; the others wait in order. */
