@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { createPrereadBudget, FsThread, type ListReply, type ReadReply } from '../../../src/session/filesync/fs-thread.js';
+import { createPrereadBudget, FsThread, workerMain, type ListReply, type RawListReply, type ReadReply, type WorkerList, type WorkerRequest } from '../../../src/session/filesync/fs-thread.js';
 import { makeTree, removeTrees } from './helpers.js';
 
 afterAll(removeTrees);
@@ -136,5 +136,101 @@ describe('FsThread.close', () => {
     await t.close();
     await expect(t.list('/', path.sep)).rejects.toThrow('file system worker closed');
     await expect(t.read({ abs: '/etc/hostname', maxBytes: 10 })).rejects.toThrow('file system worker closed');
+  });
+});
+
+/**
+ * The worker's code run on this thread, with an fs whose readdirSync runs
+ * `race` right after it returned: what a process changing the directory
+ * between the listing and the entries' opens could do.
+ */
+function listRacing(dir: string, race: () => void, bytes = 1 << 20): RawListReply {
+  const racing = new Proxy(fs, {
+    get(target, key, receiver) {
+      if (key !== 'readdirSync') return Reflect.get(target, key, receiver) as unknown;
+      return (...args: Parameters<typeof fs.readdirSync>) => {
+        const listed = fs.readdirSync(...args);
+        race();
+        return listed;
+      };
+    },
+  });
+  let reply: RawListReply | undefined;
+  let handler: ((req: WorkerRequest) => void) | undefined;
+  workerMain(racing, {
+    on: (_event, listener) => (handler = listener),
+    postMessage: (m) => (reply = m as RawListReply),
+  });
+  handler!({ id: 1, op: 'list', dir, sep: path.sep, preread: { budget: createPrereadBudget(bytes), maxFileBytes: 4096 } } satisfies WorkerList);
+  if (!reply) throw new Error('no reply');
+  return reply;
+}
+
+/** The listed entry `name` of a raw reply: its mode, dev, ino and content. */
+function rawEntry(reply: RawListReply, name: string) {
+  const i = reply.names!.indexOf(name);
+  expect(i).toBeGreaterThanOrEqual(0);
+  expect(reply.errors?.[i]).toBeUndefined();
+  const nums = reply.nums!;
+  return { mode: Number(nums[i * 5]!), dev: BigInt.asUintN(64, nums[i * 5 + 3]!), ino: BigInt.asUintN(64, nums[i * 5 + 4]!), content: reply.contents?.[i], linkname: reply.links?.[i] };
+}
+
+describe('the listing worker, raced between readdir and the entries (preread on)', () => {
+  it('lists a regular file swapped for a symlink as that symlink, without its target content', async () => {
+    const outside = await makeTree({ secret: 'TOP SECRET' });
+    const root = await makeTree({ f: 'plain', g: 'other' });
+    const reply = listRacing(root, () => {
+      fs.rmSync(path.join(root, 'f'));
+      fs.symlinkSync(path.join(outside, 'secret'), path.join(root, 'f'));
+    });
+    const f = rawEntry(reply, 'f');
+    expect(f.mode & fs.constants.S_IFMT).toBe(fs.constants.S_IFLNK);
+    expect(f.linkname).toBe(path.join(outside, 'secret'));
+    expect(f.content).toBeUndefined();
+    expect(Buffer.from(rawEntry(reply, 'g').content!).toString()).toBe('other');
+  });
+
+  it('lists a regular file swapped for a FIFO as that FIFO, without waiting on it', async () => {
+    const root = await makeTree({ f: 'plain' });
+    const reply = listRacing(root, () => {
+      fs.rmSync(path.join(root, 'f'));
+      execFileSync('mkfifo', [path.join(root, 'f')]);
+    });
+    const f = rawEntry(reply, 'f');
+    expect(f.mode & fs.constants.S_IFMT).toBe(fs.constants.S_IFIFO);
+    expect(f.content).toBeUndefined();
+  });
+
+  it('lists a file replaced by another with the identity of the one whose content it read', async () => {
+    const root = await makeTree({ f: 'first' });
+    const reply = listRacing(root, () => {
+      fs.writeFileSync(path.join(root, 'f.new'), 'second!');
+      fs.renameSync(path.join(root, 'f.new'), path.join(root, 'f'));
+    });
+    const f = rawEntry(reply, 'f');
+    const now = fs.lstatSync(path.join(root, 'f'), { bigint: true });
+    expect({ dev: f.dev, ino: f.ino }).toEqual({ dev: now.dev, ino: now.ino });
+    expect(Buffer.from(f.content!).toString()).toBe('second!');
+  });
+
+  it('lists a file removed in between as failed (ENOENT), not with stale data', async () => {
+    const root = await makeTree({ f: 'gone soon', g: 'stays' });
+    const reply = listRacing(root, () => fs.rmSync(path.join(root, 'f')));
+    const i = reply.names!.indexOf('f');
+    expect(reply.errors?.[i]).toBe('ENOENT');
+    expect(reply.contents?.[i]).toBeUndefined();
+  });
+
+  it('reports the same metadata as lstat for every kind of entry', async () => {
+    const root = await makeTree({ small: 'abc', big: Buffer.alloc(10_000, 7), empty: '', link: { link: 'small' }, dir: { dir: true } });
+    execFileSync('mkfifo', [path.join(root, 'fifo')]);
+    const reply = listRacing(root, () => undefined);
+    for (const name of ['small', 'big', 'empty', 'link', 'dir', 'fifo']) {
+      const st = fs.lstatSync(path.join(root, name), { bigint: true });
+      const i = reply.names!.indexOf(name);
+      expect([reply.nums![i * 5], reply.nums![i * 5 + 1], reply.nums![i * 5 + 2], reply.nums![i * 5 + 4]]).toEqual([st.mode, st.size, st.mtimeNs, st.ino]);
+    }
+    expect(Buffer.from(rawEntry(reply, 'small').content!).toString()).toBe('abc');
+    expect(rawEntry(reply, 'big').content).toBeUndefined();
   });
 });

@@ -94,7 +94,7 @@ const FIELDS = 5;
 /** Files read per message at most: bounds the bytes of one reply (small files are < 256 KiB). */
 const READ_BATCH = 32;
 
-interface WorkerList {
+export interface WorkerList {
   readonly id: number;
   readonly op: 'list';
   readonly dir: string;
@@ -103,15 +103,15 @@ interface WorkerList {
   readonly identity?: DirIdentity;
 }
 
-interface WorkerRead {
+export interface WorkerRead {
   readonly id: number;
   readonly op: 'read';
   readonly files: readonly ReadRequest[];
 }
 
-type WorkerRequest = WorkerList | WorkerRead;
+export type WorkerRequest = WorkerList | WorkerRead;
 
-interface RawListReply {
+export interface RawListReply {
   readonly id: number;
   readonly error?: string;
   readonly names?: string[];
@@ -135,16 +135,18 @@ interface RawReadReply {
   readonly files: RawFile[];
 }
 
-interface PortLike {
+/** What the worker needs of its MessagePort. */
+export interface PortLike {
   on(event: 'message', listener: (request: WorkerRequest) => void): void;
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
 }
 
 /**
  * The worker's code. Self-contained (it is turned into source text): only
- * its arguments, no imports or helpers from this module.
+ * its arguments, no imports or helpers from this module. Exported so tests
+ * can run it on their own thread with an fs that races it.
  */
-function workerMain(fsApi: typeof fs, port: PortLike): void {
+export function workerMain(fsApi: typeof fs, port: PortLike): void {
   const S_IFMT = 0o170000n;
   const S_IFLNK = 0o120000n;
   const S_IFREG = 0o100000n;
