@@ -422,6 +422,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
     const onData = (chunk) => {
         if (finished)
             return;
+        ctx.watch?.answered(path);
         capture?.response(chunk);
         if (!stream.write(chunk) && full(stream))
             holdUpstream();
@@ -472,7 +473,10 @@ function proxyCall(ctx, path, stream, upstream, capture) {
             return;
         }
         // Reset by the builder, its connection lost or never made, or keepalive gave up.
-        finish(grpc_status/* Status */.nW.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
+        const lost = ctx.connectionFailure(upstream);
+        if (lost !== undefined)
+            ctx.watch?.connectionLost(upstreamError ?? lost);
+        finish(grpc_status/* Status */.nW.UNAVAILABLE, builderFailed(upstreamError ?? lost ?? `the call was reset (HTTP/2 error ${code})`));
     });
     // --- envd → builder
     stream.on('data', (chunk) => {
@@ -688,6 +692,15 @@ var socket = __webpack_require__(3055);
 const USER_AGENT = 'envd-remote-build-gateway';
 /** How long close() lets sessions deliver final statuses before destroying them. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Calls whose answers do not mean a build has started: the worker list envd
+ * polls first, and the Session tunnel, whose bytes from the builder begin
+ * with its HTTP/2 preface and health checks as soon as the session is
+ * attached. Any other answer (progress on Status, a Solve's result, a
+ * frontend's LLBBridge call) does. Progress arrives as soon as the builder
+ * has a step, long before anything is exported.
+ */
+const ANSWERED_BEFORE_START = new Set(['/moby.buildkit.v1.Control/ListWorkers', '/moby.buildkit.v1.Control/Session']);
 /** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
 async function startGateway(endpoint, opts) {
     const log = opts.log ?? (() => undefined);
@@ -703,9 +716,20 @@ async function startGateway(endpoint, opts) {
             log,
             active: new Set(),
             connectionFailure: (stream) => upstream.connectionFailure(stream),
+            watch: {
+                answered: (path) => {
+                    if (!ANSWERED_BEFORE_START.has(path))
+                        state.started = true;
+                },
+                connectionLost: (cause) => {
+                    state.lost ??= cause;
+                },
+            },
         },
         solves: [],
         closing: false,
+        started: false,
+        lost: undefined,
     };
     const server = external_node_http2_.createServer({
         ...connection/* SESSION_OPTIONS */.AC,
@@ -763,6 +787,7 @@ async function startGateway(endpoint, opts) {
         socketPath: opts.socketPath,
         url: `unix://${opts.socketPath}`,
         solves: () => [...state.solves],
+        lostBeforeStart: () => (state.started ? undefined : state.lost),
         close: () => (closed ??= close()),
     };
 }

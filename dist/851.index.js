@@ -10,7 +10,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   buildOnPlatformBuilders: () => (/* binding */ buildOnPlatformBuilders)
 /* harmony export */ });
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9373);
-/* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4149);
+/* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9740);
 /* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7004);
 /* harmony import */ var _buildkit_control_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3793);
 /* harmony import */ var _action_builder_features_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6993);

@@ -6,6 +6,7 @@ import * as runner from '../github/runner.js';
 import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
+import { connectionLossMessage } from '../buildkit/solve.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
 import { checkBuilderFeatures } from './builder-features.js';
 import { wantsPlatformPlan } from '../builder/platforms.js';
@@ -61,6 +62,8 @@ export async function main(signal: AbortSignal): Promise<void> {
     // kill) from then on must leave post a daemon to stop.
     onLocalSpawn: (handle) => saveState({ localBuilder: handle }),
   });
+  // envd is installed and its context made once, whichever builder it ends up on.
+  const envd = request ? undefined : envdBuilder(inputs, signal);
   let builder: ResolvedBuilder;
   let outcome: BuildOutcome;
   for (;;) {
@@ -68,7 +71,7 @@ export async function main(signal: AbortSignal): Promise<void> {
     throwIfCancelled(signal, 'starting the build');
     checkBuilderFeatures(inputs, builder.info);
     try {
-      outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await buildWithEnvd(inputs, builder, signal);
+      outcome = request ? await buildDockerfile(inputs, request, builder, masker, signal) : await envd!.build(builder);
       break;
     } catch (err) {
       // A builder lost before it started on the build did nothing for it: the next one may.
@@ -151,10 +154,22 @@ function createSecretMasker(): SecretMasker {
   return (value) => maskSecret(value, seen);
 }
 
-async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, signal: AbortSignal): Promise<BuildOutcome> {
+/**
+ * Builds with envd on one builder after another: envd, its private home and
+ * its context are set up on the first build, and each build gets a gateway
+ * of its own to its builder, on the socket the context names.
+ */
+function envdBuilder(inputs: ActionInputs, signal: AbortSignal): { build(builder: ResolvedBuilder): Promise<BuildOutcome> } {
+  let prepared: ReturnType<typeof prepareEnvd> | undefined;
+  return {
+    build: async (builder) => buildWithEnvd(inputs, builder, await (prepared ??= prepareEnvd(inputs, signal)), signal),
+  };
+}
+
+async function prepareEnvd(inputs: ActionInputs, signal: AbortSignal) {
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
-  const [{ installEnvd }, { startGateway }, { runEnvdBuild }, { writeEnvdKeyPair }] = await Promise.all([
+  const [{ installEnvd }, gatewayModule, { runEnvdBuild }, { writeEnvdKeyPair }] = await Promise.all([
     import('../envd/install.js'),
     import('../envd/gateway/server.js'),
     import('../envd/build.js'),
@@ -171,15 +186,27 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, sig
   throwIfCancelled(signal, 'installing envd');
   const record = { ...planned, envdPath: path.resolve(envdPath) };
   saveState({ envdContext: record });
-  const gateway = await startGateway(builder.endpoint, {
-    socketPath: gatewaySocketPath(record),
+  // envd checks nothing about the socket when the context is made, so the
+  // context is made once and each builder's gateway listens where it points.
+  const socketPath = gatewaySocketPath(record);
+  await createEnvdContext(record, { builderSocket: socketPath, connectTimeoutMs: inputs.connectTimeoutMs, signal });
+  return { record, socketPath, startGateway: gatewayModule.startGateway, runEnvdBuild };
+}
+
+async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, envd: Awaited<ReturnType<typeof prepareEnvd>>, signal: AbortSignal): Promise<BuildOutcome> {
+  const gateway = await envd.startGateway(builder.endpoint, {
+    socketPath: envd.socketPath,
     log: (m) => runner.debug(`gateway: ${m}`),
   });
   try {
-    await createEnvdContext(record, { builderSocket: gateway.socketPath, connectTimeoutMs: inputs.connectTimeoutMs, signal });
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
-      await runEnvdBuild(record, inputs, { signal });
+      await envd.runEnvdBuild(envd.record, inputs, { signal });
+    } catch (err) {
+      // Lost before the builder did anything for envd: main may move the build to another builder.
+      const cause = gateway.lostBeforeStart();
+      if (cause === undefined || signal.aborted) throw err;
+      throw new BuildFailedError(connectionLossMessage(builder.endpoint.address, cause, false), { steps: 0, cached: 0, warnings: [] }, false, { beforeStart: true, cause });
     } finally {
       runner.endGroup();
     }

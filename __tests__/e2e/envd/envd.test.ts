@@ -17,6 +17,7 @@ import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { runAction } from '../../helpers/run-action.js';
+import { FreezableProxy } from '../../helpers/fake-builder.js';
 import { pushEnvdBaseImage } from './base-image.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, makeContext, registryDigest, uniqueRepo } from '../env.js';
 
@@ -120,5 +121,37 @@ async function imageConfig(repo: string, tag: string): Promise<{ config?: { Env?
     expect(errors[0]).toMatch(/exit code: 7/);
     expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBeUndefined();
     expect(run.post?.code).toBe(0);
+  });
+
+  test('a builder lost before the envd build started: the build moves to the next builder', async () => {
+    // The first builder answers the action's probe, then every connection
+    // to it drops as it opens (it restarted, a load balancer moved, ...):
+    // the gateway's connection for envd among them.
+    const proxy = await FreezableProxy.start(BUILDKIT_HOST);
+    let connections = 0;
+    proxy.connections.on('connection', () => {
+      if (++connections > 1) proxy.drop();
+    });
+    try {
+      const marker = `m${Date.now().toString(36)}`;
+      const context = project(marker);
+      const repo = uniqueRepo('envd-failover');
+      const run = await runAction(
+        { builder: `${proxy.address}\n${BUILDKIT_HOST}`, fallback: 'never', context, file: 'build.envd', tags: `${E2E_REGISTRY}/${repo}:1`, push: 'true', 'envd-version': envdVersion() },
+        { env: { GITHUB_WORKSPACE: context, PATH: `${dirname(ENVD_BIN)}:${process.env.PATH}` } },
+      );
+      expect(connections).toBeGreaterThan(1);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`built-${marker}`);
+      const warnings = run.stdout.split('\n').filter((l) => l.startsWith('::warning'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`lost the connection to builder ${proxy.address} before the build started (`);
+      expect(warnings[0]).toContain('trying the next builder');
+      expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBe(run.outputs.digest);
+      expect(run.post?.code).toBe(0);
+    } finally {
+      proxy.drop();
+      await proxy.close();
+    }
   });
 });

@@ -356,10 +356,48 @@ describe('envd gateway over mTLS', () => {
     try {
       const r = await unary<Record<string, never>, ListWorkersResponse>(c, ...M.ListWorkers, {});
       expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+      // Nothing was built there: main may move the build to another builder.
+      expect(gw.lostBeforeStart()).toMatch(/ECONNREFUSED/);
     } finally {
       c.close();
       await gw.close();
     }
+  });
+
+  describe('a builder lost after answering', () => {
+    /** A gateway to a builder of its own, which `run` uses, then loses (forced shutdown) before one more ListWorkers. */
+    async function lostAfter(run: (c: grpc.Client) => Promise<void>): Promise<string | undefined> {
+      const own = await startBackend({ certs });
+      const gw = await startGateway(parseEndpoint(own.target, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }), { socketPath: privateSocketPath(dir) });
+      const c = new grpc.Client(socketTarget(gw), grpc.credentials.createInsecure(), clientOptions);
+      try {
+        await run(c);
+        expect(gw.lostBeforeStart()).toBeUndefined();
+        await own.stop();
+        const r = await unary<Record<string, never>, ListWorkersResponse>(c, ...M.ListWorkers, {});
+        expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+        return gw.lostBeforeStart();
+      } finally {
+        c.close();
+        await gw.close();
+      }
+    }
+
+    it('only the worker list: lost before the build started', async () => {
+      const cause = await lostAfter(async (c) => {
+        expect((await unary<Record<string, never>, ListWorkersResponse>(c, ...M.ListWorkers, {})).error).toBeUndefined();
+      });
+      expect(cause).toEqual(expect.any(String));
+    });
+
+    it('progress of a build: lost during the build, so no other builder takes it over', async () => {
+      const cause = await lostAfter(async (c) => {
+        const call = c.makeServerStreamRequest<{ Ref: string }, StatusResponse>(C('Status'), (m) => statusRequest.encode(m), (b) => statusResponse.decode(b), { Ref: 'build-1' }, new grpc.Metadata(), {});
+        call.on('data', () => undefined);
+        expect((await statusOf(call)).code).toBe(grpc.status.OK);
+      });
+      expect(cause).toBeUndefined();
+    });
   });
 
   it('close() ends in-flight calls, cancels them upstream, removes the socket and is idempotent', async () => {

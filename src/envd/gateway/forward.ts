@@ -23,6 +23,16 @@ export interface CallContext {
   readonly connectionFailure: (upstream: http2.ClientHttp2Stream) => string | undefined;
   /** Called once with how the call ended (the builder's status or the gateway's). */
   readonly ended?: (code: number, details: string) => void;
+  /** Told what the builder does: that it answered a call with data, and that its connection went down. */
+  readonly watch?: BuilderWatch;
+}
+
+/** What the gateway learns about the builder from the calls it passes on. */
+export interface BuilderWatch {
+  /** The builder sent response DATA on a call to `path`. */
+  answered(path: string): void;
+  /** A call was cut off because the connection to the builder failed (`cause` says how). */
+  connectionLost(cause: string): void;
 }
 
 /** Ends a stream before any upstream call exists. */
@@ -175,6 +185,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   // tunnel were dropped). Until a 'data' listener exists the stream buffers.
   const onData = (chunk: Buffer): void => {
     if (finished) return;
+    ctx.watch?.answered(path);
     capture?.response(chunk);
     if (!stream.write(chunk) && full(stream)) holdUpstream();
   };
@@ -219,7 +230,9 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
       return;
     }
     // Reset by the builder, its connection lost or never made, or keepalive gave up.
-    finish(Status.UNAVAILABLE, builderFailed(upstreamError ?? ctx.connectionFailure(upstream) ?? `the call was reset (HTTP/2 error ${code})`));
+    const lost = ctx.connectionFailure(upstream);
+    if (lost !== undefined) ctx.watch?.connectionLost(upstreamError ?? lost);
+    finish(Status.UNAVAILABLE, builderFailed(upstreamError ?? lost ?? `the call was reset (HTTP/2 error ${code})`));
   });
 
   // --- envd → builder

@@ -42,6 +42,12 @@ export interface Gateway {
   readonly url: string;
   /** Every Solve that has finished so far, oldest first. */
   solves(): readonly CapturedSolve[];
+  /**
+   * How the connection to the builder failed, if it did before the builder
+   * showed any sign of working on a build; undefined otherwise. Such a
+   * builder did nothing for envd's build, so another one may take it over.
+   */
+  lostBeforeStart(): string | undefined;
   /** Stops accepting, ends in-flight calls (cancelling them upstream), closes the builder connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -56,7 +62,21 @@ interface GatewayState {
   readonly call: CallContext;
   readonly solves: CapturedSolve[];
   closing: boolean;
+  /** The builder answered a call that only a build in progress answers. */
+  started: boolean;
+  /** How the connection to the builder first failed. */
+  lost: string | undefined;
 }
+
+/**
+ * Calls whose answers do not mean a build has started: the worker list envd
+ * polls first, and the Session tunnel, whose bytes from the builder begin
+ * with its HTTP/2 preface and health checks as soon as the session is
+ * attached. Any other answer (progress on Status, a Solve's result, a
+ * frontend's LLBBridge call) does. Progress arrives as soon as the builder
+ * has a step, long before anything is exported.
+ */
+const ANSWERED_BEFORE_START = new Set(['/moby.buildkit.v1.Control/ListWorkers', '/moby.buildkit.v1.Control/Session']);
 
 /** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
 export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptions): Promise<Gateway> {
@@ -73,9 +93,19 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
       log,
       active: new Set(),
       connectionFailure: (stream) => upstream.connectionFailure(stream),
+      watch: {
+        answered: (path) => {
+          if (!ANSWERED_BEFORE_START.has(path)) state.started = true;
+        },
+        connectionLost: (cause) => {
+          state.lost ??= cause;
+        },
+      },
     },
     solves: [],
     closing: false,
+    started: false,
+    lost: undefined,
   };
 
   const server = http2.createServer({
@@ -134,6 +164,7 @@ export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptio
     socketPath: opts.socketPath,
     url: `unix://${opts.socketPath}`,
     solves: () => [...state.solves],
+    lostBeforeStart: () => (state.started ? undefined : state.lost),
     close: () => (closed ??= close()),
   };
 }
