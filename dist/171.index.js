@@ -870,6 +870,89 @@ function forwardStream(state, stream, headers, rawHeaders) {
 }
 
 
+/***/ }),
+
+/***/ 3055:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $8: () => (/* binding */ MAX_SOCKET_PATH_BYTES),
+/* harmony export */   BE: () => (/* binding */ listenPrivate)
+/* harmony export */ });
+/* unused harmony exports checkSocketPath, checkPrivateDir */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+// Listening on a unix socket that only this user can connect to.
+//
+// A loopback TCP port is open to every local user; a unix socket is guarded
+// by file permissions. Two layers: the socket lives in a directory only we
+// can enter (0700, owned by us), and the socket itself is 0600. Root can
+// still connect; nothing on the machine can keep root out.
+
+
+/**
+ * sun_path is 108 bytes on Linux and 104 on macOS, NUL included. Node does
+ * not refuse longer paths: the socket silently appears under a truncated
+ * name, possibly somewhere else, so the length is checked here.
+ */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+/** Throws unless `socketPath` is absolute and short enough for a unix socket. */
+function checkSocketPath(socketPath) {
+    if (!node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute(socketPath)) {
+        throw new Error(`envd gateway: socket path ${socketPath} is not absolute`);
+    }
+    const bytes = Buffer.byteLength(socketPath);
+    if (bytes > MAX_SOCKET_PATH_BYTES) {
+        throw new Error(`envd gateway: socket path ${socketPath} is ${bytes} bytes; unix sockets allow at most ${MAX_SOCKET_PATH_BYTES}`);
+    }
+}
+/** Throws unless `dir` is a real directory (no symlink) owned by this process's user with no group/other access. */
+async function checkPrivateDir(dir) {
+    let st;
+    try {
+        st = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(dir);
+    }
+    catch (err) {
+        throw new Error(`envd gateway: socket directory ${dir} cannot be used: ${err.code ?? String(err)}`);
+    }
+    const uid = process.getuid?.();
+    const mode = st.mode & 0o777;
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (mode & 0o077) !== 0) {
+        const found = st.isDirectory() ? `mode ${mode.toString(8).padStart(4, '0')}, owner uid ${st.uid}` : 'not a directory';
+        throw new Error(`envd gateway: socket directory ${dir} must be a directory only this user can enter (mode 0700, owner uid ${uid ?? 'self'}); found ${found}`);
+    }
+}
+/**
+ * Starts `server` on `socketPath` (checked as above) and makes the socket
+ * 0600. The mode is set after listen(), which is safe only because the
+ * directory already keeps everyone else out.
+ */
+async function listenPrivate(server, socketPath) {
+    checkSocketPath(socketPath);
+    await checkPrivateDir(node_path__WEBPACK_IMPORTED_MODULE_1__.dirname(socketPath));
+    await new Promise((resolve, reject) => {
+        const onError = (err) => {
+            const why = err.code === 'EADDRINUSE' ? 'something already exists at that path' : err.message;
+            reject(new Error(`envd gateway: cannot listen on ${socketPath}: ${why}`));
+        };
+        server.once('error', onError);
+        server.listen({ path: socketPath }, () => {
+            server.off('error', onError);
+            resolve();
+        });
+    });
+    try {
+        await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod(socketPath, 0o600);
+    }
+    catch (err) {
+        await new Promise((resolve) => server.close(() => resolve()));
+        throw new Error(`envd gateway: cannot restrict ${socketPath} to this user: ${err.message}`);
+    }
+}
+
+
 /***/ })
 
 };

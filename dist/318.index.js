@@ -27,6 +27,44 @@ module.exports = parse
 
 /***/ }),
 
+/***/ 8994:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ sha256File),
+/* harmony export */   s: () => (/* binding */ pathExists)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
+// Small file helpers shared by the tool installers and cleanups.
+
+
+
+/** Hex sha256 of a file, streamed (release archives can be large). */
+async function sha256File(file) {
+    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
+    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createReadStream)(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+/** Whether anything (a dangling symlink included) is at the path. */
+async function pathExists(p) {
+    try {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.lstat)(p);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+
+
+/***/ }),
+
 /***/ 7471:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -115,6 +153,87 @@ function assetSha256(release, asset) {
 function errorText(err) {
     const text = err instanceof Error ? err.message : String(err);
     return text.split('\n')[0].trim();
+}
+
+
+/***/ }),
+
+/***/ 7160:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   XK: () => (/* binding */ privateDir),
+/* harmony export */   kj: () => (/* binding */ copyVerified),
+/* harmony export */   nW: () => (/* binding */ ALLOW_UNVERIFIED_INPUT),
+/* harmony export */   qp: () => (/* binding */ requireSecureUrl)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _files_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8994);
+// What every installer does before it runs a file it did not build: check the
+// URL is https, and hash a private copy of the file against a digest that came
+// from somewhere else (pinned in the code, or the GitHub releases API), never
+// from the cache or mirror the file came from.
+
+
+
+
+/** The input that lets a download no trusted digest vouches for run anyway. */
+const ALLOW_UNVERIFIED_INPUT = 'allow-unverified-downloads';
+// Plain http stays possible for servers on this machine only: the tests' and a
+// runner-local mirror. Anything on the network could be altered in transit.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** Throws one line naming `what` unless `url` is https (or http to a loopback address). */
+function requireSecureUrl(url, what) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        throw new Error(`${what}: "${url}" is not a URL`);
+    }
+    if (parsed.protocol === 'https:')
+        return;
+    if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname))
+        return;
+    throw new Error(`${what}: refusing ${url}; downloads must use https`);
+}
+/**
+ * A fresh directory (mode 0700) under RUNNER_TEMP for files about to be run:
+ * nobody else can swap them between the hash check and the exec.
+ */
+async function privateDir(prefix) {
+    const base = process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir();
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(base, { recursive: true });
+    return node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_2__.join(base, `envd-remote-build-${prefix}`));
+}
+/**
+ * Copies `src` to `dest` (in a private directory) and hashes the copy, so what
+ * was checked is exactly what runs even if `src` is rewritten meanwhile.
+ * A mismatching copy is deleted.
+ */
+async function copyVerified(src, dest, expectedSha256) {
+    let st;
+    try {
+        st = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.lstat(src);
+    }
+    catch {
+        return { ok: false, tampered: false, reason: 'it is missing' };
+    }
+    // Never follow a link or read a FIFO/device someone planted in a cache.
+    if (!st.isFile())
+        return { ok: false, tampered: true, reason: 'it is not a regular file' };
+    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.copyFile(src, dest);
+    const actual = await (0,_files_js__WEBPACK_IMPORTED_MODULE_3__/* .sha256File */ .Q)(dest);
+    if (actual !== expectedSha256.toLowerCase()) {
+        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(dest, { force: true });
+        return { ok: false, tampered: true, reason: `its sha256 is ${actual}, not the trusted ${expectedSha256.toLowerCase()}` };
+    }
+    return { ok: true };
 }
 
 
@@ -555,6 +674,125 @@ async function download(url, dest, what, signal) {
 }
 function errorText(err) {
     return err instanceof Error ? err.message : String(err);
+}
+
+
+/***/ }),
+
+/***/ 9909:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   K: () => (/* binding */ describeExit),
+/* harmony export */   d: () => (/* binding */ runCommand)
+/* harmony export */ });
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+// Runs the envd CLI: no shell (arguments go to execve as an array, so tags,
+// paths and cache attributes are never re-parsed), output streamed live into
+// the job log, and the last lines kept so a failure can quote them.
+
+const STDOUT_CAPTURE_LIMIT = 64 * 1024;
+/** Splits a stream of text chunks into lines; a line may span chunks. */
+class LineSplitter {
+    partial = '';
+    /** Returns the lines completed by this chunk. */
+    push(chunk) {
+        const parts = (this.partial + chunk).split(/\r?\n|\r/);
+        this.partial = parts.pop() ?? '';
+        return parts;
+    }
+    /** The unterminated rest, if any, at end of stream. */
+    finish() {
+        const rest = this.partial;
+        this.partial = '';
+        return rest === '' ? [] : [rest];
+    }
+}
+/** Never rejects: the caller decides what a non-zero exit means. */
+function runCommand(file, args, opts) {
+    return new Promise((resolve) => {
+        // stdout and stderr get separate splitters so a half line on one is not
+        // glued to a line of the other; the shared tail keeps arrival order.
+        const max = opts.tailLines ?? 50;
+        const tail = [];
+        const keep = (lines) => {
+            if (max <= 0)
+                return;
+            tail.push(...lines);
+            if (tail.length > max)
+                tail.splice(0, tail.length - max);
+        };
+        const splitters = [new LineSplitter(), new LineSplitter()];
+        let stdout = '';
+        let timedOut = false;
+        let settled = false;
+        let killTimer;
+        let hardKillTimer;
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(file, [...args], {
+            cwd: opts.cwd,
+            env: opts.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: false,
+            windowsHide: true,
+        });
+        const stop = () => {
+            if (child.exitCode !== null || child.signalCode !== null)
+                return;
+            child.kill('SIGTERM');
+            hardKillTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            hardKillTimer.unref();
+        };
+        if (opts.timeoutMs !== undefined) {
+            killTimer = setTimeout(() => {
+                timedOut = true;
+                stop();
+            }, opts.timeoutMs);
+        }
+        const onAbort = () => stop();
+        // An already-aborted signal fires no event: stop right away.
+        if (opts.signal?.aborted)
+            stop();
+        else
+            opts.signal?.addEventListener('abort', onAbort, { once: true });
+        const attach = (stream, idx) => {
+            stream.setEncoding('utf8');
+            stream.on('data', (chunk) => {
+                opts.out?.write(chunk);
+                if (idx === 0 && opts.captureStdout && stdout.length < STDOUT_CAPTURE_LIMIT)
+                    stdout += chunk;
+                keep(splitters[idx].push(chunk));
+            });
+        };
+        attach(child.stdout, 0);
+        attach(child.stderr, 1);
+        const finish = (code, signal, spawnError) => {
+            if (settled)
+                return;
+            settled = true;
+            if (killTimer)
+                clearTimeout(killTimer);
+            if (hardKillTimer)
+                clearTimeout(hardKillTimer);
+            opts.signal?.removeEventListener('abort', onAbort);
+            for (const s of splitters)
+                keep(s.finish());
+            resolve({ code, signal, tail, stdout, timedOut, ...(spawnError ? { spawnError } : {}) });
+        };
+        child.on('error', (err) => finish(null, null, err));
+        // 'close' (not 'exit') so all piped output has been read before we resolve.
+        child.on('close', (code, signal) => finish(code, signal));
+    });
+}
+/** "exit code 3" / "killed by SIGTERM" / "timed out after 30s" / "could not start: ..." */
+function describeExit(r, timeoutMs) {
+    if (r.spawnError)
+        return `could not start: ${r.spawnError.message}`;
+    if (r.timedOut)
+        return `timed out after ${Math.round((timeoutMs ?? 0) / 1000)}s`;
+    if (r.signal)
+        return `killed by ${r.signal}`;
+    return `exit code ${r.code ?? 'unknown'}`;
 }
 
 

@@ -1,13 +1,13 @@
 // Entry point of both steps: the runner runs this file for `main` and again
 // for `post`; the state written by main tells them apart.
 import { main } from './action/main.js';
-import { post } from './action/post.js';
 import * as runner from './github/runner.js';
 import { isPost } from './action/state.js';
 
 async function run(): Promise<void> {
   if (isPost()) {
-    await post();
+    // Loaded only here: post's cleanup (local daemon, envd home) is no part of main's start-up.
+    await (await import('./action/post.js')).post();
     return;
   }
   // A cancelled job gets SIGINT (then SIGTERM): cancel the build on the

@@ -5,7 +5,7 @@
 // should be obvious from the job log's last line, not from a stack trace ten
 // minutes into a build.
 
-import { execFileSync } from 'node:child_process';
+import { childProcess } from '../common/child-process.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as runner from '../github/runner.js';
@@ -881,7 +881,7 @@ function readSourceDateEpoch(workspace: string, env: NodeJS.ProcessEnv): string 
     if (!/^[0-9a-f]{7,64}$|^HEAD$/i.test(rev)) fail('source-date-epoch', `: GITHUB_SHA "${rev}" is not a commit id`);
     let out: string;
     try {
-      out = execFileSync('git', ['-C', workspace, 'log', '-1', '--format=%ct', rev, '--'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+      out = childProcess().execFileSync('git', ['-C', workspace, 'log', '-1', '--format=%ct', rev, '--'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       const why = e.code === 'ENOENT' ? 'git is not installed' : (e.stderr ?? '').split('\n').find((l) => l.trim() !== '')?.trim() || e.message.split('\n')[0];

@@ -12,12 +12,12 @@ import { checkBuilderFeatures } from './builder-features.js';
 import { wantsPlatformPlan } from '../builder/platforms.js';
 import { BuilderResolver, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
 import { throwIfCancelled } from '../common/cancel.js';
-import { createEnvdContext, createEnvdHome, gatewaySocketPath } from '../envd/context.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
 import { warningAnnotation } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
+import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
@@ -82,8 +82,6 @@ export async function main(signal: AbortSignal): Promise<void> {
   }
 
   const exported = parseExporterResponse(outcome.exporterResponse, inputs.tags);
-  // Loaded after the build: it brings the registry client, which start-up never needs.
-  const { readPlatformDigests } = await import('./platform-digests.js');
   const result = { ...exported, digests: await readPlatformDigests(exported, inputs, builder.info, signal) };
   setOutputs(result);
   // Both come from the daemon's exporter response.
@@ -169,11 +167,12 @@ function envdBuilder(inputs: ActionInputs, signal: AbortSignal): { build(builder
 async function prepareEnvd(inputs: ActionInputs, signal: AbortSignal) {
   // Loaded on demand, like the local builder: the installers are most of the
   // bundle, and Dockerfile builds need neither them nor the gateway.
-  const [{ installEnvd }, gatewayModule, { runEnvdBuild }, { writeEnvdKeyPair }] = await Promise.all([
+  const [{ installEnvd }, gatewayModule, { runEnvdBuild }, { writeEnvdKeyPair }, { createEnvdContext, createEnvdHome, gatewaySocketPath }] = await Promise.all([
     import('../envd/install.js'),
     import('../envd/gateway/server.js'),
     import('../envd/build.js'),
     import('../envd/ssh-key.js'),
+    import('../envd/context.js'),
   ]);
   // The gateway's socket goes into envd's private 0700 home, so only this
   // job's user can reach the builder through it; post removes the home.

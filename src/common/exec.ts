@@ -3,7 +3,7 @@
 // itself, envd, credential helpers) have their own spawning code, since they
 // need detached process groups, streamed output or bounded stdin/stdout.
 // Not @actions/exec: it has no timeout, and a hung `sudo` must not hang the job.
-import { execFile } from 'node:child_process';
+import { childProcess } from './child-process.js';
 
 export interface ExecOptions {
   /** Killed (SIGTERM) after this long; default 60 s. */
@@ -15,7 +15,7 @@ export interface ExecOptions {
 /** Runs `cmd args`; resolves with its stdout, rejects with one line naming the command and its first stderr line. */
 export function execSimple(cmd: string, args: readonly string[], options: ExecOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, [...args], { timeout: options.timeoutMs ?? 60_000, env: { ...process.env, ...options.env } }, (err, stdout, stderr) => {
+    childProcess().execFile(cmd, [...args], { timeout: options.timeoutMs ?? 60_000, env: { ...process.env, ...options.env } }, (err, stdout, stderr) => {
       if (!err) return resolve(String(stdout));
       const detail = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
       reject(new Error(`${[cmd, ...args].join(' ')} failed: ${detail}`));

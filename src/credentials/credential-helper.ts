@@ -4,7 +4,7 @@
 // Helpers are serialised and their answers cached (§5.3.8): some helpers hang
 // when run concurrently, and token-minting helpers (GCP, ECR) are slow enough
 // that asking once per blob request would stall a push.
-import { spawn } from 'node:child_process';
+import { childProcess } from '../common/child-process.js';
 import type { RegistryCredentials } from './docker-config.js';
 
 /** A helper that could not be run or answered something unusable. Messages never contain credentials. */
@@ -58,7 +58,7 @@ export function runCredentialHelper(helper: string, key: string, options: RunCre
   return new Promise((resolve, reject) => {
     // No shell: the key comes from the daemon and must never be interpreted. detached puts the
     // helper in its own process group so a timeout also kills anything it started.
-    const child = spawn(program, ['get'], {
+    const child = childProcess().spawn(program, ['get'], {
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
