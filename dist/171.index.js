@@ -557,6 +557,15 @@ const ENVD_BUILD_METHODS = new Set([
     `/${LLB_BRIDGE}/Solve`,
     `/${LLB_BRIDGE}/Return`,
 ]);
+/**
+ * Of those, the calls whose answers do not mean a build has started: the
+ * worker list envd polls first, and the Session tunnel, whose bytes from the
+ * builder begin with its HTTP/2 preface and health checks as soon as the
+ * session is attached. Any other answer (progress on Status, a Solve's
+ * result, a frontend's LLBBridge call) does; progress arrives as soon as the
+ * builder has a step, long before anything is exported.
+ */
+const ANSWERED_BEFORE_START = new Set([`/${CONTROL}/ListWorkers`, `/${CONTROL}/Session`]);
 /** Exact match only: the path is used as given for the upstream call. */
 function isEnvdBuildMethod(path) {
     return ENVD_BUILD_METHODS.has(path);
@@ -692,15 +701,6 @@ var socket = __webpack_require__(3055);
 const USER_AGENT = 'envd-remote-build-gateway';
 /** How long close() lets sessions deliver final statuses before destroying them. */
 const CLOSE_GRACE_MS = 1000;
-/**
- * Calls whose answers do not mean a build has started: the worker list envd
- * polls first, and the Session tunnel, whose bytes from the builder begin
- * with its HTTP/2 preface and health checks as soon as the session is
- * attached. Any other answer (progress on Status, a Solve's result, a
- * frontend's LLBBridge call) does. Progress arrives as soon as the builder
- * has a step, long before anything is exported.
- */
-const ANSWERED_BEFORE_START = new Set(['/moby.buildkit.v1.Control/ListWorkers', '/moby.buildkit.v1.Control/Session']);
 /** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
 async function startGateway(endpoint, opts) {
     const log = opts.log ?? (() => undefined);

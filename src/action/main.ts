@@ -192,7 +192,10 @@ async function prepareEnvd(inputs: ActionInputs, signal: AbortSignal) {
   return { record, socketPath, startGateway: gatewayModule.startGateway, runEnvdBuild };
 }
 
-async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, envd: Awaited<ReturnType<typeof prepareEnvd>>, signal: AbortSignal): Promise<BuildOutcome> {
+/** envd installed, its home and context made, and what each build needs loaded (prepareEnvd). */
+type PreparedEnvd = Awaited<ReturnType<typeof prepareEnvd>>;
+
+async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, envd: PreparedEnvd, signal: AbortSignal): Promise<BuildOutcome> {
   const gateway = await envd.startGateway(builder.endpoint, {
     socketPath: envd.socketPath,
     log: (m) => runner.debug(`gateway: ${m}`),

@@ -42,6 +42,16 @@ export const ENVD_BUILD_METHODS: ReadonlySet<string> = new Set([
   `/${LLB_BRIDGE}/Return`,
 ]);
 
+/**
+ * Of those, the calls whose answers do not mean a build has started: the
+ * worker list envd polls first, and the Session tunnel, whose bytes from the
+ * builder begin with its HTTP/2 preface and health checks as soon as the
+ * session is attached. Any other answer (progress on Status, a Solve's
+ * result, a frontend's LLBBridge call) does; progress arrives as soon as the
+ * builder has a step, long before anything is exported.
+ */
+export const ANSWERED_BEFORE_START: ReadonlySet<string> = new Set([`/${CONTROL}/ListWorkers`, `/${CONTROL}/Session`]);
+
 /** Exact match only: the path is used as given for the upstream call. */
 export function isEnvdBuildMethod(path: string): boolean {
   return ENVD_BUILD_METHODS.has(path);

@@ -15,7 +15,7 @@ import { MAX_MESSAGE_BYTES, type KeepaliveSettings } from '../../buildkit/channe
 import { BuilderConnection, CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES, SESSION_OPTIONS, STREAM_WINDOW_BYTES } from '../../buildkit/connection.js';
 import type { BuilderEndpoint } from '../../buildkit/endpoint.js';
 import { proxyCall, rawList, respondTrailersOnly, type CallContext } from './forward.js';
-import { isEnvdBuildMethod } from './methods.js';
+import { ANSWERED_BEFORE_START, isEnvdBuildMethod } from './methods.js';
 import { SOLVE_PATH, SolveCapture, type CapturedSolve } from './solve-capture.js';
 import { listenPrivate } from './socket.js';
 import { CallError, requestHeaders, requestMetadata } from './wire.js';
@@ -67,16 +67,6 @@ interface GatewayState {
   /** How the connection to the builder first failed. */
   lost: string | undefined;
 }
-
-/**
- * Calls whose answers do not mean a build has started: the worker list envd
- * polls first, and the Session tunnel, whose bytes from the builder begin
- * with its HTTP/2 preface and health checks as soon as the session is
- * attached. Any other answer (progress on Status, a Solve's result, a
- * frontend's LLBBridge call) does. Progress arrives as soon as the builder
- * has a step, long before anything is exported.
- */
-const ANSWERED_BEFORE_START = new Set(['/moby.buildkit.v1.Control/ListWorkers', '/moby.buildkit.v1.Control/Session']);
 
 /** Starts the gateway on `opts.socketPath`; resolves once it is listening. */
 export async function startGateway(endpoint: BuilderEndpoint, opts: GatewayOptions): Promise<Gateway> {
