@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { probeBuilder, type BuilderInfo } from '../../src/buildkit/probe.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
+import { otelSocketArgs } from '../../src/builder/local/daemon.js';
 
 export interface TestDaemon {
   /** `unix:///…/buildkitd.sock` */
@@ -43,7 +44,8 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
   const root = join(dir, 'root');
   const address = `unix://${join(dir, 'buildkitd.sock')}`;
   const log = join(dir, 'buildkitd.log');
-  const args = ['--root', root, '--addr', address, '--oci-worker=true', '--containerd-worker=false'];
+  // Its own trace socket: two daemons started together would race for the default path.
+  const args = ['--root', root, '--addr', address, ...(await otelSocketArgs(options.bin, dir)), '--oci-worker=true', '--containerd-worker=false'];
   for (const p of options.platforms ?? []) args.push('--oci-worker-platform', p);
   const out = openSync(log, 'a', 0o600);
   // buildkit-runc sits next to buildkitd.
