@@ -83,7 +83,7 @@ async function stopAppArmorProfile(file) {
 /* harmony export */   ee: () => (/* binding */ stopLocalDaemon),
 /* harmony export */   ex: () => (/* binding */ startLocalDaemon)
 /* harmony export */ });
-/* unused harmony exports otelSocketArgs, isOurDaemon */
+/* unused harmony export isOurDaemon */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
@@ -92,10 +92,10 @@ async function stopAppArmorProfile(file) {
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _buildkit_endpoint_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8559);
+/* harmony import */ var _buildkit_endpoint_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8559);
 /* harmony import */ var _common_files_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8994);
 /* harmony import */ var _common_cancel_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(551);
-/* harmony import */ var _common_exec_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3644);
+/* harmony import */ var _common_exec_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(3644);
 /* harmony import */ var _apparmor_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5133);
 // Starting and stopping our own buildkitd. The main step starts it detached and
 // records a serialisable handle; the post step (a different Node process) stops
@@ -113,28 +113,6 @@ async function stopAppArmorProfile(file) {
 /** sun_path is 108 bytes including the NUL. */
 const MAX_SOCKET_PATH = 107;
 const LOG_TAIL_LINES = 30;
-/** A real buildkitd prints its help in well under a second; one that hangs there costs the start no more than this. */
-const HELP_TIMEOUT_MS = 5_000;
-/**
- * `--otel-socket-path <dir>/otel.sock` when this buildkitd has the flag
- * (v0.25 and v0.34 have it, v0.11 has neither it nor the socket), else nothing. Without
- * it a buildkitd running as root binds its trace socket at the fixed
- * /run/buildkit/otel-grpc.sock, after removing whatever is there: it would
- * take that path from a buildkitd already running on the host, and two
- * started at the same moment fail with "address already in use". Asked of
- * the binary itself (`--help`), since a buildkitd from PATH may be of any
- * version.
- */
-async function otelSocketArgs(buildkitd, dir) {
-    let help;
-    try {
-        help = await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)(buildkitd, ['--help'], { timeoutMs: HELP_TIMEOUT_MS });
-    }
-    catch {
-        return []; // the start itself reports a binary that does not run
-    }
-    return help.includes('--otel-socket-path') ? ['--otel-socket-path', node_path__WEBPACK_IMPORTED_MODULE_3__.join(dir, 'otel.sock')] : [];
-}
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 async function startLocalDaemon(options) {
     if (options.mode === 'rootless' && !options.rootlesskit)
@@ -146,8 +124,8 @@ async function startLocalDaemon(options) {
     const socketPath = node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'buildkitd.sock');
     const socket = `unix://${socketPath}`;
     const logFile = node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'buildkitd.log');
-    const endpoint = (0,_buildkit_endpoint_js__WEBPACK_IMPORTED_MODULE_8__/* .parseEndpoint */ .Bk)(socket);
-    const daemonArgs = ['--root', node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'root'), '--addr', socket, ...(await otelSocketArgs(options.buildkitd, stateDir))];
+    const endpoint = (0,_buildkit_endpoint_js__WEBPACK_IMPORTED_MODULE_7__/* .parseEndpoint */ .Bk)(socket);
+    const daemonArgs = ['--root', node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'root'), '--addr', socket];
     const config = options.configToml?.trim();
     if (config) {
         const configFile = node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'buildkitd.toml');
@@ -446,7 +424,7 @@ async function waitForExit(pid, timeoutMs) {
 }
 async function signalDaemon(handle, signal) {
     if (handle.mode === 'sudo') {
-        await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
+        await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_8__/* .execSimple */ .k)('sudo', ['-n', 'kill', `-${signal.slice(3)}`, String(handle.pid)]).catch(() => undefined);
         return;
     }
     // The group takes runc and rootlesskit's children along; we only own it when the leader is ours.
@@ -467,11 +445,11 @@ async function removeStateDir(handle) {
     if (handle.mode !== 'rootless') {
         // A daemon killed mid-build can leave overlay mounts; rm would fail with EBUSY.
         for (const mount of await mountsBelow(handle.stateDir)) {
-            await (asRoot ? (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)('sudo', ['-n', 'umount', '-l', mount]) : (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)('umount', ['-l', mount])).catch(() => undefined);
+            await (asRoot ? (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_8__/* .execSimple */ .k)('sudo', ['-n', 'umount', '-l', mount]) : (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_8__/* .execSimple */ .k)('umount', ['-l', mount])).catch(() => undefined);
         }
     }
     if (asRoot) {
-        await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
+        await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_8__/* .execSimple */ .k)('sudo', ['-n', 'rm', '-rf', '--', handle.stateDir]);
     }
     else {
         try {
@@ -483,7 +461,7 @@ async function removeStateDir(handle) {
                 throw err;
             const scratch = await node_fs__WEBPACK_IMPORTED_MODULE_1__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_3__.join(node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir(), 'envd-rk-rm-'));
             try {
-                await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_7__/* .execSimple */ .k)(handle.rootlesskit, [`--state-dir=${node_path__WEBPACK_IMPORTED_MODULE_3__.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
+                await (0,_common_exec_js__WEBPACK_IMPORTED_MODULE_8__/* .execSimple */ .k)(handle.rootlesskit, [`--state-dir=${node_path__WEBPACK_IMPORTED_MODULE_3__.join(scratch, 'rk')}`, '--net=host', 'rm', '-rf', '--', handle.stateDir], {
                     env: { XDG_RUNTIME_DIR: scratch },
                 });
             }

@@ -2,13 +2,12 @@
 // own (a second daemon of the same version, daemons that declare another
 // platform): own --root, own unix socket in a private (0700) directory,
 // OCI worker only. stop() ends the process and removes everything.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { probeBuilder, type BuilderInfo } from '../../src/buildkit/probe.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
-import { otelSocketArgs } from '../../src/builder/local/daemon.js';
 
 export interface TestDaemon {
   /** `unix:///…/buildkitd.sock` */
@@ -38,6 +37,18 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * `--otel-socket-path <dir>/otel.sock` when the binary has the flag (v0.25
+ * and v0.34 do, v0.11 does not). Without it a buildkitd running as root binds
+ * its trace socket at the fixed /run/buildkit/otel-grpc.sock after removing
+ * whatever is there, and two started at the same moment (native-builders)
+ * fail with "address already in use".
+ */
+function otelSocketArgs(bin: string, dir: string): string[] {
+  const help = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  return `${help.stdout ?? ''}${help.stderr ?? ''}`.includes('--otel-socket-path') ? ['--otel-socket-path', join(dir, 'otel.sock')] : [];
+}
+
 export async function startTestDaemon(options: StartTestDaemonOptions): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-buildkitd-'));
   chmodSync(dir, 0o700);
@@ -45,7 +56,7 @@ export async function startTestDaemon(options: StartTestDaemonOptions): Promise<
   const address = `unix://${join(dir, 'buildkitd.sock')}`;
   const log = join(dir, 'buildkitd.log');
   // Its own trace socket: two daemons started together would race for the default path.
-  const args = ['--root', root, '--addr', address, ...(await otelSocketArgs(options.bin, dir)), '--oci-worker=true', '--containerd-worker=false'];
+  const args = ['--root', root, '--addr', address, ...otelSocketArgs(options.bin, dir), '--oci-worker=true', '--containerd-worker=false'];
   for (const p of options.platforms ?? []) args.push('--oci-worker-platform', p);
   const out = openSync(log, 'a', 0o600);
   // buildkit-runc sits next to buildkitd.

@@ -89,29 +89,6 @@ export interface LocalDaemon {
 const MAX_SOCKET_PATH = 107;
 const LOG_TAIL_LINES = 30;
 
-/** A real buildkitd prints its help in well under a second; one that hangs there costs the start no more than this. */
-const HELP_TIMEOUT_MS = 5_000;
-
-/**
- * `--otel-socket-path <dir>/otel.sock` when this buildkitd has the flag
- * (v0.25 and v0.34 have it, v0.11 has neither it nor the socket), else nothing. Without
- * it a buildkitd running as root binds its trace socket at the fixed
- * /run/buildkit/otel-grpc.sock, after removing whatever is there: it would
- * take that path from a buildkitd already running on the host, and two
- * started at the same moment fail with "address already in use". Asked of
- * the binary itself (`--help`), since a buildkitd from PATH may be of any
- * version.
- */
-export async function otelSocketArgs(buildkitd: string, dir: string): Promise<string[]> {
-  let help: string;
-  try {
-    help = await execSimple(buildkitd, ['--help'], { timeoutMs: HELP_TIMEOUT_MS });
-  } catch {
-    return []; // the start itself reports a binary that does not run
-  }
-  return help.includes('--otel-socket-path') ? ['--otel-socket-path', path.join(dir, 'otel.sock')] : [];
-}
-
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 export async function startLocalDaemon(options: StartLocalDaemonOptions): Promise<LocalDaemon> {
   if (options.mode === 'rootless' && !options.rootlesskit) throw new Error('rootless mode needs the path of rootlesskit');
@@ -123,7 +100,7 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
   const logFile = path.join(stateDir, 'buildkitd.log');
   const endpoint = parseEndpoint(socket);
 
-  const daemonArgs = ['--root', path.join(stateDir, 'root'), '--addr', socket, ...(await otelSocketArgs(options.buildkitd, stateDir))];
+  const daemonArgs = ['--root', path.join(stateDir, 'root'), '--addr', socket];
   const config = options.configToml?.trim();
   if (config) {
     const configFile = path.join(stateDir, 'buildkitd.toml');
