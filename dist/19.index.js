@@ -83,7 +83,7 @@ async function stopAppArmorProfile(file) {
 /* harmony export */   ee: () => (/* binding */ stopLocalDaemon),
 /* harmony export */   ex: () => (/* binding */ startLocalDaemon)
 /* harmony export */ });
-/* unused harmony export isOurDaemon */
+/* unused harmony exports traceSocketArgs, isOurDaemon */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
@@ -113,6 +113,23 @@ async function stopAppArmorProfile(file) {
 /** sun_path is 108 bytes including the NUL. */
 const MAX_SOCKET_PATH = 107;
 const LOG_TAIL_LINES = 30;
+/**
+ * From v0.13 on, buildkitd running as root serves its trace collector at the
+ * fixed /run/buildkit/otel-grpc.sock, mode 0666, after removing whatever is
+ * there: it would take that path from a buildkitd already running on the
+ * host, and any local user could reach the socket. `--otel-socket-path`
+ * (added in the same release) puts it in our private directory instead.
+ * Decided from the version we installed, not by running the binary first: a
+ * run before the spawn is recorded could not be cancelled or cleaned up.
+ * Before v0.13 the socket lives under `--root`, which is ours already.
+ */
+function traceSocketArgs(version, stateDir) {
+    const m = /^v?(\d+)\.(\d+)\./.exec(version ?? '');
+    if (!m)
+        return [];
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    return major > 0 || minor >= 13 ? ['--otel-socket-path', node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'otel.sock')] : [];
+}
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 async function startLocalDaemon(options) {
     if (options.mode === 'rootless' && !options.rootlesskit)
@@ -125,7 +142,7 @@ async function startLocalDaemon(options) {
     const socket = `unix://${socketPath}`;
     const logFile = node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'buildkitd.log');
     const endpoint = (0,_buildkit_endpoint_js__WEBPACK_IMPORTED_MODULE_7__/* .parseEndpoint */ .Bk)(socket);
-    const daemonArgs = ['--root', node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'root'), '--addr', socket];
+    const daemonArgs = ['--root', node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'root'), '--addr', socket, ...traceSocketArgs(options.version, stateDir)];
     const config = options.configToml?.trim();
     if (config) {
         const configFile = node_path__WEBPACK_IMPORTED_MODULE_3__.join(stateDir, 'buildkitd.toml');

@@ -634,6 +634,7 @@ async function startLocalBuilder(options = {}, overrides = {}) {
     deps.info(`Local BuildKit ${buildkit.tag}: ${decision.mode} (${decision.reason})`);
     const common = {
         buildkitd: external_node_path_.join(buildkit.binDir, 'buildkitd'),
+        version: buildkit.tag,
         extraPath: [buildkit.binDir],
         probe: deps.probe,
         log: deps.info,

@@ -166,6 +166,11 @@ start_daemon() { # version kind
   alive "$pidfile" && return
   local args=(--addr "tcp://127.0.0.1:$port" --root "$PEERS_HOME/state/$name"
     --oci-worker=true --containerd-worker=false --oci-worker-net=host)
+  # Each its own trace socket: from v0.13 a buildkitd running as root takes the
+  # fixed /run/buildkit/otel-grpc.sock (removing the previous daemon's).
+  if [[ "$("$bin/buildkitd" --help 2>&1)" == *--otel-socket-path* ]]; then
+    args+=(--otel-socket-path "$PEERS_HOME/state/$name/otel.sock")
+  fi
   local probe=("$bin/buildctl" --addr "tcp://127.0.0.1:$port" debug workers)
   if [ "$kind" = tls ]; then
     args+=(--tlscacert "$TLS/ca.pem" --tlscert "$TLS/daemon-cert.pem" --tlskey "$TLS/daemon-key.pem")

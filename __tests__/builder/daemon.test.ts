@@ -11,6 +11,7 @@ import {
   readLogTail,
   startLocalDaemon,
   stopLocalDaemon,
+  traceSocketArgs,
   type LocalDaemonHandle,
 } from '../../src/builder/local/daemon.js';
 import { CancelledError } from '../../src/common/cancel.js';
@@ -336,16 +337,17 @@ async function buildWithRunStep(handle: LocalDaemonHandle): Promise<void> {
 }
 
 async function checkReal(mode: 'rootful' | 'sudo'): Promise<void> {
+  const expected = execFileSync(BUILDKITD_BIN!, ['--version']).toString().split(' ')[2]!;
   const { handle, info } = await startLocalDaemon({
     mode,
     buildkitd: BUILDKITD_BIN!,
+    version: expected,
     parentDir: work,
     probe: probeBuilder,
     readyTimeoutMs: 60_000,
     configToml: 'debug = false',
   });
   try {
-    const expected = execFileSync(BUILDKITD_BIN!, ['--version']).toString().split(' ')[2];
     expect(info.version?.version).toBe(expected);
     expect(info.workers.length).toBeGreaterThan(0);
     expect(info.workers[0]!.platforms?.length).toBeGreaterThan(0);
@@ -353,6 +355,11 @@ async function checkReal(mode: 'rootful' | 'sudo'): Promise<void> {
     expect(info.endpoint.address).toBe(`unix://${handle.stateDir}/buildkitd.sock`);
     expect(handle.mode).toBe(mode);
     expect(await exists(path.join(handle.stateDir, 'root'))).toBe(true);
+    // From v0.13 its trace socket is in our directory, not at the host's
+    // /run/buildkit/otel-grpc.sock; the flag is the one the daemon accepts.
+    const help = execFileSync(BUILDKITD_BIN!, ['--help']).toString();
+    expect(traceSocketArgs(expected, handle.stateDir).length > 0).toBe(help.includes('--otel-socket-path'));
+    if (help.includes('--otel-socket-path')) expect(await isSocket(path.join(handle.stateDir, 'otel.sock'))).toBe(true);
     // A second probe through a fresh connection answers too.
     const again = await probeBuilder(info.endpoint, 5000);
     expect(again.version?.version).toBe(expected);
@@ -372,5 +379,23 @@ describe('(e) real buildkitd', () => {
 
   (sudoWorks ? realIt : it.skip)('through sudo (pid file, sudo kill, sudo rm): start, Info, stop, state cleaned', async () => {
     await checkReal('sudo');
+  });
+});
+
+async function isSocket(file: string): Promise<boolean> {
+  return (await fs.lstat(file).catch(() => undefined))?.isSocket() ?? false;
+}
+
+describe('traceSocketArgs', () => {
+  it('moves the trace socket into the state dir from v0.13 on, the release that added the flag', () => {
+    for (const v of ['v0.13.0', '0.13.0', 'v0.25.2', 'v0.34.2', 'v1.0.0']) {
+      expect(traceSocketArgs(v, '/state/dir')).toEqual(['--otel-socket-path', '/state/dir/otel.sock']);
+    }
+  });
+
+  it('gives older daemons (their socket is under --root already) and unknown versions nothing', () => {
+    for (const v of ['v0.11.6', 'v0.12.5', '0.9.0', undefined, '', 'latest', 'main']) {
+      expect(traceSocketArgs(v, '/state/dir')).toEqual([]);
+    }
   });
 });

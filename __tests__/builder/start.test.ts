@@ -61,7 +61,7 @@ function harness(facts: HostFacts, failModes: string[] = []) {
       events.push(`apparmor- ${f}`);
     },
     startDaemon: async (o) => {
-      events.push(`start ${o.mode} ${o.buildkitd}${o.rootlesskit ? ` via ${o.rootlesskit}` : ''}${o.configToml ? ' with config' : ''}`);
+      events.push(`start ${o.mode} ${o.buildkitd} ${o.version ?? '(no version)'}${o.rootlesskit ? ` via ${o.rootlesskit}` : ''}${o.configToml ? ' with config' : ''}`);
       if (failModes.includes(o.mode)) throw new Error(`${o.mode} failed\nlog line`);
       return daemon(o);
     },
@@ -83,7 +83,7 @@ describe('startLocalBuilder', () => {
       'installBuildkit v0.24.0 -',
       'probeHost /tc/buildkit/0.24.0/x64',
       'info Local BuildKit v0.24.0: rootful (running as root)',
-      'start rootful /tc/buildkit/0.24.0/x64/buildkitd with config',
+      'start rootful /tc/buildkit/0.24.0/x64/buildkitd v0.24.0 with config',
     ]);
   });
 
@@ -91,7 +91,7 @@ describe('startLocalBuilder', () => {
     const h = harness(rootlessFacts);
     const d = await startLocalBuilder({}, h.deps);
     expect(d.handle.mode).toBe('rootless');
-    expect(h.events).toContain('start rootless /tc/buildkit/0.24.0/x64/buildkitd via /tc/rootlesskit/2.3.5/x64/rootlesskit');
+    expect(h.events).toContain('start rootless /tc/buildkit/0.24.0/x64/buildkitd v0.24.0 via /tc/rootlesskit/2.3.5/x64/rootlesskit');
     expect(h.events.some((e) => e.startsWith('apparmor'))).toBe(false);
   });
 
@@ -102,7 +102,7 @@ describe('startLocalBuilder', () => {
     expect(h.events.slice(3)).toEqual([
       'installRootlesskit',
       'apparmor+ /tc/rootlesskit/2.3.5/x64/rootlesskit',
-      'start rootless /tc/buildkit/0.24.0/x64/buildkitd via /tc/rootlesskit/2.3.5/x64/rootlesskit',
+      'start rootless /tc/buildkit/0.24.0/x64/buildkitd v0.24.0 via /tc/rootlesskit/2.3.5/x64/rootlesskit',
     ]);
   });
 
@@ -113,7 +113,7 @@ describe('startLocalBuilder', () => {
     expect(h.events.slice(-3)).toEqual([
       'apparmor- /etc/apparmor.d/envd-remote-build-rootlesskit',
       'warning Rootless buildkitd failed, falling back to a rootful daemon via sudo: rootless failed',
-      'start sudo /tc/buildkit/0.24.0/x64/buildkitd',
+      'start sudo /tc/buildkit/0.24.0/x64/buildkitd v0.24.0',
     ]);
   });
 

@@ -42,6 +42,8 @@ export interface StartLocalDaemonOptions {
   readonly mode: LocalDaemonMode;
   /** Absolute path of buildkitd. */
   readonly buildkitd: string;
+  /** Its version (`v0.25.2`), as installBuildkit found it; decides the flags it is given. */
+  readonly version?: string;
   /** Absolute path of rootlesskit; required for rootless. */
   readonly rootlesskit?: string;
   /** `buildkitd-config-inline`, written to `<stateDir>/buildkitd.toml`. */
@@ -89,6 +91,23 @@ export interface LocalDaemon {
 const MAX_SOCKET_PATH = 107;
 const LOG_TAIL_LINES = 30;
 
+/**
+ * From v0.13 on, buildkitd running as root serves its trace collector at the
+ * fixed /run/buildkit/otel-grpc.sock, mode 0666, after removing whatever is
+ * there: it would take that path from a buildkitd already running on the
+ * host, and any local user could reach the socket. `--otel-socket-path`
+ * (added in the same release) puts it in our private directory instead.
+ * Decided from the version we installed, not by running the binary first: a
+ * run before the spawn is recorded could not be cancelled or cleaned up.
+ * Before v0.13 the socket lives under `--root`, which is ours already.
+ */
+export function traceSocketArgs(version: string | undefined, stateDir: string): string[] {
+  const m = /^v?(\d+)\.(\d+)\./.exec(version ?? '');
+  if (!m) return [];
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 0 || minor >= 13 ? ['--otel-socket-path', path.join(stateDir, 'otel.sock')] : [];
+}
+
 /** Starts buildkitd detached and waits until it answers Info/ListWorkers. */
 export async function startLocalDaemon(options: StartLocalDaemonOptions): Promise<LocalDaemon> {
   if (options.mode === 'rootless' && !options.rootlesskit) throw new Error('rootless mode needs the path of rootlesskit');
@@ -100,7 +119,7 @@ export async function startLocalDaemon(options: StartLocalDaemonOptions): Promis
   const logFile = path.join(stateDir, 'buildkitd.log');
   const endpoint = parseEndpoint(socket);
 
-  const daemonArgs = ['--root', path.join(stateDir, 'root'), '--addr', socket];
+  const daemonArgs = ['--root', path.join(stateDir, 'root'), '--addr', socket, ...traceSocketArgs(options.version, stateDir)];
   const config = options.configToml?.trim();
   if (config) {
     const configFile = path.join(stateDir, 'buildkitd.toml');

@@ -77,6 +77,7 @@ export async function startLocalBuilder(options: StartLocalBuilderOptions = {}, 
 
   const common = {
     buildkitd: path.join(buildkit.binDir, 'buildkitd'),
+    version: buildkit.tag,
     extraPath: [buildkit.binDir],
     probe: deps.probe,
     log: deps.info,
