@@ -18,7 +18,7 @@
 // later run of the same version and contexts replaces it and other tables
 // stay.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,7 @@ for (const version of versions) {
   }
   results.push({ version, md: table(version, result) });
 }
+rmSync(outDir, { recursive: true, force: true });
 
 const target = process.env.BENCH_MD ?? path.join(ROOT, 'BENCHMARKS.md');
 for (const { version, md } of results) {

@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretSource } from '../../src/buildkit/settings.js';
 import { MAX_SECRET_BYTES, SecretError, readSecretFile, secretLookup } from '../../src/buildkit/secrets.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'secret-unit-'));
+const dir = tempDir('secret-unit-');
 const keyFile = join(dir, 'key');
 writeFileSync(keyFile, 'line one\nline two\n');
 

@@ -1,12 +1,12 @@
 // End to end: the bundled action (dist/index.js), run as the runner runs it,
 // builds on a real buildkitd and pushes to real registries.
 import { jest } from '@jest/globals';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAction } from '../helpers/run-action.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 jest.setTimeout(300_000);
 
@@ -81,7 +81,7 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
 
     test('without credentials the push is refused', async () => {
       const context = contextWithIgnore();
-      const config = mkdtempSync(join(tmpdir(), 'dockercfg-'));
+      const config = tempDir('dockercfg-');
       writeFileSync(join(config, 'config.json'), '{}');
       const repo = uniqueRepo('denied');
       const run = await runAction({ builder: BUILDKIT_HOST, context, tags: `${registry.host}/${repo}:1`, push: 'true' }, { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: config } });
@@ -91,7 +91,7 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
 
     test('with credentials from the docker config file', async () => {
       const context = contextWithIgnore();
-      const config = mkdtempSync(join(tmpdir(), 'dockercfg-'));
+      const config = tempDir('dockercfg-');
       const auth = Buffer.from(`${user}:${password}`).toString('base64');
       writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
       const repo = uniqueRepo('auth');
@@ -106,8 +106,8 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
 
     test('with credentials from a credential helper', async () => {
       const context = contextWithIgnore();
-      const config = mkdtempSync(join(tmpdir(), 'dockercfg-'));
-      const bin = mkdtempSync(join(tmpdir(), 'helper-bin-'));
+      const config = tempDir('dockercfg-');
+      const bin = tempDir('helper-bin-');
       const log = join(bin, 'calls.log');
       writeFileSync(
         join(bin, 'docker-credential-e2e'),

@@ -2,10 +2,10 @@
 // (BUILDKIT_HOST) and a real registry (E2E_REGISTRY, plain HTTP on loopback);
 // without them every e2e test is skipped, and says so loudly.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import compareVersions from 'semver/functions/compare.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 export const BUILDKIT_HOST = process.env.BUILDKIT_HOST ?? '';
 export const E2E_REGISTRY = process.env.E2E_REGISTRY ?? '';
@@ -37,7 +37,7 @@ export function busybox(): string {
 
 /** Writes a build context with the given files (and a busybox binary) into a new temp dir. */
 export function makeContext(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-ctx-'));
+  const dir = tempDir('e2e-ctx-');
   copyFileSync(busybox(), join(dir, 'busybox'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;

@@ -7,12 +7,12 @@
 import { jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runAction } from '../helpers/run-action.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, busybox, daemonVersion, describeE2E, makeContext, registryDigest, uniqueRepo, versionAtLeast } from './env.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 jest.setTimeout(300_000);
 
@@ -102,7 +102,7 @@ describeE2E('production features on a real buildkitd', () => {
           '',
         ].join('\n'),
       });
-      const secretDir = mkdtempSync(join(tmpdir(), 'e2e-secret-'));
+      const secretDir = tempDir('e2e-secret-');
       writeFileSync(join(secretDir, 'key.pem'), fileContent);
       // A multi-line value is one quoted entry; `""` is a literal quote inside it (none here).
       const secrets = `token=${value}\n"multi=${multi}"`;
@@ -166,7 +166,7 @@ describeE2E('production features on a real buildkitd', () => {
 
       // Another directory (so another shared key) with the same files, on the same daemon:
       // the import is requested and resolved.
-      const contextB = mkdtempSync(join(tmpdir(), 'e2e-ctx-copy-'));
+      const contextB = tempDir('e2e-ctx-copy-');
       cpSync(contextA, contextB, { recursive: true, preserveTimestamps: true });
       const imported = await runAction({ builder: BUILDKIT_HOST, context: contextB, 'cache-from': `type=registry,ref=${cacheRef}` }, { env: { GITHUB_WORKSPACE: contextB } });
       expect(imported.code).toBe(0);
@@ -184,7 +184,7 @@ describeE2E('production features on a real buildkitd', () => {
       expect(exported.code).toBe(0);
       expect(exported.stdout).toMatch(new RegExp(`^#\\d+ ran ${stamp}$`, 'm'));
 
-      const contextB = mkdtempSync(join(tmpdir(), 'e2e-ctx-copy-'));
+      const contextB = tempDir('e2e-ctx-copy-');
       cpSync(contextA, contextB, { recursive: true, preserveTimestamps: true });
       // fallback: only starts a new buildkitd with an empty state directory: nothing
       // of build A is on it, so a CACHED RUN can only come from the registry cache.

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { runAction, type ActionRun } from '../helpers/run-action.js';
 import { readAsRunner } from '../helpers/workflow-commands.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, describeE2E, makeContext, uniqueRepo } from './env.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 jest.setTimeout(300_000);
 
@@ -131,7 +132,7 @@ const ENVD_BIN = process.env.ENVD_BIN ?? '';
       const run = await runAction(
         { builder: BUILDKIT_HOST, context, file: 'build.envd', tags: `${E2E_REGISTRY}/${repo}:1`, push: 'true', 'envd-version': version },
         // RUNNER_TEMP exists on a real runner (the envd installer needs it).
-        { env: { GITHUB_WORKSPACE: context, PATH: `${dirname(ENVD_BIN)}:${process.env.PATH}`, RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'e2e-runner-temp-')) } },
+        { env: { GITHUB_WORKSPACE: context, PATH: `${dirname(ENVD_BIN)}:${process.env.PATH}`, RUNNER_TEMP: tempDir('e2e-runner-temp-') } },
       );
       expect(run.code).toBe(0);
       expectInert(run, victim, false);

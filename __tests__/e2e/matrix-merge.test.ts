@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../helpers/run-action.js';
 import { BUILDKIT_HOST, describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 jest.setTimeout(300_000);
 
@@ -78,7 +79,7 @@ describeE2E('matrix build by digest, then merge (separate runs of the action)', 
         tags: `${REGISTRY}/${repo}:1.0\n${REGISTRY}/${repo}:latest\n${REGISTRY}/${other}:1.0`,
         annotations: 'org.opencontainers.image.description=merged by the action',
       },
-      { env: { GITHUB_WORKSPACE: mkdtempSync(join(tmpdir(), 'e2e-merge-empty-')), DOCKER_CONFIG: dockerConfig } },
+      { env: { GITHUB_WORKSPACE: tempDir('e2e-merge-empty-'), DOCKER_CONFIG: dockerConfig } },
     );
     expect(merge.stderr).toBe('');
     expect(merge.code).toBe(0);

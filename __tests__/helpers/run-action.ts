@@ -1,13 +1,12 @@
 // Runs the bundled action (dist/index.js) the way the GitHub runner does:
 // inputs as INPUT_* variables, outputs and state through the files named by
 // GITHUB_OUTPUT and GITHUB_STATE, and the post step with STATE_* variables.
-import { afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readAsRunner } from './workflow-commands.js';
 import { parseFileCommands } from './file-commands.js';
+import { tempDir } from './temp-dirs.js';
 
 /** The bundle under test; E2E_ACTION_DIST points at another build of it (e.g. one made outside dist/). */
 export const DIST = process.env.E2E_ACTION_DIST || resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
@@ -46,23 +45,6 @@ function run(env: NodeJS.ProcessEnv, timeoutMs: number, onSpawn?: (child: ChildP
   });
 }
 
-/**
- * Each run's files (outputs, state, RUNNER_TEMP, the tool cache), removed once
- * the test file is done: a run's results are read from what runAction
- * returns, and hundreds of runs per CI pass would otherwise fill the
- * machine's temp directory.
- */
-const runDirs: string[] = [];
-afterAll(() => {
-  for (const dir of runDirs.splice(0)) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch (err) {
-      process.stderr.write(`run-action: could not remove ${dir}: ${(err as Error).message}\n`);
-    }
-  }
-});
-
 export interface RunOptions {
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
@@ -78,8 +60,9 @@ export interface RunOptions {
 
 /** Runs main (and post) of the action; returns main's result plus post's output. */
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun & { post?: { code: number; stdout: string; stderr: string } }> {
-  const dir = mkdtempSync(join(tmpdir(), 'action-run-'));
-  runDirs.push(dir);
+  // Each run's files (outputs, state, RUNNER_TEMP, the tool cache), removed
+  // when the test file ends: results are read from what runAction returns.
+  const dir = tempDir('action-run-');
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_ENV: join(dir, 'env'), GITHUB_PATH: join(dir, 'path') };
   for (const f of Object.values(files)) writeFileSync(f, '');
   const base: NodeJS.ProcessEnv = {
