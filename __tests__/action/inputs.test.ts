@@ -616,6 +616,19 @@ describe('cache-from / cache-to', () => {
     expect(inputs.cacheTo).toEqual([{ type: 'registry', attrs: { ref: 'u/a:cache', mode: 'max' } }]);
   });
 
+  it('keeps {platform} for the build to fill in, when platforms are given', () => {
+    const inputs = ok({ platforms: 'linux/amd64,linux/arm64', 'cache-from': 'type=registry,ref=u/a:cache-{platform}', 'cache-to': 'type=gha,scope=app-{platform},mode=max' });
+    expect(inputs.cacheFrom).toEqual([{ type: 'registry', attrs: { ref: 'u/a:cache-{platform}' } }]);
+    expect(inputs.cacheTo).toEqual([{ type: 'gha', attrs: { scope: 'app-{platform}', mode: 'max' } }]);
+  });
+
+  it.each<[string, string]>([
+    ['cache-from', 'type=registry,ref=u/a:cache-{platform}'],
+    ['cache-to', 'type=registry,ref=u/a:cache-{platform},mode=max'],
+  ])('%s with {platform} but no platforms is an error', (name, line) => {
+    expect(errorOf({ [name]: line })).toBe(`Input "${name}": {platform} stands for the platforms built, but "platforms" is empty; set it (e.g. linux/amd64)`);
+  });
+
   it.each<[string, string, string]>([
     ['cache-from', 'ref=u/a:cache', 'Input "cache-from": "ref=u/a:cache" has no type=; e.g. type=registry,ref=user/app:cache'],
     ['cache-to', 'type=registry,mode=max', 'Input "cache-to": "type=registry,mode=max" needs ref=<image> for type=registry'],

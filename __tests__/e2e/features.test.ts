@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { runAction } from '../helpers/run-action.js';
+import { startCacheServiceStandIn } from '../helpers/cache-service.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, busybox, daemonVersion, describeE2E, makeContext, registryDigest, uniqueRepo, versionAtLeast } from './env.js';
 import { tempDir } from '../helpers/temp-dirs.js';
 
@@ -211,6 +212,24 @@ describeE2E('production features on a real buildkitd', () => {
       const manifest = await getManifest(repo, '1');
       const config = JSON.parse((await getBlob(repo, manifest.config!.digest)).toString('utf8')) as Record<string, unknown>;
       expect(typeof config['moby.buildkit.cache.v0']).toBe('string');
+    });
+
+    test('type=gha gets the runner cache service and its token, and the token never reaches the log', async () => {
+      const service = await startCacheServiceStandIn();
+      try {
+        const context = makeContext({ Dockerfile: stepDockerfile(`gha-${nonce()}`) });
+        const run = await runAction(
+          { builder: BUILDKIT_HOST, context, platforms: 'linux/amd64', 'cache-to': 'type=gha,scope=app-{platform},mode=max,ignore-error=true' },
+          { env: { GITHUB_WORKSPACE: context, ...service.env } },
+        );
+        expect(run.code).toBe(0);
+        expect(service.seen.length).toBeGreaterThan(0);
+        expect(service.seen.every((r) => r.headers.authorization === `Bearer ${service.token}`)).toBe(true);
+        expect(run.stdout).not.toContain(service.token);
+        process.stderr.write(`gha cache, one builder: ${service.seen.length} request(s) to the cache service\n`);
+      } finally {
+        await service.close();
+      }
     });
 
     test('type=local is refused before connecting to the builder, in one line', async () => {

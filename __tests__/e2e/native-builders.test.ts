@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from '../helpers/buildkitd.js';
 import { runAction } from '../helpers/run-action.js';
+import { startCacheServiceStandIn } from '../helpers/cache-service.js';
 import { describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
 
 jest.setTimeout(300_000);
@@ -84,5 +85,64 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     expect(run.stdout).toContain(`linux/arm64: built on ${arm.address} as ${digests['linux/arm64']}`);
     process.stderr.write(`native builders: index ${digest}, registry ${await registryDigest(REGISTRY, repo, '1', auth)}; amd64 ${digests['linux/amd64']} on ${amd.address}; arm64 ${digests['linux/arm64']} on ${arm.address}\n`);
     rmSync(context, { recursive: true, force: true });
+  });
+
+  test('cache-to with {platform}: each builder exports the cache of its own platform to its own ref', async () => {
+    const repo = uniqueRepo('native-cache');
+    const cache = uniqueRepo('native-cache-refs');
+    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
+    const run = await runAction(
+      {
+        builder: `${arm.address}\n${amd.address}`,
+        fallback: 'never',
+        context,
+        platforms: 'linux/amd64,linux/arm64',
+        tags: `${REGISTRY}/${repo}:1`,
+        push: 'true',
+        'cache-to': `type=registry,ref=${REGISTRY}/${cache}:{platform},mode=max`,
+      },
+      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
+    );
+    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    // One ref per builder, named after its platforms; before, both exported to one ref and the last one won.
+    const auth = { user: USER, password: PASSWORD };
+    const amdCache = await registryDigest(REGISTRY, cache, 'linux-amd64', auth);
+    const armCache = await registryDigest(REGISTRY, cache, 'linux-arm64', auth);
+    expect(amdCache).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(armCache).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(amdCache).not.toBe(armCache);
+    expect(await registryDigest(REGISTRY, cache, '{platform}', auth)).toBeUndefined();
+    process.stderr.write(`native builders, cache per platform: linux-amd64 ${amdCache}, linux-arm64 ${armCache}\n`);
+  });
+
+  test('type=gha cache: every builder gets the runner cache service and its token', async () => {
+    const service = await startCacheServiceStandIn();
+    try {
+      const repo = uniqueRepo('native-gha');
+      const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
+      const run = await runAction(
+        {
+          builder: `${arm.address}\n${amd.address}`,
+          fallback: 'never',
+          context,
+          platforms: 'linux/amd64,linux/arm64',
+          tags: `${REGISTRY}/${repo}:1`,
+          push: 'true',
+          'cache-to': 'type=gha,scope=native-{platform},mode=max,ignore-error=true',
+        },
+        { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig, ...service.env } },
+      );
+      if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+      // Each builder asked with the job's token (both export the same first
+      // blob, so the requests do not tell the scopes apart; the unit tests
+      // cover {platform} in a scope). Without it a builder fails at once:
+      // "token not set for github actions cache".
+      const { seen } = service;
+      process.stderr.write(`native builders, gha cache: ${seen.length} requests to the cache service: ${seen.map((r) => r.url).join(', ')}\n`);
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen.every((r) => r.headers.authorization === `Bearer ${service.token}`)).toBe(true);
+    } finally {
+      await service.close();
+    }
   });
 });

@@ -21,6 +21,7 @@ import { MIN_MASKED_LINE, maskSecret } from './mask.js';
 import { DEFAULT_BUILDKIT_VERSION, DEFAULT_ENVD_VERSION, ENVD_MIN_VERSION } from '../common/pins.js';
 import compareVersions from 'semver/functions/compare.js';
 import { csvRecord } from '../common/csv.js';
+import { PLATFORM_PLACEHOLDER, usesPlatformPlaceholder } from './cache-entries.js';
 
 /** Defaults shared with action.yml (a test keeps the two in step); tool versions live in common/pins.ts. */
 export const DEFAULTS = {
@@ -163,6 +164,11 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   }
   if (sourceDateEpoch !== '' && buildArgs.some(([name]) => name === 'SOURCE_DATE_EPOCH')) {
     fail('build-args', ': SOURCE_DATE_EPOCH is set by "source-date-epoch"; give it in one of the two inputs');
+  }
+  if (platforms.length === 0) {
+    for (const [name, entries] of [['cache-from', cacheFrom], ['cache-to', cacheTo]] as const) {
+      if (usesPlatformPlaceholder(entries)) fail(name, `: ${PLATFORM_PLACEHOLDER} stands for the platforms built, but "platforms" is empty; set it (e.g. linux/amd64)`);
+    }
   }
   if (frontend === 'envd' && platforms.length > 1) {
     fail('platforms', ': envd does not support multi-platform builds (every platform would push to the same name); pass one platform');

@@ -21,7 +21,7 @@ import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
-import { withRunnerCacheService } from '../github/cache-service.js';
+import { daemonCacheEntries, forPlatforms } from './cache-entries.js';
 
 export interface BuildOutcome {
   readonly exporterResponse: Readonly<Record<string, string>>;
@@ -45,7 +45,7 @@ export async function main(signal: AbortSignal): Promise<void> {
   // has already refused whatever the request could not express).
   const request =
     inputs.frontend === 'dockerfile'
-      ? dockerfileRequest({ ...inputs, cacheFrom: withRunnerCacheService(inputs.cacheFrom), cacheTo: withRunnerCacheService(inputs.cacheTo) })
+      ? dockerfileRequest({ ...inputs, cacheFrom: daemonCacheEntries(inputs.cacheFrom, inputs.platforms), cacheTo: daemonCacheEntries(inputs.cacheTo, inputs.platforms) })
       : undefined;
 
   // Several builders and platforms: each platform on a builder that runs it natively.
@@ -203,7 +203,9 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, env
   try {
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
-      await envd.runEnvdBuild(envd.record, inputs, { signal });
+      // No runner cache service here: its token would be on envd's command line, which any local user can read.
+      const cache = { cacheFrom: forPlatforms(inputs.cacheFrom, inputs.platforms), cacheTo: forPlatforms(inputs.cacheTo, inputs.platforms) };
+      await envd.runEnvdBuild(envd.record, { ...inputs, ...cache }, { signal });
     } catch (err) {
       // Lost before the builder did anything for envd: main may move the build to another builder.
       const cause = gateway.lostBeforeStart();

@@ -4,6 +4,8 @@
 // tag, as a merge run would (registry/assemble.ts).
 import * as runner from '../github/runner.js';
 import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
+import { dockerfileRequest } from '../buildkit/solve-request.js';
+import { daemonCacheEntries } from './cache-entries.js';
 import { rethrowBuildError } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { checkBuilderFeatures } from '../action/builder-features.js';
@@ -103,9 +105,12 @@ async function buildGroup(
   const client = new ControlClient(g.endpoint);
   const prefix = `[${g.platforms.join(',')}] `;
   try {
+    // Each builder's own platforms, also in its cache refs ({platform}).
+    const settings = { ...inputs, platforms: g.platforms };
     return await runDockerfileBuild({
       client,
-      inputs: { ...inputs, platforms: g.platforms },
+      inputs: settings,
+      request: dockerfileRequest({ ...settings, cacheFrom: daemonCacheEntries(inputs.cacheFrom, g.platforms), cacheTo: daemonCacheEntries(inputs.cacheTo, g.platforms) }),
       credentials,
       // The daemons' output, interleaved: each line says whose it is; commands stay stopped.
       write: (line) => runner.untrusted(`${prefix}${line}`),
