@@ -827,6 +827,7 @@ describe('cross-checks', () => {
   // What envd cannot express fails here, before a builder is probed or envd downloaded.
   it.each<[string, Record<string, string>, string]>([
     ['envd with two cache-from entries', { context: 'envd-only', 'cache-from': 'r.io/a:cache\nr.io/b:cache' }, 'Input "cache-from": envd takes one cache entry, got 2; keep one line'],
+    ['envd with a gha cache', { context: 'envd-only', 'cache-to': 'type=gha,scope=x' }, 'Input "cache-to": type=gha is not supported with the envd frontend (the cache token would be on envd\'s command line); use type=registry'],
     ['envd with two cache-to entries', { context: 'envd-only', 'cache-to': 'type=registry,ref=r.io/a:c\ntype=inline' }, 'Input "cache-to": envd takes one cache entry, got 2; keep one line'],
     ['envd with a platform it cannot parse', { context: 'envd-only', platforms: 'linux/x86-64' }, 'Input "platforms": "linux/x86-64" is not in envd\'s os/arch[/variant] form (letters and digits, e.g. linux/amd64)'],
     ['envd with a variant it cannot parse', { context: 'envd-only', platforms: 'linux/arm/v8.2' }, 'Input "platforms": "linux/arm/v8.2" is not in envd\'s os/arch[/variant] form (letters and digits, e.g. linux/amd64)'],

@@ -308,6 +308,9 @@ function checkEnvdLimits(i: Pick<ActionInputs, 'context' | 'file' | 'platforms' 
   // envd takes one --import-cache and one --export-cache value.
   for (const [name, entries] of [['cache-from', i.cacheFrom], ['cache-to', i.cacheTo]] as const) {
     if (entries.length > 1) fail(name, `: envd takes one cache entry, got ${entries.length}; keep one line`);
+    // The daemon needs the runner's cache token for gha, and envd could only get it on its
+    // command line, which every local user can read (/proc/PID/cmdline).
+    if (entries[0]?.type === 'gha') fail(name, ': type=gha is not supported with the envd frontend (the cache token would be on envd\'s command line); use type=registry');
   }
   const platform = i.platforms[0];
   if (platform !== undefined && !ENVD_PLATFORM.test(platform)) {

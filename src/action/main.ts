@@ -203,7 +203,7 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, env
   try {
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
-      // No runner cache service here: its token would be on envd's command line, which any local user can read.
+      // No runner cache service (inputs.ts refuses type=gha for envd: the token would be on its command line).
       const cache = { cacheFrom: forPlatforms(inputs.cacheFrom, inputs.platforms), cacheTo: forPlatforms(inputs.cacheTo, inputs.platforms) };
       await envd.runEnvdBuild(envd.record, { ...inputs, ...cache }, { signal });
     } catch (err) {
