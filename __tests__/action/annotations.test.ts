@@ -1,4 +1,4 @@
-import { failureAnnotation, warningAnnotation } from '../../src/action/annotations.js';
+import { annotationPaths, failureAnnotation, warningAnnotation, warningAnnotations } from '../../src/action/annotations.js';
 
 describe('Dockerfile warnings as annotations', () => {
   const paths = { dockerfile: '/ws/app/docker/Dockerfile.prod', workspace: '/ws' };
@@ -27,6 +27,28 @@ describe('Dockerfile warnings as annotations', () => {
 
   it('has no line without a file, and no detail lines when there are none', () => {
     expect(warningAnnotation({ step: '', message: 'FromAsCasing', detail: '', line: 3 }, paths)).toEqual({ title: 'Dockerfile warning', message: 'FromAsCasing' });
+  });
+});
+
+describe('warnings of several builds', () => {
+  const paths = { dockerfile: '/ws/Dockerfile', workspace: '/ws' };
+  const casing = { step: 'a', message: 'FromAsCasing', detail: '', file: 'Dockerfile', line: 1 };
+
+  it('gives each warning once, in the order first seen, however many builders reported it', () => {
+    const empty = { step: 'b', message: 'NoEmptyContinuation', detail: '', file: 'Dockerfile', line: 4 };
+    expect(warningAnnotations([casing, empty, { ...casing, step: 'other builder' }, empty], paths)).toEqual([
+      { title: 'Dockerfile warning', message: 'FromAsCasing', file: 'Dockerfile', startLine: 1 },
+      { title: 'Dockerfile warning', message: 'NoEmptyContinuation', file: 'Dockerfile', startLine: 4 },
+    ]);
+  });
+
+  it('keeps the same warning on different lines apart', () => {
+    expect(warningAnnotations([casing, { ...casing, line: 7 }], paths).map((a) => a.startLine)).toEqual([1, 7]);
+  });
+
+  it('points at the workspace the runner gives, else the working directory', () => {
+    expect(annotationPaths('/ws/Dockerfile', { GITHUB_WORKSPACE: '/ws' })).toEqual(paths);
+    expect(annotationPaths('/d/Dockerfile', {}).workspace).toBe(process.cwd());
   });
 });
 

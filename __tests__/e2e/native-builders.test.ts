@@ -115,6 +115,22 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     process.stderr.write(`native builders, cache per platform: linux-amd64 ${amdCache}, linux-arm64 ${armCache}\n`);
   });
 
+  test('a Dockerfile warning is one annotation, not one per builder', async () => {
+    const repo = uniqueRepo('native-warn');
+    // An empty continuation line warns on every version (COPY only: neither daemon needs an emulator).
+    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp \\\n\n  /stamp\n', stamp: `${repo}\n` });
+    const run = await runAction(
+      { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true' },
+      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
+    );
+    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    // Both builders printed it in their logs; the job page gets it once, on the Dockerfile's line.
+    expect(run.stdout.split('\n').filter((l) => /^\[linux\/(amd64|arm64)\] #\d+ WARN: .*[Ee]mpty continuation line/.test(l)).length).toBeGreaterThanOrEqual(2);
+    const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::warning title=Dockerfile warning'));
+    expect(annotations).toHaveLength(1);
+    expect(annotations[0]).toMatch(/^::warning title=Dockerfile warning,file=Dockerfile,line=4::.*[Ee]mpty continuation line/);
+  });
+
   test('type=gha cache: every builder gets the runner cache service and its token', async () => {
     const service = await startCacheServiceStandIn();
     try {

@@ -38,6 +38,21 @@ export function warningAnnotation(w: StepWarning, paths: AnnotationPaths): Annot
   };
 }
 
+/** Where a build's warnings point: its Dockerfile, and the checkout they are relative to. */
+export function annotationPaths(dockerfile: string, env: NodeJS.ProcessEnv = process.env): AnnotationPaths {
+  return { dockerfile, workspace: env['GITHUB_WORKSPACE'] || process.cwd() };
+}
+
+/** Dockerfile warnings as annotations, each once: builders of the same Dockerfile (one per platform) warn alike. */
+export function warningAnnotations(warnings: readonly StepWarning[], paths: AnnotationPaths): Annotation[] {
+  const byText = new Map<string, Annotation>();
+  for (const w of warnings) {
+    const a = warningAnnotation(w, paths);
+    byText.set(JSON.stringify([a.title, a.message, a.file, a.startLine]), a);
+  }
+  return [...byText.values()];
+}
+
 /** The failing step: the daemon's error first, then the step's last output lines, which usually say why. */
 export function failureAnnotation(failed: FailedStep): Annotation {
   const tail = failed.logTail.length ? `\n${failed.logTail.join('\n')}` : '';

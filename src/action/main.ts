@@ -13,7 +13,7 @@ import { wantsPlatformPlan } from '../builder/platforms.js';
 import { BuilderResolver, type ResolveDeps, type ResolvedBuilder } from '../builder/resolve.js';
 import { throwIfCancelled } from '../common/cancel.js';
 import { createDockerCredentialProvider } from '../credentials/provider.js';
-import { warningAnnotation } from './annotations.js';
+import { annotationPaths, warningAnnotations } from './annotations.js';
 import type { ActionInputs } from './inputs-types.js';
 import { readInputs } from './inputs.js';
 import { parseExporterResponse, setOutputs } from './outputs.js';
@@ -132,11 +132,7 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
     runner.endGroup();
     client.close();
   }
-  const paths = { dockerfile: inputs.file, workspace: process.env['GITHUB_WORKSPACE'] || process.cwd() };
-  for (const w of report.progress.warnings) {
-    const a = warningAnnotation(w, paths);
-    runner.warning(a.message, { title: a.title, ...(a.file ? { file: a.file } : {}), ...(a.startLine ? { startLine: a.startLine } : {}) });
-  }
+  for (const a of warningAnnotations(report.progress.warnings, annotationPaths(inputs.file))) runner.warning(a.message, a);
   return {
     exporterResponse: report.exporterResponse,
     steps: { cached: report.progress.cached, run: report.progress.steps - report.progress.cached },

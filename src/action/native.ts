@@ -7,6 +7,7 @@ import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { dockerfileRequest } from '../buildkit/solve-request.js';
 import { daemonCacheEntries } from './cache-entries.js';
 import { rethrowBuildError } from './build-errors.js';
+import { annotationPaths, warningAnnotations } from './annotations.js';
 import { ControlClient } from '../buildkit/control.js';
 import { checkBuilderFeatures } from '../action/builder-features.js';
 import { planPlatforms, type PlatformGroup } from '../builder/platforms.js';
@@ -59,6 +60,9 @@ export async function buildOnPlatformBuilders(inputs: ActionInputs, signal: Abor
     signal.removeEventListener('abort', onAbort);
     runner.endGroup();
   }
+
+  // The Dockerfile's warnings, as a single builder's would be (the builders repeat each other's).
+  for (const a of warningAnnotations(reports.flatMap((r) => r.progress.warnings), annotationPaths(inputs.file))) runner.warning(a.message, a);
 
   const sources = reports.map((r, i) => {
     const digest = parseExporterResponse(r.exporterResponse, [repository]).digest;
