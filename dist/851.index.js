@@ -129,7 +129,7 @@ async function buildGroup(g, inputs, credentials, seen, stopAll) {
         return await (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__/* .runDockerfileBuild */ .ew)({
             client,
             inputs: settings,
-            request: (0,_buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__/* .dockerfileRequest */ .gz)({ ...settings, cacheFrom: (0,_cache_entries_js__WEBPACK_IMPORTED_MODULE_15__/* .daemonCacheEntries */ .z4)(inputs.cacheFrom, g.platforms), cacheTo: (0,_cache_entries_js__WEBPACK_IMPORTED_MODULE_15__/* .daemonCacheEntries */ .z4)(inputs.cacheTo, g.platforms) }),
+            request: (0,_buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__/* .dockerfileRequest */ .gz)((0,_cache_entries_js__WEBPACK_IMPORTED_MODULE_15__/* .withDaemonCache */ .pw)(settings)),
             credentials,
             // The daemons' output, interleaved: each line says whose it is; commands stay stopped.
             write: (line) => _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.untrusted(`${prefix}${line}`),

@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../../src/buildkit/settings.js';
-import { daemonCacheEntries, forPlatforms, platformTag, usesPlatformPlaceholder } from '../../src/action/cache-entries.js';
+import { forPlatforms, platformTag, usesPlatformPlaceholder, withDaemonCache, withPlatformCache } from '../../src/action/cache-entries.js';
 
 const registryCache = { type: 'registry', attrs: { ref: 'reg.example/app:cache-{platform}', mode: 'max' } };
 
@@ -37,14 +37,22 @@ describe('usesPlatformPlaceholder', () => {
   });
 });
 
-describe('daemonCacheEntries', () => {
+describe('withDaemonCache / withPlatformCache', () => {
   const env = { ACTIONS_CACHE_URL: 'https://cache.example/', ACTIONS_RESULTS_URL: 'https://results.example/', ACTIONS_RUNTIME_TOKEN: 'tok' };
+  const settings = { platforms: ['linux/amd64'], cacheFrom: [{ type: 'gha', attrs: { scope: 'app-{platform}' } }], cacheTo: [registryCache], tags: ['t'] };
 
-  it('fills the placeholder and gives gha entries the runner cache service', () => {
-    const got = daemonCacheEntries([{ type: 'gha', attrs: { scope: 'app-{platform}' } }, registryCache], ['linux/amd64'], env);
-    expect(got).toEqual([
-      { type: 'gha', attrs: { scope: 'app-linux-amd64', url: 'https://cache.example/', url_v2: 'https://results.example/', token: 'tok' } },
-      { type: 'registry', attrs: { ref: 'reg.example/app:cache-linux-amd64', mode: 'max' } },
-    ]);
+  it('fills the placeholder and gives gha entries the runner cache service, keeping the other settings', () => {
+    expect(withDaemonCache(settings, env)).toEqual({
+      platforms: ['linux/amd64'],
+      cacheFrom: [{ type: 'gha', attrs: { scope: 'app-linux-amd64', url: 'https://cache.example/', url_v2: 'https://results.example/', token: 'tok' } }],
+      cacheTo: [{ type: 'registry', attrs: { ref: 'reg.example/app:cache-linux-amd64', mode: 'max' } }],
+      tags: ['t'],
+    });
+  });
+
+  it('without the cache service, only fills the placeholder', () => {
+    const filled = withPlatformCache(settings);
+    expect(filled.cacheFrom).toEqual([{ type: 'gha', attrs: { scope: 'app-linux-amd64' } }]);
+    expect(filled.tags).toEqual(['t']);
   });
 });

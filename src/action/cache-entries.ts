@@ -31,7 +31,20 @@ export function forPlatforms(entries: readonly CacheEntry[], platforms: readonly
   }));
 }
 
-/** What a daemon building `platforms` gets: placeholders filled, the runner's cache service added. */
-export function daemonCacheEntries(entries: readonly CacheEntry[], platforms: readonly string[], env: NodeJS.ProcessEnv = process.env): CacheEntry[] {
-  return withRunnerCacheService(forPlatforms(entries, platforms), env);
+/** The part of a build's settings this module fills in. */
+interface CacheSettings {
+  readonly platforms: readonly string[];
+  readonly cacheFrom: readonly CacheEntry[];
+  readonly cacheTo: readonly CacheEntry[];
+}
+
+/** The settings with `{platform}` filled in for the platforms they build. */
+export function withPlatformCache<T extends CacheSettings>(s: T): T {
+  return { ...s, cacheFrom: forPlatforms(s.cacheFrom, s.platforms), cacheTo: forPlatforms(s.cacheTo, s.platforms) };
+}
+
+/** What a daemon is sent: `{platform}` filled in, and the runner's cache service for gha entries. */
+export function withDaemonCache<T extends CacheSettings>(s: T, env: NodeJS.ProcessEnv = process.env): T {
+  const filled = withPlatformCache(s);
+  return { ...filled, cacheFrom: withRunnerCacheService(filled.cacheFrom, env), cacheTo: withRunnerCacheService(filled.cacheTo, env) };
 }

@@ -21,7 +21,7 @@ import { readPlatformDigests } from './platform-digests.js';
 import { saveState } from './state.js';
 import { writeSummary } from './summary.js';
 import { maskSecret } from './mask.js';
-import { daemonCacheEntries, forPlatforms } from './cache-entries.js';
+import { withDaemonCache, withPlatformCache } from './cache-entries.js';
 
 export interface BuildOutcome {
   readonly exporterResponse: Readonly<Record<string, string>>;
@@ -45,7 +45,7 @@ export async function main(signal: AbortSignal): Promise<void> {
   // has already refused whatever the request could not express).
   const request =
     inputs.frontend === 'dockerfile'
-      ? dockerfileRequest({ ...inputs, cacheFrom: daemonCacheEntries(inputs.cacheFrom, inputs.platforms), cacheTo: daemonCacheEntries(inputs.cacheTo, inputs.platforms) })
+      ? dockerfileRequest(withDaemonCache(inputs))
       : undefined;
 
   // Several builders and platforms: each platform on a builder that runs it natively.
@@ -199,9 +199,8 @@ async function buildWithEnvd(inputs: ActionInputs, builder: ResolvedBuilder, env
   try {
     runner.startGroup(`envd build ${inputs.tags.join(', ') || ''} on ${builder.endpoint.address}`);
     try {
-      // No runner cache service (inputs.ts refuses type=gha for envd: the token would be on its command line).
-      const cache = { cacheFrom: forPlatforms(inputs.cacheFrom, inputs.platforms), cacheTo: forPlatforms(inputs.cacheTo, inputs.platforms) };
-      await envd.runEnvdBuild(envd.record, { ...inputs, ...cache }, { signal });
+      // Not withDaemonCache: inputs.ts refuses type=gha for envd (the token would be on its command line).
+      await envd.runEnvdBuild(envd.record, withPlatformCache(inputs), { signal });
     } catch (err) {
       // Lost before the builder did anything for envd: main may move the build to another builder.
       const cause = gateway.lostBeforeStart();

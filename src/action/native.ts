@@ -5,7 +5,7 @@
 import * as runner from '../github/runner.js';
 import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { dockerfileRequest } from '../buildkit/solve-request.js';
-import { daemonCacheEntries } from './cache-entries.js';
+import { withDaemonCache } from './cache-entries.js';
 import { rethrowBuildError } from './build-errors.js';
 import { annotationPaths, warningAnnotations } from './annotations.js';
 import { ControlClient } from '../buildkit/control.js';
@@ -114,7 +114,7 @@ async function buildGroup(
     return await runDockerfileBuild({
       client,
       inputs: settings,
-      request: dockerfileRequest({ ...settings, cacheFrom: daemonCacheEntries(inputs.cacheFrom, g.platforms), cacheTo: daemonCacheEntries(inputs.cacheTo, g.platforms) }),
+      request: dockerfileRequest(withDaemonCache(settings)),
       credentials,
       // The daemons' output, interleaved: each line says whose it is; commands stay stopped.
       write: (line) => runner.untrusted(`${prefix}${line}`),
