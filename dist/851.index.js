@@ -105,9 +105,11 @@ async function buildOnPlatformBuilders(inputs, signal) {
     for (const image of result.images)
         _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.untrusted(`image: ${image}`);
     const steps = reports.reduce((s, r) => ({ cached: s.cached + r.progress.cached, run: s.run + r.progress.steps - r.progress.cached }), { cached: 0, run: 0 });
+    const versions = [...new Set(plan.groups.map((g) => g.info.version?.version).filter((v) => !!v))];
     await (0,_summary_js__WEBPACK_IMPORTED_MODULE_13__/* .writeSummary */ .Sy)({
         builderEndpoint: plan.groups.map((g) => g.endpoint.address).join(', '),
         builderKind: 'remote',
+        ...(versions.length ? { builderVersion: versions.join(', ') } : {}),
         frontend: inputs.frontend,
         platforms: inputs.platforms,
         tags: inputs.tags,

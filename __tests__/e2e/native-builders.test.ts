@@ -81,6 +81,8 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     // Who built what: each manifest is in its builder's content store only.
     expect([amd.hasBlob(digests['linux/amd64']!), arm.hasBlob(digests['linux/amd64']!)]).toEqual([true, false]);
     expect([arm.hasBlob(digests['linux/arm64']!), amd.hasBlob(digests['linux/arm64']!)]).toEqual([true, false]);
+    // The job summary names both builders and their BuildKit (the same version here).
+    expect(run.summary).toContain(`<tr><td>BuildKit</td><td>${amd.info.version!.version}</td></tr>`);
     expect(run.stdout).toContain(`linux/amd64: built on ${amd.address} as ${digests['linux/amd64']}`);
     expect(run.stdout).toContain(`linux/arm64: built on ${arm.address} as ${digests['linux/arm64']}`);
     process.stderr.write(`native builders: index ${digest}, registry ${await registryDigest(REGISTRY, repo, '1', auth)}; amd64 ${digests['linux/amd64']} on ${amd.address}; arm64 ${digests['linux/arm64']} on ${arm.address}\n`);
@@ -129,6 +131,29 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::warning title=Dockerfile warning'));
     expect(annotations).toHaveLength(1);
     expect(annotations[0]).toMatch(/^::warning title=Dockerfile warning,file=Dockerfile,line=4::.*[Ee]mpty continuation line/);
+  });
+
+  test('provenance: the assembled index keeps each builder\'s attestation, next to the image it describes', async () => {
+    const repo = uniqueRepo('native-prov');
+    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
+    const run = await runAction(
+      { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true', provenance: 'mode=min' },
+      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
+    );
+    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
+    const index = (await (await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${run.outputs.digest}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json', authorization: basic() } })).json()) as {
+      manifests: { digest: string; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }[];
+    };
+    const attestations = index.manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest');
+    // One per platform, each naming the image of its platform; the outputs list images only.
+    expect(attestations.map((a) => a.annotations!['vnd.docker.reference.digest']).sort()).toEqual(Object.values(digests).sort());
+    expect(index.manifests).toHaveLength(4);
+    // Each attestation is in the content store of the builder that built its image.
+    for (const [platform, builder] of [['linux/amd64', amd], ['linux/arm64', arm]] as const) {
+      const attestation = attestations.find((a) => a.annotations!['vnd.docker.reference.digest'] === digests[platform]);
+      expect(builder.hasBlob(attestation!.digest)).toBe(true);
+    }
   });
 
   test('type=gha cache: every builder gets the runner cache service and its token', async () => {

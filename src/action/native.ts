@@ -83,9 +83,11 @@ export async function buildOnPlatformBuilders(inputs: ActionInputs, signal: Abor
   runner.untrusted(`digest: ${result.digest}`);
   for (const image of result.images) runner.untrusted(`image: ${image}`);
   const steps = reports.reduce((s, r) => ({ cached: s.cached + r.progress.cached, run: s.run + r.progress.steps - r.progress.cached }), { cached: 0, run: 0 });
+  const versions = [...new Set(plan.groups.map((g) => g.info.version?.version).filter((v) => !!v))];
   await writeSummary({
     builderEndpoint: plan.groups.map((g) => g.endpoint.address).join(', '),
     builderKind: 'remote',
+    ...(versions.length ? { builderVersion: versions.join(', ') } : {}),
     frontend: inputs.frontend,
     platforms: inputs.platforms,
     tags: inputs.tags,
