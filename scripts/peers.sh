@@ -25,6 +25,8 @@ REGISTRY_PORT=${PEERS_REGISTRY_PORT:-15000}
 AUTH_REGISTRY_PORT=${PEERS_AUTH_REGISTRY_PORT:-15001}
 AUTH_USER=peer
 TLS_SERVER_NAME=buildkitd.internal
+# Each daemon's cache is pruned to this many MB when it starts.
+STATE_KEEP_MB=${PEERS_STATE_KEEP_MB:-2048}
 
 RUN=$PEERS_HOME/run
 LOGS=$PEERS_HOME/logs
@@ -171,17 +173,19 @@ start_daemon() { # version kind
   if [[ "$("$bin/buildkitd" --help 2>&1)" == *--otel-socket-path* ]]; then
     args+=(--otel-socket-path "$PEERS_HOME/state/$name/otel.sock")
   fi
-  local probe=("$bin/buildctl" --addr "tcp://127.0.0.1:$port" debug workers)
+  local client=("$bin/buildctl" --addr "tcp://127.0.0.1:$port")
   if [ "$kind" = tls ]; then
     args+=(--tlscacert "$TLS/ca.pem" --tlscert "$TLS/daemon-cert.pem" --tlskey "$TLS/daemon-key.pem")
-    probe=("$bin/buildctl" --addr "tcp://127.0.0.1:$port" --tlsservername "$TLS_SERVER_NAME"
-      --tlscacert "$TLS/ca.pem" --tlscert "$TLS/cert.pem" --tlskey "$TLS/key.pem" debug workers)
+    client+=(--tlsservername "$TLS_SERVER_NAME" --tlscacert "$TLS/ca.pem" --tlscert "$TLS/cert.pem" --tlskey "$TLS/key.pem")
   fi
   mkdir -p "$PEERS_HOME/state/$name"
   log "starting $name on 127.0.0.1:$port"
   PATH="$bin:$PATH" setsid "$bin/buildkitd" "${args[@]}" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  wait_for "$pidfile" "$name" "${probe[@]}"
+  wait_for "$pidfile" "$name" "${client[@]}" debug workers
+  # The state outlives the runs (it is outside the clone) and buildkitd's own
+  # GC lets it grow to a tenth of the disk per daemon: keep each near 2 GB.
+  "${client[@]}" prune --keep-storage "$STATE_KEEP_MB" >/dev/null 2>&1 || log "could not prune $name (ignored)"
 }
 
 start_registry() { # name port [htpasswd-file]
