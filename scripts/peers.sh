@@ -183,8 +183,9 @@ start_daemon() { # version kind
   PATH="$bin:$PATH" setsid "$bin/buildkitd" "${args[@]}" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   wait_for "$pidfile" "$name" "${client[@]}" debug workers
-  # The state outlives the runs (it is outside the clone) and buildkitd's own
-  # GC lets it grow to a tenth of the disk per daemon: keep each near 2 GB.
+  # The state outlives the runs (it is outside the clone), and buildkitd's own
+  # GC lets each daemon keep a tenth of the disk (v0.11) or up to 100 GB, while
+  # 20 % stays free (newer): six of them would fill the machine. Keep each near 2 GB.
   "${client[@]}" prune --keep-storage "$STATE_KEEP_MB" >/dev/null 2>&1 || log "could not prune $name (ignored)"
 }
 
