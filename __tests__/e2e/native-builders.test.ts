@@ -38,6 +38,19 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
   });
 
+  const COPY_ONLY = 'FROM scratch\nCOPY stamp /stamp\n';
+  /** The action on both builders for both platforms, pushing `repo`:1; throws with its output when it fails. */
+  async function buildOnBoth(repo: string, dockerfile: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof runAction>>> {
+    // COPY only: neither daemon needs an emulator. The stamp makes the images new.
+    const context = makeContext({ Dockerfile: dockerfile, stamp: `${repo}\n` });
+    const run = await runAction(
+      { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true', ...inputs },
+      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig, ...env } },
+    );
+    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    return run;
+  }
+
   test('each platform is built on the daemon that runs it; the index digest is the registry’s', async () => {
     // The daemons say what they are: one worker each, whose own (first) platform is the one given.
     const own = (d: TestDaemon) => d.info.workers.map((w) => `${w.platforms?.[0]?.OS}/${w.platforms?.[0]?.Architecture}`);
@@ -92,20 +105,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
   test('cache-to with {platform}: each builder exports the cache of its own platform to its own ref', async () => {
     const repo = uniqueRepo('native-cache');
     const cache = uniqueRepo('native-cache-refs');
-    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
-    const run = await runAction(
-      {
-        builder: `${arm.address}\n${amd.address}`,
-        fallback: 'never',
-        context,
-        platforms: 'linux/amd64,linux/arm64',
-        tags: `${REGISTRY}/${repo}:1`,
-        push: 'true',
-        'cache-to': `type=registry,ref=${REGISTRY}/${cache}:{platform},mode=max`,
-      },
-      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
-    );
-    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    await buildOnBoth(repo, COPY_ONLY, { 'cache-to': `type=registry,ref=${REGISTRY}/${cache}:{platform},mode=max` });
     // One ref per builder, named after its platforms; before, both exported to one ref and the last one won.
     const auth = { user: USER, password: PASSWORD };
     const amdCache = await registryDigest(REGISTRY, cache, 'linux-amd64', auth);
@@ -118,14 +118,8 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
   });
 
   test('a Dockerfile warning is one annotation, not one per builder', async () => {
-    const repo = uniqueRepo('native-warn');
-    // An empty continuation line warns on every version (COPY only: neither daemon needs an emulator).
-    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp \\\n\n  /stamp\n', stamp: `${repo}\n` });
-    const run = await runAction(
-      { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true' },
-      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
-    );
-    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    // An empty continuation line warns on every version.
+    const run = await buildOnBoth(uniqueRepo('native-warn'), 'FROM scratch\nCOPY stamp \\\n\n  /stamp\n');
     // Both builders printed it in their logs; the job page gets it once, on the Dockerfile's line.
     expect(run.stdout.split('\n').filter((l) => /^\[linux\/(amd64|arm64)\] #\d+ WARN: .*[Ee]mpty continuation line/.test(l)).length).toBeGreaterThanOrEqual(2);
     const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::warning title=Dockerfile warning'));
@@ -135,12 +129,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
 
   test('provenance: the assembled index keeps each builder\'s attestation, next to the image it describes', async () => {
     const repo = uniqueRepo('native-prov');
-    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
-    const run = await runAction(
-      { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true', provenance: 'mode=min' },
-      { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
-    );
-    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    const run = await buildOnBoth(repo, COPY_ONLY, { provenance: 'mode=min' });
     const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
     const index = (await (await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${run.outputs.digest}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json', authorization: basic() } })).json()) as {
       manifests: { digest: string; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }[];
@@ -159,21 +148,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
   test('type=gha cache: every builder gets the runner cache service and its token', async () => {
     const service = await startCacheServiceStandIn();
     try {
-      const repo = uniqueRepo('native-gha');
-      const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
-      const run = await runAction(
-        {
-          builder: `${arm.address}\n${amd.address}`,
-          fallback: 'never',
-          context,
-          platforms: 'linux/amd64,linux/arm64',
-          tags: `${REGISTRY}/${repo}:1`,
-          push: 'true',
-          'cache-to': 'type=gha,scope=native-{platform},mode=max,ignore-error=true',
-        },
-        { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig, ...service.env } },
-      );
-      if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+      await buildOnBoth(uniqueRepo('native-gha'), COPY_ONLY, { 'cache-to': 'type=gha,scope=native-{platform},mode=max,ignore-error=true' }, service.env);
       // Each builder asked with the job's token (both export the same first
       // blob, so the requests do not tell the scopes apart; the unit tests
       // cover {platform} in a scope). Without it a builder fails at once:
