@@ -18,6 +18,7 @@ import {
 } from '../../src/session/server.js';
 import { bidiMethod, healthService } from '../../src/session/services.js';
 import { createTransferStats, MAX_QUEUED_REQUESTS, serveDiffCopy } from '../../src/session/filesync/diffcopy.js';
+import { frame } from '../helpers/h2-frames.js';
 
 const packetCodec = codec<Packet>(Messages.Packet);
 const DIFFCOPY = `/${Services.FileSync}/DiffCopy`;
@@ -92,15 +93,6 @@ function daemonClient(): http2.ClientHttp2Session {
 
 // --- A raw HTTP/2 client: frames written by hand, so nothing on our side
 // --- honours the server's settings the way Node's client would.
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-}
 
 /** HPACK integer with an n-bit prefix (RFC 7541 §5.1). */
 function hpackInt(value: number, prefixBits: number, firstByte = 0): number[] {

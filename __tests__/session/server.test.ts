@@ -136,7 +136,7 @@ test('writes that are not awaited one by one all arrive, in order, sharing one d
   const once = EventEmitter.prototype.once;
   const spy = jest.spyOn(EventEmitter.prototype, 'once').mockImplementation(function (this: EventEmitter, event, listener) {
     const result = once.call(this, event, listener);
-    if (event === 'drain' && this.constructor.name === 'ServerHttp2Stream') maxDrainListeners = Math.max(maxDrainListeners, this.listenerCount('drain'));
+    if (event === 'drain' && this.constructor.name === 'ServerStream') maxDrainListeners = Math.max(maxDrainListeners, this.listenerCount('drain'));
     return result;
   });
   try {

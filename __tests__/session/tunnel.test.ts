@@ -1,11 +1,12 @@
-// The tunnel socket over a fake Session call: how writes become framed
-// BytesMessages on the call's stream, and how the socket's end maps onto the call.
+// The tunnel link over a fake Session call: how writes become framed
+// BytesMessages on the call's stream, how received messages reach the
+// connection, and how the link's end maps onto the call.
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../src/common/grpc-frames.js';
 import { GrpcError } from '../../src/common/grpc-call.js';
 import { Status } from '../../src/common/grpc-status.js';
 import { codec, Messages, type BytesMessage } from '../../src/protocol/index.js';
-import { TunnelSocket, type SessionCall } from '../../src/session/tunnel.js';
+import { TunnelLink, type SessionCall } from '../../src/session/tunnel.js';
 
 const bytesMessage = codec<BytesMessage>(Messages.BytesMessage);
 
@@ -78,62 +79,65 @@ class FakeSessionCall implements SessionCall {
   }
 }
 
-function tunnel(): { call: FakeSessionCall; socket: TunnelSocket } {
+interface Tunnel {
+  call: FakeSessionCall;
+  link: TunnelLink;
+  /** What the link handed to its connection. */
+  received: Buffer[];
+  /** How the call ended, once it has. */
+  outcome: Promise<GrpcError | undefined>;
+}
+
+function tunnel(): Tunnel {
   const call = new FakeSessionCall();
-  const socket = new TunnelSocket();
-  socket.attach(call);
-  return { call, socket };
+  const link = new TunnelLink();
+  const received: Buffer[] = [];
+  let ended!: (failure: GrpcError | undefined) => void;
+  const outcome = new Promise<GrpcError | undefined>((r) => (ended = r));
+  link.attach(call, (bytes) => received.push(bytes), ended);
+  return { call, link, received, outcome };
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
-describe('TunnelSocket writes', () => {
-  it('packs the buffers of one batched write into a single message', async () => {
-    const { call, socket } = tunnel();
-    socket.cork();
-    for (let i = 0; i < 10; i++) socket.write(Buffer.from(`frame${i};`));
-    socket.uncork();
+describe('TunnelLink writes', () => {
+  it('packs the buffers of one write into a single message', async () => {
+    const { call, link } = tunnel();
+    link.write(Array.from({ length: 10 }, (_, i) => Buffer.from(`frame${i};`)));
     await flush();
     expect(call.written).toHaveLength(1);
     expect(call.written[0]!.toString()).toBe(Array.from({ length: 10 }, (_, i) => `frame${i};`).join(''));
   });
 
   it('keeps messages at or below 1 MiB, in order', async () => {
-    const { call, socket } = tunnel();
+    const { call, link } = tunnel();
     const big = Buffer.alloc(2.5 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = i % 251;
-    socket.cork();
-    socket.write(Buffer.from('head'));
-    socket.write(big);
-    socket.uncork();
+    link.write([Buffer.from('head'), big]);
     await flush();
     expect(call.written.map((b) => b.length)).toEqual([1024 * 1024, 1024 * 1024, 0.5 * 1024 * 1024 + 4]);
     expect(Buffer.concat(call.written).equals(Buffer.concat([Buffer.from('head'), big]))).toBe(true);
   });
 
-  it('completes writes while the stream holds less than 1 MiB, and waits for it to drain beyond', async () => {
-    const { call, socket } = tunnel();
+  it('reports room while the stream holds less than 1 MiB, and calls its drain listener when it drains beyond', async () => {
+    const { call, link } = tunnel();
+    let drains = 0;
+    link.onDrain(() => drains++);
     call.stream.hold = true;
-    let small = false;
-    socket.write(Buffer.alloc(1000), () => (small = true));
-    await flush();
-    expect(small).toBe(true);
-    let big = false;
-    socket.write(Buffer.alloc(2 * 1024 * 1024), () => (big = true));
-    await flush();
+    expect(link.write([Buffer.alloc(1000)])).toBe(true);
+    expect(link.write([Buffer.alloc(2 * 1024 * 1024)])).toBe(false);
     expect(call.stream.writableLength).toBeGreaterThan(2 * 1024 * 1024);
-    expect(big).toBe(false);
+    await flush();
+    expect(drains).toBe(0);
     call.stream.release();
     await flush();
-    expect(big).toBe(true);
+    expect(drains).toBe(1);
     expect(call.written.reduce((n, b) => n + b.length, 0)).toBe(1000 + 2 * 1024 * 1024);
   });
 
   it('writes the parts of a message behind its header without joining them', async () => {
-    const { call, socket } = tunnel();
-    socket.cork();
-    for (let i = 0; i < 3; i++) socket.write(Buffer.alloc(100, i));
-    socket.uncork();
+    const { call, link } = tunnel();
+    link.write([0, 1, 2].map((i) => Buffer.alloc(100, i)));
     await flush();
     // One batch: the header (gRPC prefix, tag, length), then the three parts as given.
     expect(call.stream.writes).toEqual([4]);
@@ -141,11 +145,19 @@ describe('TunnelSocket writes', () => {
   });
 });
 
-describe('TunnelSocket end and destroy', () => {
-  it('half-closes the call when the socket is ended (teardown after GOAWAY)', async () => {
-    const { call, socket } = tunnel();
-    socket.write(Buffer.from('goaway'));
-    socket.end();
+describe('TunnelLink reads, end and destroy', () => {
+  it('hands each message’s payload to the connection, in order', () => {
+    const { link, received } = tunnel();
+    link.receive(bytesMessage.encode({ data: Buffer.from('hel') }));
+    link.receive(bytesMessage.encode({}));
+    link.receive(bytesMessage.encode({ data: Buffer.from('lo') }));
+    expect(received.map(String)).toEqual(['hel', 'lo']);
+  });
+
+  it('half-closes the call when ended (teardown after GOAWAY)', async () => {
+    const { call, link } = tunnel();
+    link.write([Buffer.from('goaway')]);
+    link.end();
     await flush();
     expect(call.written.map(String)).toEqual(['goaway']);
     expect(call.ended).toBe(true);
@@ -153,36 +165,23 @@ describe('TunnelSocket end and destroy', () => {
   });
 
   it('cancels the call when destroyed', () => {
-    const { call, socket } = tunnel();
-    socket.destroy();
+    const { call, link } = tunnel();
+    link.destroy();
     expect(call.cancelled).toBe(true);
   });
 
-  it('ends its readable side when the daemon ends the call', async () => {
-    const { call, socket } = tunnel();
-    const got: Buffer[] = [];
-    const ended = new Promise<void>((r) => socket.on('end', r));
-    socket.on('data', (d: Buffer) => got.push(d));
-    socket.receive(bytesMessage.encode({ data: Buffer.from('hello') }));
-    call.finish(undefined);
-    await ended;
-    expect(Buffer.concat(got).toString()).toBe('hello');
+  it('reports how the call ended: OK, or its error', async () => {
+    const ok = tunnel();
+    ok.call.finish(undefined);
+    expect(await ok.outcome).toBeUndefined();
+    const failed = tunnel();
+    failed.call.finish(new GrpcError(Status.UNAVAILABLE, 'gone'));
+    expect((await failed.outcome)?.message).toBe('14 UNAVAILABLE: gone');
   });
 
-  it('fails when the call ends with an error', async () => {
-    const { call, socket } = tunnel();
-    const failed = new Promise<Error>((r) => socket.on('error', r));
-    call.finish(new GrpcError(Status.UNAVAILABLE, 'gone'));
-    expect((await failed).message).toBe('14 UNAVAILABLE: gone');
-  });
-
-  it('pauses the call while the socket is not read, and resumes it when read', async () => {
-    const { call, socket } = tunnel();
-    const payload = Buffer.alloc(64 * 1024);
-    socket.receive(bytesMessage.encode({ data: payload }));
-    expect(call.stream.paused).toBe(true);
-    socket.read();
-    await flush();
-    expect(call.stream.paused).toBe(false);
+  it('drops writes once the call’s stream has ended, without throwing', () => {
+    const { call, link } = tunnel();
+    call.stream.end();
+    expect(link.write([Buffer.from('late')])).toBe(true);
   });
 });

@@ -1,15 +1,16 @@
-// A minimal gRPC server on a raw node:http2 server, fed the tunnelled
-// connection. Why not grpc-js's server: it joins repeated metadata values
-// with ", " (ambiguous for exclude patterns) and rejects requests with more
-// than 128 header fields (a long .dockerignore), both fatal for FileSync.
+// A minimal gRPC server on our own HTTP/2 server connection (h2/), fed the
+// tunnelled connection. Why not grpc-js's server: it joins repeated metadata
+// values with ", " (ambiguous for exclude patterns) and rejects requests with
+// more than 128 header fields (a long .dockerignore), both fatal for FileSync.
+// Why not node:http2: see h2/connection.ts.
 import { setMaxListeners } from 'node:events';
-import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeGrpcMessage, frameMessage, writeFrameHeader } from '../common/grpc-frames.js';
 import { ByteBudget } from './budget.js';
+import { ServerConnection, type ByteLink, type ServerStream } from './h2/connection.js';
+import { ErrorCode } from './h2/frames.js';
+import type { HeaderField } from './h2/hpack.js';
 import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type MethodHandler } from './rpc.js';
-
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 // --- Limits -------------------------------------------------------------------
 // The daemon is the client here: it decides how many calls it opens, what it
@@ -54,20 +55,15 @@ export const MAX_SESSION_REQUEST_BYTES = 32 * 1024 * 1024;
 export const MAX_SESSION_SEND_BYTES = 32 * 1024 * 1024;
 
 /**
- * HTTP/2 receive window of each stream: what Node buffers for a call whose
+ * HTTP/2 receive window of each stream: what we take for a call whose
  * handler has stopped reading. The daemon only sends small requests, so the
  * protocol's default is plenty (our uploads are bounded by the daemon's
  * window, not this one).
  */
 const STREAM_WINDOW_BYTES = 65_535;
 
-/**
- * Node's session memory gate, in MB: above it Node refuses new streams
- * (outgoing buffers and header tables count, not a cap on them). Our own
- * limits keep a session far below it; it only has to stay clear of them so
- * that a legitimate call is never refused while a transfer fills its buffers.
- */
-const MAX_SESSION_MEMORY_MB = 128;
+/** Largest header list the daemon's client may send (grpc-go's default: a huge .dockerignore). */
+const MAX_HEADER_LIST_BYTES = 16 * 1024 * 1024;
 
 /** What a session holds now and has held at most; for logs and tests. */
 export interface SessionStats {
@@ -120,15 +116,20 @@ export interface EncodedWriter {
   unreserve(bytes: number): void;
 }
 
+/** A link being served: the peer's bytes go to `receive`; `destroy` when the link is gone. */
+export interface ServedLink {
+  receive(bytes: Buffer): void;
+  destroy(err?: Error): void;
+}
+
 /** How many decoded messages a bidi handler may lag behind before we stop reading. */
 const READ_AHEAD = 16;
 /** The same in bytes of complete messages waiting for the handler. */
 const READ_AHEAD_BYTES = 64 * 1024;
 
 export class SessionServer {
-  private readonly server: http2.Http2Server;
   private readonly handlers: Map<string, MethodHandler>;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly connections = new Set<ServerConnection>();
   private readonly controllers = new Set<AbortController>();
   private readonly log: (msg: string) => void;
   private readonly onCall: ((path: string) => void) | undefined;
@@ -142,24 +143,6 @@ export class SessionServer {
     this.log = options.log ?? (() => {});
     this.onCall = options.onCall;
     this.handlers = new Map(handlers.map((h) => [h.path.toLowerCase(), h]));
-    this.server = http2.createServer({
-      // Many header fields are normal (one per .dockerignore pattern); their bytes count against the request budget.
-      maxHeaderListPairs: 100_000,
-      maxSessionMemory: MAX_SESSION_MEMORY_MB,
-      settings: {
-        maxHeaderListSize: 16 * 1024 * 1024,
-        initialWindowSize: STREAM_WINDOW_BYTES,
-        maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      },
-    });
-    this.server.on('session', (s) => {
-      this.sessions.add(s);
-      s.on('close', () => this.sessions.delete(s));
-      s.on('error', (err) => this.log(`session connection error: ${err.message}`));
-    });
-    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      void this.dispatch(stream, headers, rawHeaders);
-    });
   }
 
   /** The gRPC paths we serve, for the session's advertisement headers. */
@@ -181,45 +164,85 @@ export class SessionServer {
     };
   }
 
-  /** Starts serving HTTP/2 on a connection (the daemon speaks first). */
-  serve(connection: Duplex): void {
-    this.server.emit('connection', connection);
+  /**
+   * Starts serving HTTP/2 on a link; returns what takes the peer's bytes.
+   * A Duplex (a socket, in tests) is linked here.
+   */
+  serve(link: Duplex): void;
+  serve(link: ByteLink): ServedLink;
+  serve(link: Duplex | ByteLink): ServedLink | void {
+    if (!isDuplex(link)) {
+      const connection = this.connect(link);
+      return { receive: (bytes) => connection.receive(bytes), destroy: (err) => connection.destroy(err) };
+    }
+    const socket = link;
+    const connection = this.connect({
+      write(chunks) {
+        if (socket.destroyed) return true;
+        socket.cork();
+        for (const c of chunks) socket.write(c);
+        socket.uncork();
+        return !socket.writableNeedDrain;
+      },
+      onDrain: (listener) => socket.on('drain', listener),
+      end: () => socket.end(),
+      destroy: () => socket.destroy(),
+    });
+    socket.on('data', (bytes: Buffer) => connection.receive(bytes));
+    socket.on('error', (err) => this.log(`session connection error: ${err.message}`));
+    socket.on('close', () => connection.destroy());
+  }
+
+  private connect(link: ByteLink): ServerConnection {
+    const connection = new ServerConnection(
+      link,
+      {
+        maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+        maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
+        streamWindow: STREAM_WINDOW_BYTES,
+        streamBuffer: STREAM_BUFFER,
+      },
+      {
+        onStream: (stream, fields) => void this.dispatch(stream, fields),
+        onError: (err) => this.log(`session connection error: ${err.message}`),
+      },
+    );
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+    return connection;
   }
 
   /** Cancels running calls and closes connections (GOAWAY). */
   async close(): Promise<void> {
     for (const c of this.controllers) c.abort(new Error('session closed'));
     await Promise.all(
-      [...this.sessions].map(
-        (s) =>
+      [...this.connections].map(
+        (c) =>
           new Promise<void>((resolve) => {
-            if (s.closed || s.destroyed) return resolve();
-            const timer = setTimeout(() => {
-              s.destroy();
-              resolve();
-            }, 1000);
-            s.close(() => {
+            const timer = setTimeout(() => c.destroy(), 1000);
+            c.onClose(() => {
               clearTimeout(timer);
               resolve();
             });
+            c.shutdown();
           }),
       ),
     );
   }
 
-  private async dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): Promise<void> {
-    const path = String(headers[':path'] ?? '');
-    stream.on('error', () => {}); // peer resets are reported through 'close'
+  private async dispatch(stream: ServerStream, fields: HeaderField[]): Promise<void> {
+    const path = fields.find(([name]) => name === ':path')?.[1] ?? '';
+    const rawHeaders = fields.flat();
     this.onCall?.(path);
     // Node refuses streams over the advertised limit once the daemon has
     // acknowledged our settings; this also covers the streams before that.
     if (this.calls >= MAX_CONCURRENT_STREAMS) {
-      this.refuse(stream, NGHTTP2_REFUSED_STREAM, `more than ${MAX_CONCURRENT_STREAMS} concurrent calls`);
+      this.refuse(stream, ErrorCode.REFUSED_STREAM, `more than ${MAX_CONCURRENT_STREAMS} concurrent calls`);
       return;
     }
     const headerBytes = headerListBytes(rawHeaders);
     if (!this.requestBudget.tryTake(headerBytes)) {
-      this.refuse(stream, NGHTTP2_ENHANCE_YOUR_CALM, `request metadata of ${headerBytes} bytes exceeds the session's request budget`);
+      this.refuse(stream, ErrorCode.ENHANCE_YOUR_CALM, `request metadata of ${headerBytes} bytes exceeds the session's request budget`);
       return;
     }
     this.calls++;
@@ -238,7 +261,7 @@ export class SessionServer {
     });
     const handler = this.handlers.get(path.toLowerCase());
     if (!handler) {
-      trailersOnly(stream, Code.UNIMPLEMENTED, `unknown method ${path}`);
+      finishCall(stream, Code.UNIMPLEMENTED, `unknown method ${path}`);
       return;
     }
     const context = { path, metadata: readMetadata(rawHeaders), signal: controller.signal };
@@ -247,7 +270,7 @@ export class SessionServer {
     // message with a status.
     const messages = incomingMessages(stream, handler.decode, this.requestBudget, (err, overBudget) => {
       if (!controller.signal.aborted) controller.abort(err);
-      if (overBudget) this.refuse(stream, NGHTTP2_ENHANCE_YOUR_CALM, `${path}: ${err.message}`);
+      if (overBudget) this.refuse(stream, ErrorCode.ENHANCE_YOUR_CALM, `${path}: ${err.message}`);
       else finishCall(stream, err.code, err.message);
     });
     try {
@@ -264,7 +287,7 @@ export class SessionServer {
         const start = () => {
           if (started) return;
           started = true;
-          stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
+          stream.respond();
         };
         const call: BidiCall<unknown, unknown> & EncodedWriter = {
           ...context,
@@ -277,7 +300,7 @@ export class SessionServer {
             start();
             return writeMessages(stream, messages, send, reserved);
           },
-          drained: () => (hasRoom(stream) ? WRITTEN : whenDrained(stream)),
+          drained: () => (stream.hasRoom() ? WRITTEN : whenDrained(stream)),
           reserve: async (bytes, signal) => {
             if (!(await send.budget.take(bytes, [controller.signal, signal]))) throw new RpcError(Code.CANCELLED, 'stream closed');
           },
@@ -302,10 +325,10 @@ export class SessionServer {
    * A reset frees the stream at once, unlike a status the daemon could leave
    * unanswered while it keeps the stream open.
    */
-  private refuse(stream: http2.ServerHttp2Stream, code: number, reason: string): void {
+  private refuse(stream: ServerStream, code: number, reason: string): void {
     this.callsRefused++;
-    if (!stream.destroyed && !stream.closed) stream.close(code);
-    if (code !== NGHTTP2_REFUSED_STREAM) this.log(`session call refused: ${reason}`);
+    stream.reset(code);
+    if (code !== ErrorCode.REFUSED_STREAM) this.log(`session call refused: ${reason}`);
   }
 }
 
@@ -374,7 +397,7 @@ function readMetadata(rawHeaders: string[]): Metadata {
  * or one that cannot be decoded, is not kept: `refused` ends the call.
  */
 function incomingMessages(
-  stream: http2.ServerHttp2Stream,
+  stream: ServerStream,
   decode: (b: Uint8Array) => unknown,
   budget: ByteBudget,
   refused: (err: RpcError, overBudget: boolean) => void,
@@ -472,19 +495,12 @@ function frameFailure(err: FrameError): RpcError {
 const COPY_LIMIT = 16 * 1024;
 
 /**
- * Bytes we let wait in an HTTP/2 stream's buffer before a writer has to wait.
- * The stream's own high-water mark is 16 KiB, and the session sends at most
- * what is buffered per write to the tunnel, which costs a round trip through
- * JavaScript (our tunnel socket, the Session call) each: with 16 KiB per trip, 5,000
- * small files took twice as long as with a deeper buffer. Bounded, so a
- * slow receiver still pushes back.
+ * Bytes a stream may hold queued (not yet framed) before a writer has to
+ * wait. Deep enough that a transfer always has data ready when the daemon's
+ * window opens (with 16 KiB, Node's default mark, 5,000 small files took
+ * twice as long); bounded, so a slow receiver still pushes back.
  */
 const STREAM_BUFFER = 1024 * 1024;
-
-/** The stream takes more without the writer waiting (see STREAM_BUFFER). */
-function hasRoom(stream: http2.ServerHttp2Stream): boolean {
-  return stream.writableLength < STREAM_BUFFER;
-}
 
 const WRITTEN = Promise.resolve();
 
@@ -497,21 +513,17 @@ const WRITTEN = Promise.resolve();
  * has passed them on. Returns false when the writer should wait for 'drain'
  * (see STREAM_BUFFER). Throws when the stream is closed.
  */
-function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (readonly Buffer[])[], send: SendAccount, reserved: number): boolean {
-  if (stream.destroyed || stream.closed || stream.writableEnded) {
+function writeMessages(stream: ServerStream, messages: readonly (readonly Buffer[])[], send: SendAccount, reserved: number): boolean {
+  if (stream.closed || stream.ending) {
     send.budget.release(reserved);
     throw new RpcError(Code.CANCELLED, 'stream closed');
   }
   if (messages.length === 0) {
     send.budget.release(reserved);
-    return hasRoom(stream);
+    return stream.hasRoom();
   }
-  // Everything written in this tick reaches HTTP/2 as one batch: one native
-  // write for runs of small packets from different writers.
-  if (!stream.writableCorked) {
-    stream.cork();
-    process.nextTick(uncork, stream);
-  }
+  // Everything written in this tick reaches the link as one batch (the
+  // connection flushes once per tick).
   const out: Buffer[] = [];
   let total = 0;
   const run: Buffer[] = [];
@@ -546,17 +558,13 @@ function writeMessages(stream: http2.ServerHttp2Stream, messages: readonly (read
   const last = out.length - 1;
   for (let i = 0; i < last; i++) stream.write(out[i]!);
   stream.write(out[last]!, () => send.settle(total));
-  return hasRoom(stream);
-}
-
-function uncork(stream: http2.ServerHttp2Stream): void {
-  stream.uncork();
+  return stream.hasRoom();
 }
 
 /** One pending 'drain' wait per stream, shared by every writer that found it full. */
-const drainWaits = new WeakMap<http2.ServerHttp2Stream, Promise<void>>();
+const drainWaits = new WeakMap<ServerStream, Promise<void>>();
 
-function whenDrained(stream: http2.ServerHttp2Stream): Promise<void> {
+function whenDrained(stream: ServerStream): Promise<void> {
   let wait = drainWaits.get(stream);
   if (!wait) {
     wait = new Promise<void>((resolve, reject) => {
@@ -585,40 +593,22 @@ function whenDrained(stream: http2.ServerHttp2Stream): Promise<void> {
  * Ends the call with a status, once: the first of the handler's end, its
  * failure and a refused request decides; later ones find it ended.
  */
-function finishCall(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
-  if (stream.headersSent) endWithStatus(stream, code, message);
-  else trailersOnly(stream, code, message);
+function finishCall(stream: ServerStream, code: CodeValue, message: string): void {
+  stream.finish(code, message, message ? encodeGrpcMessage(message) : '');
 }
 
 /** A unary call's answer; its bytes (a secret can be 500 KiB) count against the response budget until sent. */
-function sendResponse(stream: http2.ServerHttp2Stream, messages: Buffer[], send: SendAccount): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
+function sendResponse(stream: ServerStream, messages: Buffer[], send: SendAccount): void {
+  if (stream.closed || stream.ending || stream.headersSent) return;
+  stream.respond();
   for (const m of messages) {
     const framed = frameMessage(m);
     send.charge(framed.length, 0);
     stream.write(framed, () => send.settle(framed.length));
   }
-  endWithStatus(stream, Code.OK, '');
+  finishCall(stream, Code.OK, '');
 }
 
-function endWithStatus(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
-  if (stream.destroyed || stream.closed || stream.writableEnded) return;
-  stream.once('wantTrailers', () => {
-    stream.sendTrailers({ 'grpc-status': String(code), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) });
-  });
-  stream.end();
-}
-
-function trailersOnly(stream: http2.ServerHttp2Stream, code: CodeValue, message: string): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond(
-    {
-      [HTTP2_HEADER_STATUS]: 200,
-      [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-      'grpc-status': String(code),
-      'grpc-message': encodeGrpcMessage(message),
-    },
-    { endStream: true },
-  );
+function isDuplex(link: Duplex | ByteLink): link is Duplex {
+  return typeof (link as Duplex).pipe === 'function';
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Status } from '../common/grpc-status.js';
 import type { MethodHandler } from './rpc.js';
 import { SessionServer, type SessionStats } from './server.js';
-import { TunnelSocket, type SessionCall } from './tunnel.js';
+import { TunnelLink, type SessionCall } from './tunnel.js';
 
 export interface SessionOptions {
   /** Printable ASCII; the daemon keys its copy of our directories on it (incremental transfers). */
@@ -56,16 +56,16 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
     'x-docker-expose-session-grpc-method': server.paths,
   };
 
-  const socket = new TunnelSocket();
-  const call = client.session(metadata, (m) => socket.receive(m));
-  socket.attach(call);
+  const link = new TunnelLink();
+  const call = client.session(metadata, (m) => link.receive(m));
   let closing = false;
   const done = call.done.then((failure) => {
     if (failure && !closing && failure.code !== Status.CANCELLED) {
       options.log?.(`session with builder ${client.endpoint.address} ended: ${failure.details || failure.message}`);
     }
   });
-  server.serve(socket);
+  const served = server.serve(link);
+  link.attach(call, served.receive, (failure) => served.destroy(failure));
 
   let closed: Promise<void> | undefined;
   return {
@@ -76,7 +76,6 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
       closed ??= (async () => {
         closing = true;
         await server.close();
-        socket.destroy();
         call.cancel();
       })();
       return closed;

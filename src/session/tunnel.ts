@@ -1,7 +1,8 @@
-// Turns the Control.Session call into a byte stream. The daemon runs an
-// HTTP/2 client over it, so the BytesMessage boundaries mean nothing: we push
-// received payloads as bytes and wrap our writes in BytesMessages.
-import { Duplex } from 'node:stream';
+// Turns the Control.Session call into the link of our HTTP/2 server
+// connection. The daemon runs an HTTP/2 client over it, so the BytesMessage
+// boundaries mean nothing: received payloads are the next bytes, and our
+// writes are wrapped in BytesMessages.
+import type { Duplex } from 'node:stream';
 import { FRAME_HEADER_BYTES, writeFrameHeader } from '../common/grpc-frames.js';
 import type { GrpcError } from '../common/grpc-call.js';
 import { codec, Messages, type BytesMessage } from '../protocol/index.js';
@@ -10,8 +11,8 @@ import { codec, Messages, type BytesMessage } from '../protocol/index.js';
 const MAX_CHUNK = 1024 * 1024;
 
 /**
- * Bytes the call's HTTP/2 stream may hold before our writes wait for it to
- * drain. Node's default mark (16 KiB) is a single DATA frame: the session
+ * Bytes the call's HTTP/2 stream may hold before the link reports itself
+ * full. Node's default mark (16 KiB) is a single DATA frame: the session
  * would stop at nearly every frame. Bounded, so a daemon that stops reading
  * still pushes back.
  */
@@ -33,101 +34,85 @@ const bytesMessage = codec<BytesMessage>(Messages.BytesMessage);
 /** Field 1 (`data`), length-delimited: BytesMessage's only field. */
 const DATA_TAG = 0x0a;
 
-export class TunnelSocket extends Duplex {
+/**
+ * The tunnel as our HTTP/2 server connection's link (h2/connection.ts):
+ * the call's payloads go straight to the connection, and its writes straight
+ * into the call's stream, with no socket in between. Our connection writes
+ * each flush as many small buffers (9-byte frame headers, payloads); one
+ * BytesMessage per buffer would cost a whole gRPC message each, so they are
+ * packed into messages of up to MAX_CHUNK bytes, behind one header each,
+ * without being copied into one buffer.
+ */
+export class TunnelLink {
   private call: SessionCall | undefined;
+  private sink: ((bytes: Buffer) => void) | undefined;
+  private readonly drainListeners: (() => void)[] = [];
 
-  constructor() {
-    super({ allowHalfOpen: true });
-  }
-
-  /** Connects the socket to its call; the call's messages arrive through `receive`. */
-  attach(call: SessionCall): void {
+  /** Connects the link to its call and to what takes the daemon's bytes. */
+  attach(call: SessionCall, sink: (bytes: Buffer) => void, onEnd: (failure: GrpcError | undefined) => void): void {
     this.call = call;
-    void call.done.then((failure) => {
-      if (failure) this.destroy(failure);
-      else this.push(null);
+    this.sink = sink;
+    call.stream?.on('drain', () => {
+      for (const l of this.drainListeners) l();
     });
+    void call.done.then(onEnd);
   }
 
-  /** One message of the call: its payload is the next bytes of the stream. */
+  /** One message of the call: its payload is the next bytes of the connection. */
   receive(message: Buffer): void {
     const data = bytesMessage.decode(message).data;
-    if (data?.length && !this.push(data)) this.call?.stream?.pause();
+    if (data?.length) this.sink?.(Buffer.from(data.buffer, data.byteOffset, data.length));
   }
 
-  override _read(): void {
-    this.call?.stream?.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.send([chunk], done);
-  }
-
-  /**
-   * Our HTTP/2 side hands over each write as many small buffers (a 9-byte
-   * frame header, then at most 16 KiB of payload, per frame). One
-   * BytesMessage per buffer would cost a whole gRPC message each; pack them
-   * into messages of up to MAX_CHUNK bytes instead. The parts are written
-   * behind their headers as they are, not copied into one buffer.
-   */
-  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
-    this.send(
-      chunks.map((c) => c.chunk),
-      done,
-    );
-  }
-
-  /**
-   * Our HTTP/2 side ends this socket only once it is finished with the
-   * session: after the GOAWAY of a graceful close, when no stream is left
-   * (or when the connection failed). Only then half-close the call, as the
-   * Go client closes its connection after Solve: the daemon reads EOF and
-   * ends the Session call with OK at once, so teardown neither waits nor
-   * has to cancel. Half-closing while the session is still needed would
-   * kill it: the daemon allows one connection per session.
-   */
-  override _final(done: (err?: Error | null) => void): void {
-    this.call?.end();
-    done();
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.call?.cancel();
-    done(err);
-  }
-
-  private send(chunks: Buffer[], done: (err?: Error | null) => void): void {
+  write(chunks: Buffer[]): boolean {
     const stream = this.call?.stream;
-    if (!stream || stream.destroyed || stream.writableEnded) return done(new Error('the session call is closed'));
-    let parts: Buffer[] = [];
-    let size = 0;
-    stream.cork();
-    for (const chunk of chunks) {
-      for (let offset = 0; offset < chunk.length; ) {
-        const piece = chunk.subarray(offset, offset + MAX_CHUNK - size);
-        offset += piece.length;
-        parts.push(piece);
-        size += piece.length;
-        if (size === MAX_CHUNK) {
-          writeMessage(stream, parts, size);
-          parts = [];
-          size = 0;
-        }
+    if (!stream || stream.destroyed || stream.writableEnded) return true;
+    writeChunks(stream, chunks);
+    return stream.writableLength < STREAM_BUFFER;
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  /**
+   * Our connection ends its link only once it is finished with the session:
+   * after the GOAWAY of a graceful close, when no stream is left. Only then
+   * half-close the call, as the Go client closes its connection after
+   * Solve: the daemon reads EOF and ends the Session call with OK at once,
+   * so teardown neither waits nor has to cancel. Half-closing while the
+   * session is still needed would kill it: the daemon allows one connection
+   * per session.
+   */
+  end(): void {
+    this.call?.end();
+  }
+
+  destroy(): void {
+    this.call?.cancel();
+  }
+}
+
+/** Packs `chunks` into BytesMessages of up to MAX_CHUNK bytes on `stream`, without copying them. */
+function writeChunks(stream: Duplex, chunks: readonly Buffer[]): void {
+  let parts: Buffer[] = [];
+  let size = 0;
+  stream.cork();
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; ) {
+      const piece = chunk.subarray(offset, offset + MAX_CHUNK - size);
+      offset += piece.length;
+      parts.push(piece);
+      size += piece.length;
+      if (size === MAX_CHUNK) {
+        writeMessage(stream, parts, size);
+        parts = [];
+        size = 0;
       }
     }
-    if (size > 0) writeMessage(stream, parts, size);
-    stream.uncork();
-    if (stream.writableLength < STREAM_BUFFER) return done();
-    const settle = (err?: Error): void => {
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      done(err);
-    };
-    const onDrain = (): void => settle();
-    const onClose = (): void => settle(new Error('the session call closed'));
-    stream.on('drain', onDrain);
-    stream.on('close', onClose);
   }
+  if (size > 0) writeMessage(stream, parts, size);
+  stream.uncork();
 }
 
 /** One BytesMessage carrying `parts` (`size` bytes), behind its gRPC and protobuf headers. */
