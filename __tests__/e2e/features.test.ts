@@ -309,6 +309,32 @@ describeE2E('production features on a real buildkitd', () => {
   });
 
   // -------------------------------------------------------------------------
+  describe('the context on the wire', () => {
+    test('every byte of a context of many small files and a big one arrives as it is', async () => {
+      // Past the daemon's flow-control windows many times over (the big file alone is 40 MiB), and
+      // thousands of small files answered one request each: checked by the daemon's own hashes.
+      const context = makeContext({
+        Dockerfile: `${PROLOGUE}COPY tree /ctx\nRUN cd /ctx && /bin/busybox find . -type f | /bin/busybox sort | /bin/busybox xargs /bin/busybox sha256sum | /bin/busybox sha256sum && echo "${nonce()}"\n`,
+      });
+      const files = new Map<string, Buffer>();
+      for (let i = 0; i < 2000; i++) files.set(`d${String(i % 40).padStart(2, '0')}/f${String(i).padStart(4, '0')}.bin`, randomBytes((i * 7919) % 6000));
+      files.set('big/blob.bin', randomBytes(40 * 1024 * 1024));
+      for (const [name, content] of files) {
+        mkdirSync(join(context, 'tree', dirname(name)), { recursive: true });
+        writeFileSync(join(context, 'tree', name), content);
+      }
+      // What `sha256sum` prints for the sorted list, hashed once more.
+      const listing = [...files.keys()]
+        .sort()
+        .map((name) => `${createHash('sha256').update(files.get(name)!).digest('hex')}  ./${name}\n`)
+        .join('');
+      const expected = createHash('sha256').update(listing).digest('hex');
+      const run = await runAction({ builder: BUILDKIT_HOST, context }, { env: { GITHUB_WORKSPACE: context } });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`${expected}  -`);
+    });
+  });
+
   describe('cancellation', () => {
     let server: Server;
     let port = 0;
