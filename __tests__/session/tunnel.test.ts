@@ -6,6 +6,8 @@ import { FrameDecoder } from '../../src/common/grpc-frames.js';
 import { GrpcError } from '../../src/common/grpc-call.js';
 import { Status } from '../../src/common/grpc-status.js';
 import { codec, Messages, type BytesMessage } from '../../src/protocol/index.js';
+import { openSession } from '../../src/session/session.js';
+import { healthService } from '../../src/session/services.js';
 import { TunnelLink, type SessionCall } from '../../src/session/tunnel.js';
 
 const bytesMessage = codec<BytesMessage>(Messages.BytesMessage);
@@ -94,7 +96,8 @@ function tunnel(): Tunnel {
   const received: Buffer[] = [];
   let ended!: (failure: GrpcError | undefined) => void;
   const outcome = new Promise<GrpcError | undefined>((r) => (ended = r));
-  link.attach(call, (bytes) => received.push(bytes), ended);
+  link.attach(call);
+  link.deliverTo((bytes) => received.push(bytes), ended);
   return { call, link, received, outcome };
 }
 
@@ -185,3 +188,20 @@ describe('TunnelLink reads, end and destroy', () => {
     expect(link.write([Buffer.from('late')])).toBe(true);
   });
 });
+
+describe('a session over the tunnel', () => {
+  it('opens with our SETTINGS frame on the call, before anything from the daemon (the HTTP/2 server preface)', async () => {
+    const call = new FakeSessionCall();
+    const session = openSession({ endpoint: { address: 'tcp://test' }, session: () => call }, [healthService()], { sharedKey: 'k' });
+    await flush();
+    const first = call.written[0]!;
+    // A SETTINGS frame (type 4) without ACK on stream 0, announcing our stream limit.
+    expect([first[3], first[4], first.readUInt32BE(5)]).toEqual([4, 0, 0]);
+    const settings = new Map<number, number>();
+    for (let at = 9; at < 9 + first.readUIntBE(0, 3); at += 6) settings.set(first.readUInt16BE(at), first.readUInt32BE(at + 2));
+    expect(settings.get(3)).toBe(100);
+    call.finish(undefined);
+    await session.close();
+  });
+});
+

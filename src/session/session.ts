@@ -64,8 +64,10 @@ export function openSession(client: SessionOpener, handlers: readonly MethodHand
       options.log?.(`session with builder ${client.endpoint.address} ended: ${failure.details || failure.message}`);
     }
   });
+  // Attached before serving: our connection writes its SETTINGS as it starts.
+  link.attach(call);
   const served = server.serve(link);
-  link.attach(call, served.receive, (failure) => served.destroy(failure));
+  link.deliverTo(served.receive, (failure) => served.destroy(failure));
 
   let closed: Promise<void> | undefined;
   return {

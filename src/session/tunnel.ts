@@ -48,14 +48,18 @@ export class TunnelLink {
   private sink: ((bytes: Buffer) => void) | undefined;
   private readonly drainListeners: (() => void)[] = [];
 
-  /** Connects the link to its call and to what takes the daemon's bytes. */
-  attach(call: SessionCall, sink: (bytes: Buffer) => void, onEnd: (failure: GrpcError | undefined) => void): void {
+  /** Connects the link to its call: our writes go to it from now on. */
+  attach(call: SessionCall): void {
     this.call = call;
-    this.sink = sink;
     call.stream?.on('drain', () => {
       for (const l of this.drainListeners) l();
     });
-    void call.done.then(onEnd);
+  }
+
+  /** Where the daemon's bytes go, and who hears how the call ended. */
+  deliverTo(sink: (bytes: Buffer) => void, onEnd: (failure: GrpcError | undefined) => void): void {
+    this.sink = sink;
+    if (this.call) void this.call.done.then(onEnd);
   }
 
   /** One message of the call: its payload is the next bytes of the connection. */

@@ -283,7 +283,7 @@ test('a header block above the bound ends the connection before it is decoded', 
   expect(p.streams).toEqual([]);
 });
 
-test('stream errors reset only the stream: data beyond its window, a header list over the bound, a request without a path', () => {
+test('stream errors reset only the stream: data beyond its window, a header list over the bound, a request without a path, fields HTTP/2 forbids', () => {
   const p = new Peer({ ...LIMITS, streamWindow: 1000 }).start();
   p.open(1);
   p.send(frame(T.DATA, 0, 1, Buffer.alloc(1001)));
@@ -292,8 +292,14 @@ test('stream errors reset only the stream: data beyond its window, a header list
   expect(p.resets(3)).toEqual([E.ENHANCE_YOUR_CALM]);
   p.open(5, REQUEST.filter(([n]) => n !== ':path'));
   expect(p.resets(5)).toEqual([E.PROTOCOL_ERROR]);
+  // Fields HTTP/2 does not allow (RFC 9113 §8.2.1): a value that could split a line, an upper-case or empty name.
+  p.open(7, [...REQUEST, ['dir-name', 'context\n::error::spoofed']]);
+  p.open(9, [...REQUEST, ['x-nul', 'a\0b']]);
+  p.open(11, [...REQUEST, ['X-Upper', 'v']]);
+  p.open(13, [...REQUEST, ['', 'v']]);
+  expect([7, 9, 11, 13].map((id) => p.resets(id))).toEqual([[E.PROTOCOL_ERROR], [E.PROTOCOL_ERROR], [E.PROTOCOL_ERROR], [E.PROTOCOL_ERROR]]);
   expect(p.requests).toHaveLength(1); // only stream 1 reached the server
-  p.open(7);
+  p.open(15, [...REQUEST, ['x-latin1', 'caf\xe9 \t tab']]);
   expect(p.requests).toHaveLength(2);
   expect(p.goaway()).toBeUndefined();
 });

@@ -734,8 +734,8 @@ export class ServerConnection {
       return;
     }
     this.streams.set(streamId, stream);
-    if (fields === 'too-large' || !fields.some(([name]) => name === ':path')) {
-      // Over our advertised list size, or not a request: refused before anything is served.
+    if (fields === 'too-large' || !fields.some(([name]) => name === ':path') || !fields.every(wellFormed)) {
+      // Over our advertised list size, or not a well-formed request: refused before anything is served.
       stream.reset(fields === 'too-large' ? ErrorCode.ENHANCE_YOUR_CALM : ErrorCode.PROTOCOL_ERROR);
       return;
     }
@@ -744,3 +744,15 @@ export class ServerConnection {
     if (endStream && !stream.closed) stream.emit('end');
   }
 }
+
+/**
+ * A field HTTP/2 allows in a request (RFC 9113 §8.2.1), as nghttp2 checks
+ * it: a lower-case token for a name (a leading ':' for the pseudo-headers),
+ * and no NUL, CR or LF in a value. What the daemon sends ends up in paths,
+ * patterns and log lines; a field that could split a line never gets there.
+ */
+function wellFormed([name, value]: HeaderField): boolean {
+  return FIELD_NAME.test(name) && !/[\0\r\n]/.test(value);
+}
+
+const FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
