@@ -13,6 +13,8 @@
 //                   `scripts/peers.sh versions`)
 //   BENCH_MD        file to write the tables into (default BENCHMARKS.md);
 //                   `-` prints them only
+//   BENCH_NODE      (run.mjs) the Node.js that runs the action; its tables
+//                   get their own markers (e.g. `v0.34.2 small node24`)
 //
 // Each table sits between markers naming its version and contexts, so a
 // later run of the same version and contexts replaces it and other tables
@@ -84,11 +86,11 @@ const shortVersion = (text) => /v\d+\.\d+\.\d+/.exec(text ?? '')?.[0] ?? text;
 function table(version, result) {
   const e = result.environment;
   const heads = [...new Set(result.rows.flatMap((r) => Object.keys(r.others ?? {})))];
-  const name = (h) => (h === 'buildctl' ? `buildctl ${shortVersion(e.buildctl)}` : h === 'buildctl-newest' ? `buildctl ${shortVersion(e.buildctlNewest)}` : h === 'envd' ? 'envd direct' : h === 'envd-tls' ? 'envd via TLS relay' : h);
+  const name = (h) => (h === 'buildctl' ? `buildctl ${shortVersion(e.buildctl)}` : h === 'buildctl-newest' ? `buildctl ${shortVersion(e.buildctlNewest)}` : h === 'envd' ? 'envd direct' : h === 'envd-tls' ? 'envd via TLS relay' : h === 'ours-before' && e.nodeBefore ? `ours on node ${shortVersion(e.nodeBefore)}` : h);
   const lines = [
     `### daemon ${version}: ${contexts} (${result.date.slice(0, 16).replace('T', ' ')} UTC, ${result.rounds} rounds, medians)`,
     '',
-    `Daemon ${e.daemon} at ${e.host}; ${e.cpus} CPUs, node ${e.node}. Ratios are ours / theirs; ranges are min–max over the rounds.`,
+    `Daemon ${e.daemon} at ${e.host}; ${e.cpus} CPUs, the action on node ${e.node}. Ratios are ours / theirs; ranges are min–max over the rounds.`,
     '',
     `| metric | ours | ${heads.map((h) => `${name(h)} | ratio`).join(' | ')} | range ours | ${heads.map((h) => `range ${name(h)}`).join(' | ')} |`,
     `|---|---:|${heads.map(() => '---:|---:').join('|')}|---|${heads.map(() => '---').join('|')}|`,
@@ -113,16 +115,18 @@ for (const version of versions) {
     process.stderr.write(`bench:peers: the benchmark against ${version} failed; its table is left as it was\n`);
     continue;
   }
-  results.push({ version, md: table(version, result) });
+  // A run on another Node.js than the benchmark's (BENCH_NODE) keeps its own tables.
+  const runtime = process.env.BENCH_NODE?.trim() ? ` node${/^v(\d+)/.exec(result.environment.node ?? '')?.[1] ?? '?'}` : '';
+  results.push({ version, key: `${version} ${contexts}${runtime}`, md: table(version, result) });
 }
 rmSync(outDir, { recursive: true, force: true });
 
 const target = process.env.BENCH_MD ?? path.join(ROOT, 'BENCHMARKS.md');
-for (const { version, md } of results) {
+for (const { key, md } of results) {
   process.stdout.write(`\n${md}\n`);
   if (target === '-') continue;
-  const begin = `<!-- bench:peers ${version} ${contexts} -->`;
-  const end = `<!-- /bench:peers ${version} ${contexts} -->`;
+  const begin = `<!-- bench:peers ${key} -->`;
+  const end = `<!-- /bench:peers ${key} -->`;
   let text = existsSync(target) ? readFileSync(target, 'utf8') : '# Benchmarks\n';
   const block = `${begin}\n${md}\n${end}`;
   const a = text.indexOf(begin);

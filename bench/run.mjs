@@ -20,6 +20,12 @@
 //                  tiny,small,large: T, A and B below; `envd` is opt-in)
 //   BUILDCTL_NEWEST a second, newer buildctl measured as a third client on
 //                  the same daemon (skipped when it is the same binary)
+//   BENCH_NODE     the Node.js that runs the action (default: the one running
+//                  the benchmark); scripts/action-node.sh prints one of the
+//                  version action.yml declares (what GitHub runs it on)
+//   BENCH_NODE_BEFORE the Node.js that runs "ours-before" (default BENCH_NODE);
+//                  with it and no BENCH_ACTION_BEFORE, ours-before is the
+//                  same build on that Node.js (one runtime against another)
 //   BENCH_OUT      where to write the raw results (JSON)
 //   BUILDKITD_PID, BUILDKITD_TLS_PID  the plain and mutual-TLS daemons'
 //                  process IDs (scripts/peers.sh env prints them): the CPU
@@ -66,7 +72,10 @@ const execFileP = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.BENCH_ACTION || path.join(HERE, '../dist/index.js'));
 const MiB = 1024 * 1024;
-const BEFORE = process.env.BENCH_ACTION_BEFORE?.trim() ? path.resolve(process.env.BENCH_ACTION_BEFORE.trim()) : null;
+/** The Node.js that runs the action; buildctl and the benchmark itself are not affected. */
+const ACTION_NODE = process.env.BENCH_NODE?.trim() || process.execPath;
+const BEFORE_NODE = process.env.BENCH_NODE_BEFORE?.trim() || ACTION_NODE;
+const BEFORE = process.env.BENCH_ACTION_BEFORE?.trim() ? path.resolve(process.env.BENCH_ACTION_BEFORE.trim()) : BEFORE_NODE !== ACTION_NODE ? DIST : null;
 
 // ---------------------------------------------------------------- settings
 
@@ -116,6 +125,8 @@ function envdSettings() {
 }
 if (!existsSync(DIST)) die(`${DIST} does not exist: run \`npm run build\` first`);
 if (BEFORE && !existsSync(BEFORE)) die(`BENCH_ACTION_BEFORE=${BEFORE} does not exist`);
+if (!existsSync(ACTION_NODE)) die(`BENCH_NODE=${ACTION_NODE} does not exist`);
+if (!existsSync(BEFORE_NODE)) die(`BENCH_NODE_BEFORE=${BEFORE_NODE} does not exist`);
 
 function positiveInt(name, def) {
   const raw = process.env[name];
@@ -320,7 +331,7 @@ async function runOurs(work, dir, tag, extra = {}) {
     env[key] = path.join(files, name);
     await writeFile(env[key], '');
   }
-  const r = await measure(process.execPath, [extra.action ?? DIST], env, { daemonPid: extra.daemonPid });
+  const r = await measure(extra.node ?? ACTION_NODE, [extra.action ?? DIST], env, { daemonPid: extra.daemonPid });
   const output = await readFile(env.GITHUB_OUTPUT, 'utf8');
   // The runner's file-command format: `digest<<DELIM` heredoc (or `digest=...`).
   if (r.code !== 0 || (!extra.noDigest && !/^digest(?:=|<<.*\n)sha256:[0-9a-f]{64}$/m.test(output))) {
@@ -570,7 +581,8 @@ async function versions() {
     }
   };
   return {
-    node: process.version,
+    node: ACTION_NODE === process.execPath ? process.version : await run(['--version'], ACTION_NODE),
+    ...(BEFORE_NODE !== ACTION_NODE ? { nodeBefore: await run(['--version'], BEFORE_NODE) } : {}),
     buildctl: await run(['--version']),
     ...(BUILDCTL_NEWEST ? { buildctlNewest: await run(['--version'], BUILDCTL_NEWEST) } : {}),
     daemon: (await run(['--addr', HOST, 'debug', 'info'])).split('\n')[0].replace(/^BuildKit:\s*/, '').trim(),
@@ -688,9 +700,10 @@ async function runEnvdDirect(home, dir, tag, daemonPid) {
   return r;
 }
 
-function runOursEnvd(work, dir, tag, action = DIST) {
+function runOursEnvd(work, dir, tag, action = DIST, node = ACTION_NODE) {
   return runOurs(work, dir, tag, {
     action,
+    node,
     noDigest: true,
     daemonPid: process.env.BUILDKITD_TLS_PID,
     env: {
@@ -714,6 +727,7 @@ async function main() {
   console.log(`  daemon   ${env.daemon} at ${HOST}`);
   console.log(`  buildctl ${env.buildctl} (${BUILDCTL})`);
   if (BUILDCTL_NEWEST) console.log(`  buildctl ${env.buildctlNewest} (${BUILDCTL_NEWEST}), as "buildctl-newest"`);
+  console.log(`  action   node ${env.node} (${ACTION_NODE})${env.nodeBefore ? `; ours-before on node ${env.nodeBefore} (${BEFORE_NODE})` : ''}`);
   console.log(`  machine  ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, ${env.kernel}, node ${env.node}`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'envd-bench-'));
@@ -742,7 +756,7 @@ async function main() {
   const names = toolNames();
   const tools = {
     ours: (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours'),
-    'ours-before': (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours-before', { action: BEFORE }),
+    'ours-before': (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours-before', { action: BEFORE, node: BEFORE_NODE }),
     buildctl: (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl', BUILDCTL, 'buildctl'),
     'buildctl-newest': (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl-newest', BUILDCTL_NEWEST, 'buildctl-newest'),
   };
@@ -792,7 +806,7 @@ async function main() {
         const c = await freshCopy(work, templates.envd, `envd-warmup-${tool}`);
         const out = `${ENVD.registry}/envd-remote-build-bench/warmup:${tool}`;
         if (envdHomes[tool]) await runEnvdDirect(envdHomes[tool], c.dir, out);
-        else await runOursEnvd(work, c.dir, out, tool === 'ours' ? DIST : BEFORE);
+        else await runOursEnvd(work, c.dir, out, ...(tool === 'ours' ? [DIST, ACTION_NODE] : [BEFORE, BEFORE_NODE]));
         await rm(c.dir, { recursive: true, force: true });
         await execFileP('sync');
       }
@@ -870,7 +884,7 @@ async function main() {
           const out = `${ENVD.registry}/envd-remote-build-bench/out:${tool}`;
           // envd direct builds on the plain daemon; the relay and the action on the mutual-TLS one.
           const pid = tool === 'envd' ? process.env.BUILDKITD_PID : process.env.BUILDKITD_TLS_PID;
-          const r = envdHomes[tool] ? await runEnvdDirect(envdHomes[tool], dir, out, pid) : await runOursEnvd(work, dir, out, tool === 'ours' ? DIST : BEFORE);
+          const r = envdHomes[tool] ? await runEnvdDirect(envdHomes[tool], dir, out, pid) : await runOursEnvd(work, dir, out, ...(tool === 'ours' ? [DIST, ACTION_NODE] : [BEFORE, BEFORE_NODE]));
           await record({ round, tool, kind: 'envd-first', ...basics(r) });
           await execFileP('sync');
         }
