@@ -138,6 +138,27 @@ describe('TunnelLink writes', () => {
     expect(call.written.reduce((n, b) => n + b.length, 0)).toBe(1000 + 2 * 1024 * 1024);
   });
 
+  it('reports a write as written only once the call’s stream has written all of it on', async () => {
+    const { call, link } = tunnel();
+    call.stream.hold = true;
+    let written = 0;
+    link.write([Buffer.from('a'), Buffer.alloc(1.5 * 1024 * 1024, 1)], () => written++);
+    await flush();
+    expect(written).toBe(0);
+    call.stream.release();
+    await flush();
+    expect(written).toBe(1);
+  });
+
+  it('reports a write made once the call’s stream is gone as written at once: it is dropped, nothing holds it', () => {
+    const { call, link } = tunnel();
+    call.stream.on('error', () => undefined);
+    call.stream.destroy(new Error('call gone'));
+    let written = 0;
+    link.write([Buffer.alloc(10)], () => written++);
+    expect(written).toBe(1);
+  });
+
   it('writes the parts of a message behind its header without joining them', async () => {
     const { call, link } = tunnel();
     link.write([0, 1, 2].map((i) => Buffer.alloc(100, i)));

@@ -101,8 +101,11 @@ export interface EncodedWriter {
    * Writes the messages now, in order. Returns false when the stream is full:
    * write more only after `drained()`. Throws RpcError when the stream is closed.
    * `reserved`: bytes of a reservation (see `reserve`) this write uses up.
+   * `onReleased` runs once nothing of the session holds the messages' buffers
+   * any more (written on to the daemon, or dropped with the stream), so the
+   * caller may fill them again; not at all if the connection failed first.
    */
-  writeEncoded(messages: readonly (readonly Buffer[])[], reserved?: number): boolean;
+  writeEncoded(messages: readonly (readonly Buffer[])[], reserved?: number, onReleased?: () => void): boolean;
   /** Resolves when the stream takes more (at once if it does); rejects if it closes first. */
   drained(): Promise<void>;
   /**
@@ -177,10 +180,15 @@ export class SessionServer {
     }
     const socket = link;
     const connection = this.connect({
-      write(chunks) {
-        if (socket.destroyed) return true;
+      write(chunks, onWritten) {
+        if (socket.destroyed) {
+          onWritten?.();
+          return true;
+        }
         socket.cork();
-        for (const c of chunks) socket.write(c);
+        const last = chunks.length - 1;
+        for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+        socket.write(chunks[last] ?? Buffer.alloc(0), (err) => err || onWritten?.());
         socket.uncork();
         return !socket.writableNeedDrain;
       },
@@ -296,9 +304,9 @@ export class SessionServer {
             start();
             return writeMessages(stream, [[handler.encode(m)]], send, 0) ? WRITTEN : whenDrained(stream);
           },
-          writeEncoded: (messages, reserved = 0) => {
+          writeEncoded: (messages, reserved = 0, onReleased) => {
             start();
-            return writeMessages(stream, messages, send, reserved);
+            return writeMessages(stream, messages, send, reserved, onReleased);
           },
           drained: () => (stream.hasRoom() ? WRITTEN : whenDrained(stream)),
           reserve: async (bytes, signal) => {
@@ -340,8 +348,8 @@ function headerListBytes(rawHeaders: readonly string[]): number {
 }
 
 /**
- * A call's share of the response budget: what it has written and Node has not
- * passed on to the connection yet. Given back as writes complete, and all at
+ * A call's share of the response budget: what it has written and the session
+ * still holds (queued on its connection, or in the tunnel's buffers). Given back as writes complete, and all at
  * once when the call closes (a reset drops its unsent writes).
  */
 class SendAccount {
@@ -361,7 +369,7 @@ class SendAccount {
     this.charged += bytes;
   }
 
-  /** A write of `bytes` left Node's buffers. */
+  /** A write of `bytes` left the session's buffers. */
   settle(bytes: number): void {
     if (this.closed) return;
     this.charged -= bytes;
@@ -509,17 +517,18 @@ const WRITTEN = Promise.resolve();
  * headers. Small parts are copied into one buffer per run, so a batch of
  * small packets is a single HTTP/2 write; big parts (file content) are
  * written as they are. The bytes are charged to the call's SendAccount
- * (`reserved` of them were reserved before the content was read) until Node
- * has passed them on. Returns false when the writer should wait for 'drain'
+ * (`reserved` of them were reserved before the content was read) until the
+ * tunnel has written them on. Returns false when the writer should wait for 'drain'
  * (see STREAM_BUFFER). Throws when the stream is closed.
  */
-function writeMessages(stream: ServerStream, messages: readonly (readonly Buffer[])[], send: SendAccount, reserved: number): boolean {
+function writeMessages(stream: ServerStream, messages: readonly (readonly Buffer[])[], send: SendAccount, reserved: number, onReleased?: () => void): boolean {
   if (stream.closed || stream.ending) {
     send.budget.release(reserved);
     throw new RpcError(Code.CANCELLED, 'stream closed');
   }
   if (messages.length === 0) {
     send.budget.release(reserved);
+    onReleased?.();
     return stream.hasRoom();
   }
   // Everything written in this tick reaches the link as one batch (the
@@ -554,10 +563,14 @@ function writeMessages(stream: ServerStream, messages: readonly (readonly Buffer
   }
   flush();
   send.charge(total, reserved);
-  // Writes complete in order: the last one's callback settles the whole batch.
+  // Writes complete in order: the last one's callback settles the whole batch
+  // (once the link has written it on: Node's buffers count as held too).
   const last = out.length - 1;
   for (let i = 0; i < last; i++) stream.write(out[i]!);
-  stream.write(out[last]!, () => send.settle(total));
+  stream.write(out[last]!, () => {
+    send.settle(total);
+    onReleased?.();
+  });
   return stream.hasRoom();
 }
 

@@ -68,10 +68,14 @@ export class TunnelLink {
     if (data?.length) this.sink?.(Buffer.from(data.buffer, data.byteOffset, data.length));
   }
 
-  write(chunks: Buffer[]): boolean {
+  write(chunks: Buffer[], onWritten?: () => void): boolean {
     const stream = this.call?.stream;
-    if (!stream || stream.destroyed || stream.writableEnded) return true;
-    writeChunks(stream, chunks);
+    if (!stream || stream.destroyed || stream.writableEnded) {
+      // Dropped: nothing holds the buffers.
+      onWritten?.();
+      return true;
+    }
+    writeChunks(stream, chunks, onWritten);
     return stream.writableLength < STREAM_BUFFER;
   }
 
@@ -97,8 +101,14 @@ export class TunnelLink {
   }
 }
 
-/** Packs `chunks` into BytesMessages of up to MAX_CHUNK bytes on `stream`, without copying them. */
-function writeChunks(stream: Duplex, chunks: readonly Buffer[]): void {
+/**
+ * Packs `chunks` into BytesMessages of up to MAX_CHUNK bytes on `stream`,
+ * without copying them. `onWritten` runs when the stream's last write
+ * completes: writes complete in order, so the stream then holds none of them.
+ */
+function writeChunks(stream: Duplex, chunks: readonly Buffer[], onWritten?: () => void): void {
+  // Messages are written one behind: the last one carries the callback.
+  let last: { parts: Buffer[]; size: number } | undefined;
   let parts: Buffer[] = [];
   let size = 0;
   stream.cork();
@@ -109,18 +119,26 @@ function writeChunks(stream: Duplex, chunks: readonly Buffer[]): void {
       parts.push(piece);
       size += piece.length;
       if (size === MAX_CHUNK) {
-        writeMessage(stream, parts, size);
+        if (last) writeMessage(stream, last.parts, last.size);
+        last = { parts, size };
         parts = [];
         size = 0;
       }
     }
   }
-  if (size > 0) writeMessage(stream, parts, size);
+  if (size > 0) {
+    if (last) writeMessage(stream, last.parts, last.size);
+    last = { parts, size };
+  }
+  // A write that failed (the call is gone) reports nothing: its buffers are
+  // left to the garbage collector rather than handed back for reuse.
+  if (last) writeMessage(stream, last.parts, last.size, onWritten && ((err?: Error | null) => err || onWritten()));
+  else onWritten?.();
   stream.uncork();
 }
 
 /** One BytesMessage carrying `parts` (`size` bytes), behind its gRPC and protobuf headers. */
-function writeMessage(stream: Duplex, parts: readonly Buffer[], size: number): void {
+function writeMessage(stream: Duplex, parts: readonly Buffer[], size: number, onWritten?: (err?: Error | null) => void): void {
   // 1 tag byte and up to 3 varint bytes: size is at most MAX_CHUNK (2^20).
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
   let at = FRAME_HEADER_BYTES;
@@ -133,5 +151,7 @@ function writeMessage(stream: Duplex, parts: readonly Buffer[], size: number): v
   head[at++] = n;
   writeFrameHeader(head, at - FRAME_HEADER_BYTES + size);
   stream.write(head.subarray(0, at));
-  for (const part of parts) stream.write(part);
+  const end = parts.length - 1;
+  for (let i = 0; i < end; i++) stream.write(parts[i]);
+  stream.write(parts[end], onWritten);
 }

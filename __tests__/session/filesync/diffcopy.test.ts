@@ -5,7 +5,7 @@ import { PacketType, type Packet } from '../../../src/protocol/index.js';
 import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, PREREAD_BEFORE_REQUESTS, PREREAD_BYTES, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
 import { FsThread } from '../../../src/session/filesync/fs-thread.js';
 import { Code, RpcError } from '../../../src/session/rpc.js';
-import { actAsReceiver, FakeCall, makeTree, packetCodec, removeTrees } from './helpers.js';
+import { actAsReceiver, FakeCall, HoldingCall, makeTree, packetCodec, removeTrees } from './helpers.js';
 
 afterAll(removeTrees);
 
@@ -101,6 +101,25 @@ describe('DiffCopy sender: full exchange', () => {
     expect(chunks.length).toBe(Math.ceil(content.length / DEFAULT_CHUNK_SIZE));
     expect(Math.max(...chunks)).toBeLessThanOrEqual(DEFAULT_CHUNK_SIZE);
     expect(stats.bytesSent).toBe(content.length);
+  });
+
+  it('fills a chunk buffer again only after the session released the write that carried it', async () => {
+    const contents = [randomBytes(1_000_003), randomBytes(700_000), randomBytes(2_100_000)];
+    const root = await makeTree({ a: contents[0]!, b: contents[1]!, c: contents[2]! });
+    const call = new HoldingCall({ 'dir-name': ['context'] });
+    const rx = actAsReceiver(call);
+    // The session keeps the newest writes (queued, or in the tunnel) and releases older ones.
+    const releasing = setInterval(() => call.release(3), 0);
+    try {
+      await serveDiffCopy(call, new Map([['context', root]]));
+    } finally {
+      clearInterval(releasing);
+    }
+    expect(['a', 'b', 'c'].map((n) => rx.files.get(n)?.equals(contents['abc'.indexOf(n)]!))).toEqual([true, true, true]);
+    // What the session held stayed as written, though buffers were reused.
+    expect(call.changedWhileHeld()).toBe(0);
+    const data = call.writes.flatMap((w) => w.parts).filter((b) => b.length >= DEFAULT_CHUNK_SIZE / 2);
+    expect(new Set(data.map((b) => b.buffer)).size).toBeLessThan(data.length);
   });
 
   it('keeps one write in flight (awaits backpressure) and at most `concurrency` files open', async () => {

@@ -124,6 +124,50 @@ export class FakeCall implements BidiCall<Packet, Packet> {
   }
 }
 
+/**
+ * A FakeCall that also takes encoded writes (EncodedWriter), as our session
+ * server's calls do, and holds each write's buffers, by reference, until
+ * `release` runs its onReleased callback: what the session does while a
+ * write is queued on the connection or in the tunnel.
+ */
+export class HoldingCall extends FakeCall {
+  /** Every encoded write: its parts (the sender's own buffers) and a copy taken when written. */
+  readonly writes: { parts: Buffer[]; copy: Buffer; onReleased: (() => void) | undefined; released: boolean }[] = [];
+
+  writeEncoded(messages: readonly (readonly Buffer[])[], _reserved = 0, onReleased?: () => void): boolean {
+    const parts = messages.flat();
+    this.writes.push({ parts, copy: Buffer.concat(parts), onReleased, released: false });
+    for (const m of messages) {
+      const decoded = packetCodec.decode(Buffer.concat(m));
+      this.sent.push(decoded);
+      this.onPacket?.(decoded);
+    }
+    return true;
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Writes found changed while the session still held them. */
+  private changed = 0;
+
+  /** Releases every write but the newest `keep`, checking first that each still holds what was written. */
+  release(keep = 0): void {
+    for (const w of this.writes.slice(0, Math.max(0, this.writes.length - keep))) {
+      if (w.released) continue;
+      if (!Buffer.concat(w.parts).equals(w.copy)) this.changed++;
+      w.released = true;
+      w.onReleased?.();
+    }
+  }
+
+  /** Writes whose buffers changed while held (checked at release, and now for those still held). */
+  changedWhileHeld(): number {
+    return this.changed + this.writes.filter((w) => !w.released && !Buffer.concat(w.parts).equals(w.copy)).length;
+  }
+}
+
 export interface Received {
   stats: Stat[];
   files: Map<string, Buffer>;

@@ -46,15 +46,22 @@ class Peer {
   destroyed = false;
   /** What link.write returns: false plays a link that stopped draining. */
   room = true;
+  /** While set, the link keeps its writes' callbacks (it still holds their buffers) until releaseWrites(). */
+  holdWrites = false;
+  private heldWrites: (() => void)[] = [];
   private raw = Buffer.alloc(0);
   private drain: (() => void) | undefined;
   readonly connection: ServerConnection;
 
   constructor(limits: ConnectionLimits = LIMITS, onStream?: (s: ServerStream, fields: HeaderField[]) => void) {
     const link: ByteLink = {
-      write: (chunks) => {
+      write: (chunks, onWritten) => {
         this.raw = Buffer.concat([this.raw, ...chunks]);
         this.parse();
+        if (onWritten) {
+          if (this.holdWrites) this.heldWrites.push(onWritten);
+          else onWritten();
+        }
         return this.room;
       },
       onDrain: (l) => (this.drain = l),
@@ -91,6 +98,10 @@ class Peer {
 
   open(stream: number, fields: HeaderField[] = REQUEST, endStream = false): void {
     this.send(frame(T.HEADERS, 0x4 | (endStream ? 1 : 0), stream, encodeHeaders(fields)));
+  }
+
+  releaseWrites(): void {
+    for (const f of this.heldWrites.splice(0)) f();
   }
 
   drained(): void {
@@ -149,6 +160,26 @@ test('sends no more than the stream window allows, and the rest as soon as the w
   p.send(frame(T.WINDOW_UPDATE, 0, 1, u32(10_000)));
   expect(p.dataBytes(1)).toBe(5000);
   expect(Buffer.concat(p.frames(T.DATA, 1).map((f) => f.payload)).equals(Buffer.alloc(5000, 7))).toBe(true);
+});
+
+test('a write is reported sent only once the link has written it on (until then its buffer may still be read)', async () => {
+  const p = new Peer().start();
+  p.open(1);
+  const s = p.streams[0]!;
+  s.respond();
+  p.holdWrites = true;
+  const sent: string[] = [];
+  s.write(Buffer.alloc(100, 1), () => sent.push('framed at once'));
+  s.write(Buffer.alloc(100_000, 2), () => sent.push('held by the window'));
+  await tick();
+  // Both are with the link or waiting for the window: neither is reported.
+  expect(p.dataBytes(1)).toBe(65_535);
+  expect(sent).toEqual([]);
+  p.releaseWrites();
+  expect(sent).toEqual(['framed at once']);
+  p.holdWrites = false;
+  p.send(frame(T.WINDOW_UPDATE, 0, 0, u32(100_000)), frame(T.WINDOW_UPDATE, 0, 1, u32(100_000)));
+  expect(sent).toEqual(['framed at once', 'held by the window']);
 });
 
 test('the connection window bounds all streams together; frames stay within the maximum frame size', async () => {

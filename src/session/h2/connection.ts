@@ -31,8 +31,13 @@ import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from './hpa
 
 /** Where the connection's bytes go: the tunnel, or a socket in tests. */
 export interface ByteLink {
-  /** Writes bytes toward the peer, in order; false when the link is full (then wait for onDrain). */
-  write(chunks: Buffer[]): boolean;
+  /**
+   * Writes bytes toward the peer, in order; false when the link is full (then
+   * wait for onDrain). `onWritten` runs once the link holds none of these
+   * buffers any more (they were written on), so their memory may be reused;
+   * it does not run if the link failed first.
+   */
+  write(chunks: Buffer[], onWritten?: () => void): boolean;
   /** Registers the listener called whenever the link takes more after a write returned false. */
   onDrain(listener: () => void): void;
   /** No more bytes from us. */
@@ -141,8 +146,10 @@ export class ServerStream extends EventEmitter {
   }
 
   /**
-   * Queues response bytes; `onSent` runs once they are handed to the link.
-   * Returns whether the writer may go on (see ConnectionLimits.streamBuffer).
+   * Queues response bytes; `onSent` runs once neither the connection nor the
+   * link holds them any more (written on, or dropped with the stream), so the
+   * caller may reuse `data`. Returns whether the writer may go on (see
+   * ConnectionLimits.streamBuffer).
    */
   write(data: Buffer, onSent?: () => void): boolean {
     if (this.ending || this.closed) throw new Error('stream closed');
@@ -418,8 +425,13 @@ export class ServerConnection {
     } finally {
       this.flushing = false;
     }
-    if (out.length && !this.link.write(out)) this.linkFull = true;
-    for (const f of onSent) f();
+    // The streams' callbacks wait until the link has written their bytes on.
+    const written = onSent.length ? () => onSent.forEach((f) => f()) : undefined;
+    if (out.length) {
+      if (!this.link.write(out, written)) this.linkFull = true;
+    } else {
+      written?.();
+    }
     this.endIfIdle();
   }
 
