@@ -119,14 +119,25 @@ function runUnit() {
   return record('unit', jest('unit tests', ['--testPathIgnorePatterns', E2E_DIR], env), { mustRunAll: false });
 }
 
+/** The Node.js action.yml declares (scripts/action-node.sh installs it): the e2e suite runs the action on it. */
+function actionNode() {
+  const r = spawnSync('bash', [join(root, 'scripts/action-node.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/action-node.sh failed (exit ${r.status})`);
+  const bin = r.stdout.trim();
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  lines.push(`e2e: the action runs on node ${version} (${bin}), as action.yml declares; jest on node ${process.version}`);
+  return bin;
+}
+
 function runE2E(only) {
   peers('up');
+  const node = actionNode();
   const versions = peers('versions').split('\n').filter(Boolean).filter((v) => !only || v === only);
   if (versions.length === 0) throw new Error(`no provisioned BuildKit version matches ${only}`);
   const totals = [];
   const newest = peers('versions').split('\n').filter(Boolean).at(-1);
   for (const version of versions) {
-    const env = peerEnv(version);
+    const env = { ...peerEnv(version), E2E_ACTION_NODE: node };
     const ignore = [ENVD_SUITE, ...(version === newest ? [] : [ONCE_SUITE])];
     const asRoot = process.getuid?.() === 0;
     let counts = jest(
@@ -139,7 +150,7 @@ function runE2E(only) {
   }
   const envdVersion = peers('versions').split('\n').find((v) => v.startsWith(ENVD_DAEMON_LINE));
   if (!only || only === envdVersion) {
-    const env = peerEnv(envdVersion);
+    const env = { ...peerEnv(envdVersion), E2E_ACTION_NODE: node };
     totals.push(record(`peers: envd ${env.ENVD_VERSION} e2e`, jest(`real envd ${env.ENVD_VERSION} on buildkit ${envdVersion}`, ['--runInBand', ENVD_SUITE], env), { mustRunAll: true }));
   }
   return totals;

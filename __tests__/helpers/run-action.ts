@@ -11,6 +11,13 @@ import { tempDir } from './temp-dirs.js';
 /** The bundle under test; E2E_ACTION_DIST points at another build of it (e.g. one made outside dist/). */
 export const DIST = process.env.E2E_ACTION_DIST || resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../dist/index.js');
 
+/**
+ * The Node.js that runs the bundle: E2E_ACTION_NODE, which the test command
+ * sets to the version action.yml declares (scripts/action-node.sh), so the
+ * end-to-end suite runs the action on GitHub's runtime; else this one.
+ */
+export const ACTION_NODE = process.env.E2E_ACTION_NODE || process.execPath;
+
 export interface ActionRun {
   readonly code: number;
   readonly stdout: string;
@@ -30,7 +37,7 @@ function toInputEnv(inputs: Record<string, string>): Record<string, string> {
 
 function run(env: NodeJS.ProcessEnv, timeoutMs: number, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ACTION_NODE, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     onSpawn?.(child);
     let stdout = '';
     let stderr = '';
