@@ -1,9 +1,11 @@
 import fs, { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { GoMode } from '../../../src/session/filesync/mode.js';
 import { createPrereadBudget, FsThread } from '../../../src/session/filesync/fs-thread.js';
-import { sortNames, walk, type WalkEntry, type WalkOptions } from '../../../src/session/filesync/walk.js';
+import { sortNames, walk, walkBatches, type WalkEntry, type WalkOptions } from '../../../src/session/filesync/walk.js';
 import { makeTree, removeTrees } from './helpers.js';
 
 afterAll(removeTrees);
@@ -280,6 +282,48 @@ describe('walk with preread', () => {
       ]);
       // Still counted: the content handed over (5 + 4); b.log's 8 came back.
       expect(Atomics.load(budget, 0)).toBe(1000 - 5 - 4);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('lets go of the entries of a directory once the walk has left it (their content read with the listing included)', async () => {
+    // Two directories of more entries than one batch: the walk hands over a/
+    // and then b/ in separate batches, and is inside b/ while the root's
+    // listing (holding both) is still being walked.
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) {
+      tree[`a/f${String(i).padStart(3, '0')}`] = `a${i}`;
+      tree[`b/f${String(i).padStart(3, '0')}`] = `b${i}`;
+    }
+    const root = await makeTree(tree);
+    const thread = FsThread.start()!;
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    try {
+      const budget = createPrereadBudget();
+      Atomics.store(budget, 0, 1 << 20);
+      const batches = walkBatches(root, { fsThread: thread, preread: { budget, maxFileBytes: 4096 } });
+      // Only weak references to what the walk handed over under a/.
+      const contentOfA: WeakRef<Buffer>[] = [];
+      let inB = false;
+      for (;;) {
+        const next = await batches.next();
+        if (next.done) throw new Error('the walk ended before it was inside b/');
+        for (const e of next.value) if (e.stat.path.startsWith('a/') && e.content) contentOfA.push(new WeakRef(e.content));
+        if (next.value.some((e) => e.stat.path.startsWith('b/f')) && next.value.every((e) => !e.stat.path.startsWith('a/'))) {
+          inB = true;
+          break;
+        }
+      }
+      expect(inB).toBe(true);
+      expect(contentOfA.length).toBe(600);
+      // WeakRefs hold their target until the current job ends.
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      const kept = contentOfA.filter((r) => r.deref() !== undefined).length;
+      expect(kept).toBe(0);
+      await batches.return(undefined);
     } finally {
       await thread.close();
     }

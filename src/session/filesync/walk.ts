@@ -141,7 +141,12 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
       if (frame.unsent !== undefined && pending[pending.length - 1] === frame.unsent) pending.pop();
       continue;
     }
-    const child = frame.children[frame.pos++]!;
+    const child = frame.children[frame.pos]!;
+    // The frame lives until everything below this child is walked; holding
+    // the child that long would keep its prefetched listings, and so every
+    // entry below it (content read with a listing included), until the walk
+    // ends: all the small files of a context in memory, though each was sent.
+    frame.children[frame.pos++] = undefined;
     const { entry, decision } = child;
     if (decision.send) {
       // Parents that were not sent themselves go just before their first sent descendant.
@@ -184,7 +189,8 @@ interface WalkContext {
 
 /** A directory being walked: its children in order and the next one to handle. */
 interface Frame {
-  readonly children: readonly Child[];
+  /** Its children in walk order; a slot is emptied once the walk took the child. */
+  readonly children: (Child | undefined)[];
   pos: number;
   /** This directory's own entry when it was walked into without being sent. */
   readonly unsent: WalkEntry | undefined;
@@ -201,7 +207,7 @@ interface Child {
 class Listing {
   done = false;
 
-  constructor(readonly entries: Promise<readonly Child[]>) {
+  constructor(readonly entries: Promise<Child[]>) {
     const settle = (): void => {
       this.done = true;
     };
@@ -236,7 +242,7 @@ class DirectoryLoader {
     this.held -= count;
   }
 
-  private async list(relDir: string, absDir: string, urgent: boolean, identity: DirIdentity | undefined): Promise<readonly Child[]> {
+  private async list(relDir: string, absDir: string, urgent: boolean, identity: DirIdentity | undefined): Promise<Child[]> {
     let inspected: (Inspected | undefined)[];
     try {
       inspected = this.ctx.thread
