@@ -144,8 +144,8 @@ export async function* walkBatches(root: string, options: WalkOptions = {}): Asy
     const child = frame.children[frame.pos]!;
     // The frame lives until everything below this child is walked; holding
     // the child that long would keep its prefetched listings, and so every
-    // entry below it (content read with a listing included), until the walk
-    // ends: all the small files of a context in memory, though each was sent.
+    // entry below it and the content of its small files read with their
+    // listing, until the walk ends, though each was sent long before.
     frame.children[frame.pos++] = undefined;
     const { entry, decision } = child;
     if (decision.send) {
