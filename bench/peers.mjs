@@ -90,7 +90,7 @@ function table(version, result) {
   const lines = [
     `### daemon ${version}: ${contexts} (${result.date.slice(0, 16).replace('T', ' ')} UTC, ${result.rounds} rounds, medians)`,
     '',
-    `Daemon ${e.daemon} at ${e.host}; ${e.cpus} CPUs, the action on node ${e.node}. Ratios are ours / theirs; ranges are min–max over the rounds.`,
+    `Daemon ${e.daemon} at ${e.host}; ${e.cpus} CPUs, the action on node ${e.node}. Ratios are ours / theirs; ranges are min–max over the rounds${result.tinyRepeats > 1 ? ` (cached tiny rebuild and process start: ${result.rounds * result.tinyRepeats} samples, ${result.tinyRepeats} per round)` : ''}.`,
     '',
     `| metric | ours | ${heads.map((h) => `${name(h)} | ratio`).join(' | ')} | range ours | ${heads.map((h) => `range ${name(h)}`).join(' | ')} |`,
     `|---|---:|${heads.map(() => '---:|---:').join('|')}|---|${heads.map(() => '---').join('|')}|`,

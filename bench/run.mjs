@@ -8,6 +8,13 @@
 //   BUILDKIT_HOST  daemon address (required)
 //   BUILDCTL       buildctl binary (default: `buildctl` from PATH)
 //   BENCH_ROUNDS   measured rounds (default 3); medians are reported
+//   BENCH_TINY_REPEATS cached tiny rebuilds per tool and round (default 3):
+//                  a rebuild takes ~0.15 s and varies by tens of ms from one
+//                  run to the next, so its median is taken over rounds x
+//                  repeats samples (each tool's rebuilds follow its own first
+//                  build; the order of the tools alternates per round),
+//                  and as many bare process starts (`node -e 0` for the
+//                  action, `buildctl --version`): the floor of a rebuild
 //   BENCH_SCALE    0 < scale <= 1 shrinks the contexts for a quick run
 //   BENCH_KEEP     1 keeps the generated contexts (temp dir) afterwards
 //   BENCH_KEEP_CACHE 1 keeps the daemon's cache records of the benchmark
@@ -89,6 +96,7 @@ if (!HOST) {
   die('BUILDKIT_HOST is not set. Point it at the buildkitd to benchmark against, e.g.\n  BUILDKIT_HOST=tcp://127.0.0.1:1234 npm run bench');
 }
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
+const TINY_REPEATS = positiveInt('BENCH_TINY_REPEATS', 3);
 const SCALE = (() => {
   const raw = process.env.BENCH_SCALE;
   if (raw === undefined || raw === '') return 1;
@@ -723,7 +731,7 @@ function runOursEnvd(work, dir, tag, action = DIST, node = ACTION_NODE) {
 
 async function main() {
   const env = await versions();
-  console.log(`envd-remote-build bench: ${ROUNDS} round(s), scale ${SCALE}`);
+  console.log(`envd-remote-build bench: ${ROUNDS} round(s)${CONTEXTS.has('tiny') ? `, ${TINY_REPEATS} cached tiny rebuild(s) per tool and round` : ''}, scale ${SCALE}`);
   console.log(`  daemon   ${env.daemon} at ${HOST}`);
   console.log(`  buildctl ${env.buildctl} (${BUILDCTL})`);
   if (BUILDCTL_NEWEST) console.log(`  buildctl ${env.buildctlNewest} (${BUILDCTL_NEWEST}), as "buildctl-newest"`);
@@ -759,6 +767,17 @@ async function main() {
     'ours-before': (dir) => runOurs(work, dir, 'bench/envd-remote-build:ours-before', { action: BEFORE, node: BEFORE_NODE }),
     buildctl: (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl', BUILDCTL, 'buildctl'),
     'buildctl-newest': (dir) => runBuildctl(work, dir, 'bench/envd-remote-build:buildctl-newest', BUILDCTL_NEWEST, 'buildctl-newest'),
+  };
+  /**
+   * The process start alone, no build: the floor of any rebuild's wall time
+   * (Node.js's own start for the action), measured in the same rounds so a
+   * table also shows how fast the machine was.
+   */
+  const bareStart = {
+    ours: () => measure(ACTION_NODE, ['-e', '0'], process.env),
+    'ours-before': () => measure(BEFORE_NODE, ['-e', '0'], process.env),
+    buildctl: () => measure(BUILDCTL, ['--version'], process.env),
+    'buildctl-newest': () => measure(BUILDCTL_NEWEST, ['--version'], process.env),
   };
   const samples = [];
   /** bench/tls-relay, while the envd rounds need it. */
@@ -841,8 +860,11 @@ async function main() {
         for (const tool of order) {
           const r = await first(tool, copies[tool].dir);
           await record({ round, tool, kind: 'tiny-first', ...basics(r), buildctlCopiesReset: r.buildctlCopiesReset });
-          const c = await tools[tool](copies[tool].dir);
-          await record({ round, tool, kind: 'tiny-cached', ...basics(c), cachedSteps: cachedSteps(c.stdout + c.stderr) });
+          for (let repeat = 1; repeat <= TINY_REPEATS; repeat++) {
+            const c = await tools[tool](copies[tool].dir);
+            await record({ round, repeat, tool, kind: 'tiny-cached', ...basics(c), cachedSteps: cachedSteps(c.stdout + c.stderr) });
+          }
+          for (let repeat = 1; repeat <= TINY_REPEATS; repeat++) await record({ round, repeat, tool, kind: 'bare-start', ...basics(await bareStart[tool]()) });
         }
       }
 
@@ -927,6 +949,7 @@ async function main() {
   row('B first build, daemon CPU', 'large-first', (s) => s.daemonCpuMs, 'ms');
   row('cached rebuild, tiny ctx, wall', 'tiny-cached', (s) => s.wallMs, 'ms');
   row('cached rebuild, tiny ctx, CPU', 'tiny-cached', (s) => s.cpuMs, 'ms');
+  row('process start alone (node -e 0; buildctl --version), wall', 'bare-start', (s) => s.wallMs, 'ms');
   row('cached rebuild, A, wall', 'small-cached', (s) => s.wallMs, 'ms');
   row('cached rebuild, A, ctx sync span', 'small-cached', (s) => s.daemon?.contextMs, 'ms');
   row('peak RSS, tiny first build', 'tiny-first', (s) => s.peakRssMb, 'MB');
@@ -938,6 +961,7 @@ async function main() {
 
   console.log('');
   const heads = [...new Set(rows.flatMap((r) => Object.keys(r.others)))];
+  if (CONTEXTS.has('tiny') && TINY_REPEATS > 1) console.log(`  (cached rebuild, tiny, and process start: median of ${ROUNDS * TINY_REPEATS} samples, ${TINY_REPEATS} per round)`);
   console.log(`${pad('metric (median of ' + ROUNDS + ')', 46)} ${pad('ours', 9, true)} ${heads.map((h) => `${pad(h, 16, true)} ${pad('ratio', 6, true)}`).join(' ')}`);
   for (const r of rows) {
     const cells = heads.map((h) => (r.others[h] ? `${pad(fmt(r.others[h].median, r.digits), 16, true)} ${pad(fmt(r.others[h].ratio, 2), 6, true)}` : pad('', 23)));
@@ -984,7 +1008,7 @@ async function main() {
 
   const outFile = process.env.BENCH_OUT?.trim() || path.join(os.tmpdir(), 'envd-remote-build-bench', 'latest.json');
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, control, samples }, null, 2));
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, tinyRepeats: CONTEXTS.has('tiny') ? TINY_REPEATS : undefined, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, control, samples }, null, 2));
   console.log(`\nraw results: ${outFile}`);
 }
 
