@@ -771,11 +771,11 @@ async function main() {
   /**
    * The process start alone, no build: the floor of any rebuild's wall time
    * (Node.js's own start for the action), measured in the same rounds so a
-   * table also shows how fast the machine was.
+   * table also shows how fast the machine was. Each in the environment its
+   * tool's builds get (runOurs, runBuildctl): a NODE_EXTRA_CA_CERTS in the
+   * bench's own, for one, makes Node 20 read the certificates before running
+   * anything, which the action's runs never do.
    */
-  // The environment each tool's builds get (runOurs, runBuildctl): this
-  // machine's NODE_EXTRA_CA_CERTS, for one, makes Node 20 read 150
-  // certificates before running anything, which the action's runs never do.
   const bareEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   const bareStart = {
     ours: () => measure(ACTION_NODE, ['-e', '0'], bareEnv),
