@@ -571,8 +571,8 @@ function isEnvdBuildMethod(path) {
     return ENVD_BUILD_METHODS.has(path);
 }
 
-// EXTERNAL MODULE: ./src/protocol/index.ts + 2 modules
-var protocol = __webpack_require__(6658);
+// EXTERNAL MODULE: ./src/protocol/index.ts + 3 modules
+var protocol = __webpack_require__(8117);
 ;// CONCATENATED MODULE: ./src/envd/gateway/solve-capture.ts
 // Reading Control/Solve's request and response as they pass through the
 // gateway, to learn the exporter response (image digest) that envd itself

@@ -1,6 +1,6 @@
 // Loads our .proto files (proto/) into one protobufjs Root with keepCase
 // names: for the code generator (gen-proto.mjs) and for the test that checks
-// the generated codecs against protobufjs's reflection.
+// our codecs (src/protocol/wire.ts) against protobufjs's reflection.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import protobuf from 'protobufjs';

@@ -1,5 +1,5 @@
-// The codecs in src/protocol/codecs.generated.ts are protobufjs's generated
-// code written out at build time. They must behave exactly like protobufjs's
+// The codecs of src/protocol/ (wire.ts over the rows that gen-proto.mjs
+// writes into schema.generated.ts) must behave exactly like protobufjs's
 // reflection over the same .proto files: same bytes out, same objects back,
 // for every message type and every kind of field (scalars, int64 as strings,
 // bytes, enums, nested and repeated messages, maps).

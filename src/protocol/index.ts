@@ -1,29 +1,14 @@
 // One place that turns our .proto definitions into codecs and lists their
 // services' methods. Everything else imports message types from here, so the
-// conversion options (keepCase names, int64 as decimal strings, bytes as
-// Buffer, absent fields left absent) are the same everywhere. The codecs are
-// protobufjs's own generated code, written out at build time by
-// scripts/gen-proto.mjs (codecs.generated.ts), so nothing is compiled from
-// strings at run time.
-import { messageTypes, services } from './codecs.generated.js';
+// conversion (keepCase names, int64 as decimal strings, bytes as Buffer,
+// enums as numbers, absent fields left absent) is the same everywhere. The
+// schema is written from proto/ at build time by scripts/gen-proto.mjs
+// (schema.generated.ts) and wire.ts encodes and decodes from it, so nothing
+// is compiled from strings at run time.
+import { enumRows, messageRows, services } from './schema.generated.js';
+import { Schema } from './wire.js';
 
 export * from './messages.js';
-
-/** What the generated module holds for one message type (protobufjs's static code). */
-interface StaticType {
-  encode(message: object): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): object;
-  fromObject(object: Record<string, unknown>): object;
-  toObject(message: object, options: ConversionOptions): unknown;
-}
-
-interface ConversionOptions {
-  readonly longs: typeof String;
-  readonly enums: typeof Number;
-  readonly bytes: typeof Buffer;
-  readonly defaults: boolean;
-  readonly oneofs: boolean;
-}
 
 /** One method of a service, as the generated module lists it. */
 export interface MethodEntry {
@@ -34,20 +19,8 @@ export interface MethodEntry {
   readonly responseStream: boolean;
 }
 
-const types = messageTypes as ReadonlyMap<string, StaticType>;
+const schema = new Schema(messageRows, enumRows);
 const serviceTable = services as Readonly<Record<string, readonly MethodEntry[]>>;
-
-/**
- * int64 as strings: Stat.modTime is in nanoseconds and overflows a JS number.
- * defaults false: the end-of-walk marker is a STAT packet *without* a stat.
- */
-const conversion: ConversionOptions = {
-  longs: String,
-  enums: Number,
-  bytes: Buffer,
-  defaults: false,
-  oneofs: true,
-};
 
 export interface Codec<T> {
   readonly name: string;
@@ -61,18 +34,11 @@ const codecs = new Map<string, Codec<unknown>>();
 export function codec<T>(name: string): Codec<T> {
   let c = codecs.get(name);
   if (!c) {
-    const type = types.get(name);
-    if (!type) throw new Error(`no such message type: ${name}`);
+    const type = schema.type(name);
     c = {
       name,
-      encode(message: unknown): Buffer {
-        // fromObject (not verify) because it accepts int64 as decimal strings.
-        const bytes = type.encode(type.fromObject(message as Record<string, unknown>)).finish();
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      },
-      decode(bytes: Uint8Array): unknown {
-        return type.toObject(type.decode(bytes), conversion);
-      },
+      encode: (message: unknown): Buffer => schema.encode(type, message),
+      decode: (bytes: Uint8Array): unknown => schema.decode(type, bytes),
     };
     codecs.set(name, c);
   }

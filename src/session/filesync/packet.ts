@@ -1,10 +1,10 @@
 // Protobuf encoding of fsutil Packets for the transfer's hot path. Byte for
-// byte what the generic codec (protobufjs) produces for the same object:
+// byte what the generic codec (protocol/wire.ts) produces for the same object:
 // fields in number order, every field that is present (also zeros), absent
 // ones left out. A transfer encodes one packet per entry and per chunk; the
-// generic codec costs several microseconds each (object conversion, int64
-// strings parsed into Longs, the payload copied), this a fraction of that,
-// and a DATA payload is not copied at all.
+// generic codec costs more per packet (it walks the schema, parses int64
+// strings and copies the payload), this a fraction of that, and a DATA
+// payload is not copied at all.
 import type { Packet, Stat } from '../../protocol/index.js';
 
 /** A DATA payload at least this big stays a separate part instead of being copied behind the header. */
