@@ -72,10 +72,6 @@ export class Schema {
     this.index = new Map(rows.map((r, i) => [r[0], i]));
   }
 
-  has(name: string): boolean {
-    return this.index.has(name);
-  }
-
   /** The type called `name`; throws for a name not in the schema. */
   type(name: string): MessageType {
     const i = this.index.get(name);
