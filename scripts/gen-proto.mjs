@@ -6,7 +6,7 @@
 // Run by `npm run build` (and `npm run proto`).
 //
 // Why rows and not generated functions: the functions protobufjs's code
-// generator writes were 150 KB of the 410 KB main chunk, compiled on every
+// generator writes were 150 KB of the 418 KB main chunk, compiled on every
 // run before the first byte went to the builder (BENCHMARKS.md, "Sixteenth
 // session").
 import { writeFileSync } from 'node:fs';
@@ -33,19 +33,20 @@ const enumIndex = new Map(enums.map((e, i) => [e, i]));
 // The scalar types wire.ts implements; anything else in proto/ fails the build here.
 const SCALARS = new Set(['string', 'bytes', 'bool', 'int32', 'uint32', 'int64', 'uint64']);
 
-function kindOf(field, typeName, resolved) {
+/** A field's (or a map's value's) kind, and the index of the message or enum it refers to. */
+function kindOf(field) {
+  const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return ['message', typeIndex.get(resolved)];
   if (resolved instanceof protobuf.Enum) return ['enum', enumIndex.get(resolved)];
-  if (SCALARS.has(typeName)) return [typeName, -1];
-  throw new Error(`${field.fullName}: type ${typeName} is not supported by src/protocol/wire.ts`);
+  if (SCALARS.has(field.type)) return [field.type, -1];
+  throw new Error(`${field.fullName}: type ${field.type} is not supported by src/protocol/wire.ts`);
 }
 
 // Row of a field: [number, name, kind, shape (0 single, 1 repeated, 2 map), ref, oneof?]
 const typeRows = types.map((t) => {
   const fields = t.fieldsArray.map((f) => {
-    f.resolve();
     if (f.map && f.keyType !== 'string') throw new Error(`${f.fullName}: map keys other than string are not supported`);
-    const [kind, ref] = kindOf(f, f.type, f.resolvedType);
+    const [kind, ref] = kindOf(f);
     // Repeated numbers are packed in proto3, which wire.ts does not read or
     // write, as no message of ours has them; nor enums as map values.
     if (!f.map && f.repeated && !['string', 'bytes', 'message'].includes(kind)) {
