@@ -171,8 +171,10 @@ export class Schema {
         w.varint32(Number(v) >>> 0);
         return;
       case 'enum': {
-        // A name protobufjs's fromObject does not know leaves the field unset.
-        const n = typeof v === 'number' ? v : typeof v === 'string' ? this.enums[f.ref]![v] : undefined;
+        // A name protobufjs's fromObject does not know leaves the field unset;
+        // an inherited property ("constructor", "__proto__") is not a name.
+        const names = this.enums[f.ref]!;
+        const n = typeof v === 'number' ? v : typeof v === 'string' && Object.prototype.hasOwnProperty.call(names, v) ? names[v] : undefined;
         if (n === undefined) return;
         w.tag(id, WIRE_VARINT);
         w.int32(n | 0);
