@@ -189,12 +189,25 @@ start_daemon() { # version kind
   "${client[@]}" prune --keep-storage "$STATE_KEEP_MB" >/dev/null 2>&1 || log "could not prune $name (ignored)"
 }
 
+# The htpasswd registry keeps its blobs in memory (a few MB per CI run): it
+# is where two builders push one image, and its filesystem storage rewrites a
+# repository's blob link in place when a second upload of the same blob
+# commits, so a manifest put reading that link meanwhile fails with "blob
+# unknown" (distribution 2.8; a CI run failed on it). The in-memory store
+# writes a link whole under a lock. The plain registry receives the large
+# test images and keeps them on disk.
 start_registry() { # name port [htpasswd-file]
-  local name=$1 port=$2 auth=${3:-} pidfile=$RUN/$1.pid dir=$PEERS_HOME/$1
+  local name=$1 port=$2 auth=${3:-} pidfile=$RUN/$1.pid dir=$PEERS_HOME/$1 storage
   alive "$pidfile" && return
-  mkdir -p "$dir/data"
+  mkdir -p "$dir"
+  if [ -n "$auth" ]; then
+    storage='  inmemory: {}\n'
+  else
+    mkdir -p "$dir/data"
+    storage="  filesystem:\n    rootdirectory: $dir/data\n"
+  fi
   {
-    printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$dir/data"
+    printf 'version: 0.1\nstorage:\n%b  delete:\n    enabled: true\n' "$storage"
     printf 'http:\n  addr: 127.0.0.1:%s\n' "$port"
     [ -n "$auth" ] && printf 'auth:\n  htpasswd:\n    realm: peers\n    path: %s\n' "$auth"
   } >"$dir/config.yml"

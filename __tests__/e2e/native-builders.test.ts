@@ -19,6 +19,11 @@ const REGISTRY = process.env.E2E_AUTH_REGISTRY ?? '';
 const USER = process.env.E2E_AUTH_USER ?? '';
 const PASSWORD = process.env.E2E_AUTH_PASSWORD ?? '';
 const basic = (): string => `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+/** Why the action failed: its error lines first (a long log would push them out of the tail), then the tail and stderr. */
+function failure(run: { code: number; stdout: string; stderr: string }): string {
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
+  return [`the action exited with ${run.code}`, ...errors, '--- last lines:', run.stdout.slice(-3000), '--- stderr:', run.stderr.slice(-1000)].join('\n');
+}
 
 describeE2E('native builder per platform (two daemons, two platforms, one step)', () => {
   let amd: TestDaemon;
@@ -38,16 +43,22 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
   });
 
-  const COPY_ONLY = 'FROM scratch\nCOPY stamp /stamp\n';
+  // COPY only: neither daemon needs an emulator. The stamp makes the images
+  // new, and it differs per architecture so that the two builders never push
+  // the same layer blob to one repository at the same moment: the peers'
+  // registry (distribution 2.8, filesystem storage) rewrites a repository's
+  // blob link in place on the second commit, and a manifest put that reads it
+  // meanwhile fails with "blob unknown" (seen in CI, 1 run in about 30 here).
+  const COPY_ONLY = 'FROM scratch\nARG TARGETARCH\nCOPY stamp-$TARGETARCH /stamp\n';
+  const stamps = (repo: string): Record<string, string> => ({ 'stamp-amd64': `${repo} amd64\n`, 'stamp-arm64': `${repo} arm64\n` });
   /** The action on both builders for both platforms, pushing `repo`:1; throws with its output when it fails. */
   async function buildOnBoth(repo: string, dockerfile: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof runAction>>> {
-    // COPY only: neither daemon needs an emulator. The stamp makes the images new.
-    const context = makeContext({ Dockerfile: dockerfile, stamp: `${repo}\n` });
+    const context = makeContext({ Dockerfile: dockerfile, ...stamps(repo) });
     const run = await runAction(
       { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true', ...inputs },
       { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig, ...env } },
     );
-    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0) throw new Error(failure(run));
     return run;
   }
 
@@ -61,8 +72,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
 
     const repo = uniqueRepo('native');
     const other = uniqueRepo('native-copy');
-    // COPY only: neither daemon needs an emulator. The stamp makes the images new.
-    const context = makeContext({ Dockerfile: 'FROM scratch\nCOPY stamp /stamp\n', stamp: `${repo}\n` });
+    const context = makeContext({ Dockerfile: COPY_ONLY, ...stamps(repo) });
     const run = await runAction(
       {
         // The arm builder first, the amd64 platform first: the assignment follows the workers, not the order.
@@ -77,7 +87,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     );
     expect(run.stderr).toBe('');
     // The action's own lines say why it failed: show them with the exit code.
-    if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0) throw new Error(failure(run));
     const digest = run.outputs.digest!;
     const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
     expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64']);
@@ -119,12 +129,12 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
 
   test('a Dockerfile warning is one annotation, not one per builder', async () => {
     // An empty continuation line warns on every version.
-    const run = await buildOnBoth(uniqueRepo('native-warn'), 'FROM scratch\nCOPY stamp \\\n\n  /stamp\n');
+    const run = await buildOnBoth(uniqueRepo('native-warn'), 'FROM scratch\nARG TARGETARCH\nCOPY stamp-$TARGETARCH \\\n\n  /stamp\n');
     // Both builders printed it in their logs; the job page gets it once, on the Dockerfile's line.
     expect(run.stdout.split('\n').filter((l) => /^\[linux\/(amd64|arm64)\] #\d+ WARN: .*[Ee]mpty continuation line/.test(l)).length).toBeGreaterThanOrEqual(2);
     const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::warning title=Dockerfile warning'));
     expect(annotations).toHaveLength(1);
-    expect(annotations[0]).toMatch(/^::warning title=Dockerfile warning,file=Dockerfile,line=4::.*[Ee]mpty continuation line/);
+    expect(annotations[0]).toMatch(/^::warning title=Dockerfile warning,file=Dockerfile,line=5::.*[Ee]mpty continuation line/);
   });
 
   test('provenance: the assembled index keeps each builder\'s attestation, next to the image it describes', async () => {
@@ -149,10 +159,9 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     const service = await startCacheServiceStandIn();
     try {
       await buildOnBoth(uniqueRepo('native-gha'), COPY_ONLY, { 'cache-to': 'type=gha,scope=native-{platform},mode=max,ignore-error=true' }, service.env);
-      // Each builder asked with the job's token (both export the same first
-      // blob, so the requests do not tell the scopes apart; the unit tests
-      // cover {platform} in a scope). Without it a builder fails at once:
-      // "token not set for github actions cache".
+      // Each builder asked with the job's token (what is checked here; the
+      // unit tests cover {platform} in a scope). Without it a builder fails at
+      // once: "token not set for github actions cache".
       const { seen } = service;
       process.stderr.write(`native builders, gha cache: ${seen.length} requests to the cache service: ${seen.map((r) => r.url).join(', ')}\n`);
       expect(seen.length).toBeGreaterThanOrEqual(2);
