@@ -18,6 +18,7 @@ import {
   MiB,
   privateSocketPath,
   sleep,
+  until,
   startBackend,
   statusDetailsBin,
   statusOf,
@@ -202,8 +203,8 @@ describe('envd gateway over mTLS', () => {
       expect(buffered).toBeLessThan(64 * MiB);
       holding = false; // from now on read freely
       call.resume();
-      await sleep(300);
-      expect(backend.record.downloaded).toBeGreaterThan(buffered); // it moves again
+      // It moves again (however long a loaded machine takes to show it).
+      await until(() => backend.record.downloaded > buffered, 'the download to move again');
       expect(read).toBeGreaterThan(0);
     } finally {
       call.cancel();
@@ -292,13 +293,15 @@ describe('envd gateway over mTLS', () => {
 
   it('cancels the builder call when envd cancels', async () => {
     const cancelled = backend.record.expectCancel(C('Session'));
+    const seen = backend.record.calls.length;
     const md = new grpc.Metadata();
     md.add('x-mode', 'hold');
     const call = client.makeBidiStreamRequest<BytesMessage, BytesMessage>(C('Session'), (m) => bytesMessage.encode(m), (b) => bytesMessage.decode(b), md, {});
     call.on('error', () => undefined);
     const status = statusOf(call);
     call.write({ data: Buffer.from('hello') });
-    await sleep(200);
+    // Cancel once the call is open on the builder (else there is nothing there to cancel).
+    await until(() => backend.record.calls.slice(seen).includes(C('Session')), 'the call to reach the builder');
     call.cancel();
     await cancelled; // resolves only if the builder saw the cancellation
     expect((await status).code).toBe(grpc.status.CANCELLED);
@@ -405,13 +408,14 @@ describe('envd gateway over mTLS', () => {
     const gw = await startGateway(endpoint, { socketPath: privateSocketPath(dir) });
     const c = new grpc.Client(socketTarget(gw), grpc.credentials.createInsecure());
     const cancelled = backend.record.expectCancel(C('Session'));
+    const seen = backend.record.calls.length;
     const md = new grpc.Metadata();
     md.add('x-mode', 'hold');
     const call = c.makeBidiStreamRequest<BytesMessage, BytesMessage>(C('Session'), (m) => bytesMessage.encode(m), (b) => bytesMessage.decode(b), md, {});
     call.on('error', () => undefined);
     const status = statusOf(call);
     call.write({ data: Buffer.from('x') });
-    await sleep(200);
+    await until(() => backend.record.calls.slice(seen).includes(C('Session')), 'the call to reach the builder');
     await Promise.all([gw.close(), gw.close()]);
     await cancelled;
     expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await status).code);

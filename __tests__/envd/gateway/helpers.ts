@@ -514,6 +514,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits for `cond` to hold (checked every 10 ms); throws naming `what` after 10 s, a bound only a broken gateway reaches. */
+export async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (cond()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 // ---------------------------------------------------------------- scripted HTTP/2 builder
 
 export interface ScriptedBuilder {
