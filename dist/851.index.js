@@ -75,7 +75,7 @@ async function buildOnPlatformBuilders(inputs, signal) {
         reports = await Promise.all(plan.groups.map((g) => buildGroup(g, { ...inputs, tags: [repository], push: true, pushByDigest: true, annotations: forImages }, credentials, seen, stopAll)));
     }
     catch (err) {
-        (0,_build_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .rethrowBuildError */ .E)(err, inputs);
+        (0,_build_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .rethrowBuildError */ .EY)(err, inputs);
     }
     finally {
         signal.removeEventListener('abort', onAbort);
@@ -125,22 +125,33 @@ async function buildOnPlatformBuilders(inputs, signal) {
 async function buildGroup(g, inputs, credentials, seen, stopAll) {
     const client = new _buildkit_control_js__WEBPACK_IMPORTED_MODULE_5__/* .ControlClient */ .rz(g.endpoint);
     const prefix = `[${g.platforms.join(',')}] `;
+    // Each builder's own platforms, also in its cache refs ({platform}).
+    const settings = { ...inputs, platforms: g.platforms };
+    const build = () => (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__/* .runDockerfileBuild */ .ew)({
+        client,
+        inputs: settings,
+        request: (0,_buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__/* .dockerfileRequest */ .gz)((0,_cache_entries_js__WEBPACK_IMPORTED_MODULE_15__/* .withDaemonCache */ .pw)(settings)),
+        credentials,
+        // The daemons' output, interleaved: each line says whose it is; commands stay stopped.
+        write: (line) => _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.untrusted(`${prefix}${line}`),
+        onSecret: (source, value) => {
+            if (source.kind === 'file')
+                (0,_mask_js__WEBPACK_IMPORTED_MODULE_10__/* .maskSecret */ .$)(value.toString('utf8'), seen);
+        },
+        signal: stopAll.signal,
+    });
     try {
-        // Each builder's own platforms, also in its cache refs ({platform}).
-        const settings = { ...inputs, platforms: g.platforms };
-        return await (0,_buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__/* .runDockerfileBuild */ .ew)({
-            client,
-            inputs: settings,
-            request: (0,_buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__/* .dockerfileRequest */ .gz)((0,_cache_entries_js__WEBPACK_IMPORTED_MODULE_15__/* .withDaemonCache */ .pw)(settings)),
-            credentials,
-            // The daemons' output, interleaved: each line says whose it is; commands stay stopped.
-            write: (line) => _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.untrusted(`${prefix}${line}`),
-            onSecret: (source, value) => {
-                if (source.kind === 'file')
-                    (0,_mask_js__WEBPACK_IMPORTED_MODULE_10__/* .maskSecret */ .$)(value.toString('utf8'), seen);
-            },
-            signal: stopAll.signal,
-        });
+        try {
+            return await build();
+        }
+        catch (err) {
+            // The builders push into one repository at once: a registry that lost
+            // the race between two uploads of one blob gets one more (cached) try.
+            if (!(0,_build_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .isConcurrentPushRace */ .xu)(err) || stopAll.signal.aborted)
+                throw err;
+            _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.warning(`${g.platforms.join(', ')} on ${g.endpoint.address}: the registry refused the manifest, as a registry on filesystem storage does when two builders push one blob at once; building it once more, from cache`);
+            return await build();
+        }
     }
     catch (err) {
         stopAll.abort();

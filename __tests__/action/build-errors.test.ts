@@ -1,5 +1,6 @@
 import type { SecretSource } from '../../src/buildkit/settings.js';
-import { explainBuildError } from '../../src/action/build-errors.js';
+import { explainBuildError, isConcurrentPushRace } from '../../src/action/build-errors.js';
+import { BuildFailedError } from '../../src/buildkit/build.js';
 
 const secrets: SecretSource[] = [
   { id: 'token', kind: 'value', value: 'v,1\n2 ' },
@@ -30,5 +31,32 @@ describe('explaining build errors', () => {
 
   it('leaves other errors alone', () => {
     expect(explainBuildError('process "/bin/sh -c make" did not complete successfully: exit code: 2', inputs)).toBe('process "/bin/sh -c make" did not complete successfully: exit code: 2');
+  });
+});
+
+describe('a push that lost a race between two uploads of one blob', () => {
+  const progress = { steps: 1, cached: 1, warnings: [] };
+  // As v0.34.2 reported it when the peers' registry (distribution 2.8, filesystem storage) lost the race in CI.
+  const raced =
+    'failed to push 127.0.0.1:15001/e2e/native-cache-mxc5eplmhsgf: errors:\nunknown: provided digest did not match uploaded content\nunknown: blob unknown to registry - sha256:149be639adc37a536ee085a7cd9f89e87b59d900c0fd4299283a96255dfe5c62\n';
+
+  it('is recognised from the daemon’s wording', () => {
+    expect(isConcurrentPushRace(new BuildFailedError(raced, progress, false))).toBe(true);
+    expect(isConcurrentPushRace(new BuildFailedError('failed to push r.example/app: manifest blob unknown: blob unknown to registry', progress, false))).toBe(true);
+    // v0.11 quotes only the status of the manifest put.
+    const old = 'failed to push 127.0.0.1:37791/e2e/app: failed commit on ref "manifest-sha256:00681a152ed28fc3818b227fcf997c8e3f745b98cdbae54f82d09fe89ce8c618": unexpected status: 400 Bad Request';
+    expect(isConcurrentPushRace(new BuildFailedError(old, progress, false))).toBe(true);
+    // A layer's 400 is not the manifest that raced.
+    expect(isConcurrentPushRace(new BuildFailedError(old.replace('manifest-sha256', 'layer-sha256'), progress, false))).toBe(false);
+  });
+
+  it('is not any other failure, nor a cancelled build, nor a lost connection', () => {
+    expect(isConcurrentPushRace(new BuildFailedError('failed to push r.example/app: unexpected status: 401 Unauthorized', progress, false))).toBe(false);
+    expect(isConcurrentPushRace(new BuildFailedError('process "/bin/sh -c make" did not complete successfully: exit code: 2', progress, false))).toBe(false);
+    // "blob unknown" while pulling a base image is not a push that raced.
+    expect(isConcurrentPushRace(new BuildFailedError('failed to resolve source metadata: blob unknown to registry', progress, false))).toBe(false);
+    expect(isConcurrentPushRace(new BuildFailedError(raced, progress, true))).toBe(false);
+    expect(isConcurrentPushRace(new BuildFailedError(raced, progress, false, { beforeStart: false, cause: 'connection reset' }))).toBe(false);
+    expect(isConcurrentPushRace(new Error(raced))).toBe(false);
   });
 });

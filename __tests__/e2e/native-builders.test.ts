@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from '../helpers/buildkitd.js';
 import { runAction } from '../helpers/run-action.js';
 import { startCacheServiceStandIn } from '../helpers/cache-service.js';
+import { startRacingRegistry } from '../helpers/racing-registry.js';
 import { describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
 
 jest.setTimeout(300_000);
@@ -169,5 +170,57 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     } finally {
       await service.close();
     }
+  });
+
+  describe('a registry that loses the race between two uploads of one blob', () => {
+    // The plain peer registry behind a front that refuses manifest puts on cue
+    // (the race itself only happens now and then; see racing-registry.ts).
+    const PLAIN = process.env.E2E_REGISTRY ?? '';
+    async function buildThrough(refuse: (n: number) => boolean): Promise<{ run: Awaited<ReturnType<typeof runAction>>; refused: string[]; repo: string }> {
+      if (!PLAIN) throw new Error('E2E_REGISTRY must name the plain registry of the peers');
+      const racing = await startRacingRegistry(PLAIN, refuse);
+      try {
+        const repo = uniqueRepo('native-race');
+        const context = makeContext({ Dockerfile: COPY_ONLY, ...stamps(repo) });
+        const run = await runAction(
+          { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${racing.address}/${repo}:1`, push: 'true' },
+          { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig } },
+        );
+        return { run, refused: [...racing.refused], repo };
+      } finally {
+        await racing.close();
+      }
+    }
+    const retries = (run: { stdout: string }): string[] => run.stdout.split('\n').filter((l) => l.startsWith('::warning::') && l.includes('building it once more, from cache'));
+
+    test('the builder whose manifest put was refused builds once more, from cache; the index has both platforms', async () => {
+      const { run, refused, repo } = await buildThrough((n) => n === 1);
+      if (run.code !== 0) throw new Error(failure(run));
+      expect(refused).toHaveLength(1);
+      expect(retries(run)).toHaveLength(1);
+      expect(retries(run)[0]).toMatch(/^::warning::linux\/(amd64|arm64) on unix:\/\/\S+: the registry refused the manifest, /);
+      // The second try of that platform finds its step in the cache.
+      const lines = run.stdout.split('\n');
+      const platform = /^::warning::(\S+)/.exec(retries(run)[0]!)![1]!;
+      const after = lines.slice(lines.indexOf(retries(run)[0]!) + 1);
+      expect(after.some((l) => l.startsWith(`[${platform}] #`) && / CACHED$/.test(l))).toBe(true);
+      process.stderr.write(`native builders, refused manifest put: ${refused.join(', ')}; ${retries(run)[0]}\n`);
+      const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
+      expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+      expect(await registryDigest(PLAIN, repo, '1')).toBe(run.outputs.digest);
+    });
+
+    test('a registry that keeps refusing fails the step after one more try, with one error line', async () => {
+      const { run, refused } = await buildThrough(() => true);
+      expect(run.code).toBe(1);
+      // Each builder tries twice at most: no loop.
+      expect(refused.length).toBeGreaterThanOrEqual(2);
+      expect(refused.length).toBeLessThanOrEqual(4);
+      expect(retries(run).length).toBeGreaterThanOrEqual(1);
+      expect(retries(run).length).toBeLessThanOrEqual(2);
+      const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/failed to push/);
+    });
   });
 });

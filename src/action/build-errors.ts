@@ -34,6 +34,28 @@ export function explainBuildError(message: string, inputs: Pick<BuildSettings, '
 }
 
 /**
+ * Whether a build failed only because the registry lost a race between two
+ * pushes of one blob: with several builders pushing into one repository at
+ * once, a registry on filesystem storage (distribution, and so Harbor by
+ * default) rewrites the repository's link to a shared blob in place when the
+ * second upload of it finishes, and a manifest put that reads the link at that
+ * moment is refused ("blob unknown", "provided digest did not match uploaded
+ * content"; older daemons report only the 400 of the manifest put). Building
+ * once more is cheap (every step is cached) and pushes a blob that is now
+ * there; a registry that refuses the manifest for another reason refuses it
+ * again. The daemon's wording is only matched, never shown from here.
+ */
+export function isConcurrentPushRace(err: unknown): boolean {
+  if (!(err instanceof BuildFailedError) || err.cancelled || err.connectionLost) return false;
+  if (!/\bfailed to push\b/.test(err.message)) return false;
+  // Newer daemons quote the registry's errors; older ones (v0.11) only the status of the manifest put.
+  return (
+    /blob unknown to registry|manifest blob unknown|provided digest did not match uploaded content/.test(err.message) ||
+    /failed commit on ref "manifest-sha256:[0-9a-f]{64}": unexpected status: 400 Bad Request/.test(err.message)
+  );
+}
+
+/**
  * A failed build's error as the step reports it: an error annotation on the
  * step that failed (unless the build was cancelled), then one line that
  * names the input to change where the daemon's error is about one.
