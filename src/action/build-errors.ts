@@ -34,16 +34,17 @@ export function explainBuildError(message: string, inputs: Pick<BuildSettings, '
 }
 
 /**
- * Whether a build failed only because the registry lost a race between two
- * pushes of one blob: with several builders pushing into one repository at
- * once, a registry on filesystem storage (distribution, and so Harbor by
- * default) rewrites the repository's link to a shared blob in place when the
- * second upload of it finishes, and a manifest put that reads the link at that
- * moment is refused ("blob unknown", "provided digest did not match uploaded
- * content"; older daemons report only the 400 of the manifest put). Building
- * once more is cheap (every step is cached) and pushes a blob that is now
- * there; a registry that refuses the manifest for another reason refuses it
- * again. The daemon's wording is only matched, never shown from here.
+ * Whether a build's push failed the way a registry fails it when it loses
+ * the race between two uploads of one blob. With several builders pushing
+ * into one repository at once, a registry on filesystem storage
+ * (distribution, and so Harbor by default) rewrites the repository's link to
+ * a shared blob in place when the second upload of it finishes, and a
+ * manifest put that reads the link at that moment is refused ("blob
+ * unknown", "provided digest did not match uploaded content"; older daemons
+ * report only the 400 of the manifest put). Building once more is cheap
+ * (every step is cached) and pushes a blob that is now there; a registry
+ * that refuses the manifest for another reason refuses it again. The
+ * daemon's wording is only matched, never shown from here.
  */
 export function isConcurrentPushRace(err: unknown): boolean {
   if (!(err instanceof BuildFailedError) || err.cancelled || err.connectionLost) return false;
