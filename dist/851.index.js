@@ -141,17 +141,7 @@ async function buildGroup(g, inputs, credentials, seen, stopAll) {
         signal: stopAll.signal,
     });
     try {
-        try {
-            return await build();
-        }
-        catch (err) {
-            // The builders push into one repository at once: a registry that lost
-            // the race between two uploads of one blob gets one more (cached) try.
-            if (!(0,_build_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .isConcurrentPushRace */ .xu)(err) || stopAll.signal.aborted)
-                throw err;
-            _github_runner_js__WEBPACK_IMPORTED_MODULE_0__.warning(`${g.platforms.join(', ')} on ${g.endpoint.address}: the registry refused the manifest, as a registry on filesystem storage does when two builders push one blob at once; building it once more, from cache`);
-            return await build();
-        }
+        return await (0,_build_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .retryingPushRace */ .Wh)(build, `${g.platforms.join(', ')} on ${g.endpoint.address}`, stopAll.signal);
     }
     catch (err) {
         stopAll.abort();

@@ -1,6 +1,7 @@
 import type { SecretSource } from '../../src/buildkit/settings.js';
-import { explainBuildError, isConcurrentPushRace } from '../../src/action/build-errors.js';
-import { BuildFailedError } from '../../src/buildkit/build.js';
+import { jest } from '@jest/globals';
+import { explainBuildError, isConcurrentPushRace, retryingPushRace } from '../../src/action/build-errors.js';
+import { BuildFailedError, type BuildReport } from '../../src/buildkit/build.js';
 
 const secrets: SecretSource[] = [
   { id: 'token', kind: 'value', value: 'v,1\n2 ' },
@@ -58,5 +59,52 @@ describe('a push that lost a race between two uploads of one blob', () => {
     expect(isConcurrentPushRace(new BuildFailedError(raced, progress, true))).toBe(false);
     expect(isConcurrentPushRace(new BuildFailedError(raced, progress, false, { beforeStart: false, cause: 'connection reset' }))).toBe(false);
     expect(isConcurrentPushRace(new Error(raced))).toBe(false);
+  });
+});
+
+describe('retryingPushRace', () => {
+  const progress = { steps: 1, cached: 1, warnings: [] };
+  const raced = new BuildFailedError('failed to push r.example/app:1: errors:\nunknown: blob unknown to registry - sha256:00\n', progress, false);
+  const report = { exporterResponse: {}, progress, transfer: { bytesSent: 0 } } as unknown as BuildReport;
+  /** A build that fails with the given errors in turn, then succeeds; counts its calls. */
+  const builds = (...failures: Error[]) => {
+    let calls = 0;
+    const build = async (): Promise<BuildReport> => {
+      const failure = failures[calls++];
+      if (failure) throw failure;
+      return report;
+    };
+    return { build, calls: () => calls };
+  };
+  let stdout: jest.SpiedFunction<typeof process.stdout.write>;
+  beforeEach(() => {
+    stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => stdout.mockRestore());
+
+  it('builds once more after a lost race, with one warning', async () => {
+    const b = builds(raced);
+    await expect(retryingPushRace(b.build, 'tcp://b:1234', new AbortController().signal)).resolves.toBe(report);
+    expect(b.calls()).toBe(2);
+    expect(stdout.mock.calls.map((c) => String(c[0])).filter((l) => l.startsWith('::warning::tcp://b:1234: the registry refused the manifest'))).toHaveLength(1);
+  });
+
+  it('gives up after the second refusal, with its error', async () => {
+    const again = new BuildFailedError(raced.message, progress, false);
+    const b = builds(raced, again);
+    await expect(retryingPushRace(b.build, 'tcp://b:1234', new AbortController().signal)).rejects.toBe(again);
+    expect(b.calls()).toBe(2);
+  });
+
+  it('does not retry another failure, nor once the step is stopping', async () => {
+    const other = new BuildFailedError('process "/bin/sh -c make" did not complete successfully: exit code: 2', progress, false);
+    const b = builds(other);
+    await expect(retryingPushRace(b.build, 'x', new AbortController().signal)).rejects.toBe(other);
+    expect(b.calls()).toBe(1);
+    const stopped = new AbortController();
+    stopped.abort();
+    const c = builds(raced);
+    await expect(retryingPushRace(c.build, 'x', stopped.signal)).rejects.toBe(raced);
+    expect(c.calls()).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAction } from '../helpers/run-action.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRacingRegistry } from '../helpers/racing-registry.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
 import { tempDir } from '../helpers/temp-dirs.js';
 
@@ -68,6 +69,28 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/tcp:\/\/127\.0\.0\.1:1 is not usable: connection refused/);
     expect(run.outputs.digest).toMatch(/^sha256:/);
+  });
+
+  test('a manifest the registry refuses as a lost upload race is pushed by a second, cached build', async () => {
+    // Matrix jobs push into one repository at once, as the builders of one step do (native-builders.test.ts).
+    const racing = await startRacingRegistry(E2E_REGISTRY, (n) => n === 1);
+    try {
+      const context = contextWithIgnore();
+      const repo = uniqueRepo('race');
+      const run = await runAction({ builder: BUILDKIT_HOST, context, tags: `${racing.address}/${repo}:1`, push: 'true' }, { env: { GITHUB_WORKSPACE: context } });
+      if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.split('\n').filter((l) => l.startsWith('::error') || l.startsWith('::warning')).join('\n')}`);
+      expect(racing.refused).toEqual([`/v2/${repo}/manifests/1`]);
+      const warnings = run.stdout.split('\n').filter((l) => l.startsWith('::warning::'));
+      expect(warnings).toEqual([
+        `::warning::${BUILDKIT_HOST}: the registry refused the manifest, as a registry on filesystem storage does when two pushes of one blob meet; building it once more, from cache`,
+      ]);
+      // The second build found every step in the cache.
+      const after = run.stdout.split('\n').slice(run.stdout.split('\n').indexOf(warnings[0]!) + 1);
+      expect(after.some((l) => /^#\d+ \[\d\/\d\] RUN .* CACHED$|^#\d+ CACHED$/.test(l))).toBe(true);
+      expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBe(run.outputs.digest);
+    } finally {
+      await racing.close();
+    }
   });
 
   describe('push to a registry that requires a login', () => {

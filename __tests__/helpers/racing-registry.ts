@@ -15,19 +15,19 @@ export interface RacingRegistry {
   close(): Promise<void>;
 }
 
-/** A manifest put by digest, as a push by digest makes (tags are left alone). */
-const MANIFEST_BY_DIGEST = /^\/v2\/.+\/manifests\/sha256:[0-9a-f]{64}$/;
+/** A manifest put, by tag or by digest. */
+const MANIFEST_PUT = /^\/v2\/.+\/manifests\/[^/?]+$/;
 
 /**
  * Fronts `upstream` (host:port, plain HTTP). `refuse(n)` is asked for the
- * n-th manifest put by digest (from 1) and says whether to refuse it.
+ * n-th manifest put (from 1) and says whether to refuse it.
  */
 export async function startRacingRegistry(upstream: string, refuse: (n: number) => boolean): Promise<RacingRegistry> {
   const refused: string[] = [];
   let puts = 0;
   const [upHost, upPort] = upstream.split(':') as [string, string];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'PUT' && MANIFEST_BY_DIGEST.test(req.url ?? '') && refuse(++puts)) {
+    if (req.method === 'PUT' && MANIFEST_PUT.test(req.url ?? '') && refuse(++puts)) {
       refused.push(req.url!);
       req.resume();
       req.on('end', () => {

@@ -1,7 +1,7 @@
 // Daemon errors about something an input controls, rephrased to name that
 // input: BuildKit's wording ("secret npmrc: not found") names neither the
 // Dockerfile nor the action input that fixes it.
-import { BuildFailedError } from '../buildkit/build.js';
+import { BuildFailedError, type BuildReport } from '../buildkit/build.js';
 import type { BuildSettings } from '../buildkit/settings.js';
 import * as runner from '../github/runner.js';
 import { failureAnnotation } from './annotations.js';
@@ -54,6 +54,23 @@ export function isConcurrentPushRace(err: unknown): boolean {
     /blob unknown to registry|manifest blob unknown|provided digest did not match uploaded content/.test(err.message) ||
     /failed commit on ref "manifest-sha256:[0-9a-f]{64}": unexpected status: 400 Bad Request/.test(err.message)
   );
+}
+
+/**
+ * Runs a build, and once more when its push failed as a lost race between
+ * two uploads of one blob fails it (isConcurrentPushRace). Several builders
+ * of one step push into one repository at once, and so do the jobs of a
+ * matrix. `who` names the build in the warning; nothing is retried once
+ * `signal` is aborted.
+ */
+export async function retryingPushRace(build: () => Promise<BuildReport>, who: string, signal: AbortSignal): Promise<BuildReport> {
+  try {
+    return await build();
+  } catch (err) {
+    if (!isConcurrentPushRace(err) || signal.aborted) throw err;
+    runner.warning(`${who}: the registry refused the manifest, as a registry on filesystem storage does when two pushes of one blob meet; building it once more, from cache`);
+    return build();
+  }
 }
 
 /**

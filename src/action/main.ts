@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as runner from '../github/runner.js';
 import { BuildFailedError, runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
-import { rethrowBuildError } from './build-errors.js';
+import { rethrowBuildError, retryingPushRace } from './build-errors.js';
 import { ControlClient } from '../buildkit/control.js';
 import { connectionLossMessage } from '../buildkit/solve.js';
 import { dockerfileRequest, type BuildRequest } from '../buildkit/solve-request.js';
@@ -110,20 +110,22 @@ async function buildDockerfile(inputs: ActionInputs, request: BuildRequest, buil
   let report: BuildReport;
   runner.startGroup(`Building ${inputs.tags.join(', ') || 'image'} on ${builder.endpoint.address}`);
   try {
-    report = await runDockerfileBuild({
-      client,
-      inputs,
-      request,
-      credentials,
-      // Build output and every name in it are the daemon's: commands stay
-      // stopped while it streams (our own masks and annotations resume them).
-      write: (line) => runner.untrusted(line),
-      // Everything was masked up front; this only catches a secret file rewritten since.
-      onSecret: (source, value) => {
-        if (source.kind === 'file') masker(value.toString('utf8'));
-      },
-      signal,
-    });
+    const build = (): Promise<BuildReport> =>
+      runDockerfileBuild({
+        client,
+        inputs,
+        request,
+        credentials,
+        // Build output and every name in it are the daemon's: commands stay
+        // stopped while it streams (our own masks and annotations resume them).
+        write: (line) => runner.untrusted(line),
+        // Everything was masked up front; this only catches a secret file rewritten since.
+        onSecret: (source, value) => {
+          if (source.kind === 'file') masker(value.toString('utf8'));
+        },
+        signal,
+      });
+    report = await retryingPushRace(build, builder.endpoint.address, signal);
   } catch (err) {
     // main decides on a builder lost before the build started: another builder, or the end of the run.
     if (err instanceof BuildFailedError && err.connectionLost?.beforeStart) throw err;

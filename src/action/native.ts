@@ -6,7 +6,7 @@ import * as runner from '../github/runner.js';
 import { runDockerfileBuild, type BuildReport } from '../buildkit/build.js';
 import { dockerfileRequest } from '../buildkit/solve-request.js';
 import { withDaemonCache } from './cache-entries.js';
-import { isConcurrentPushRace, rethrowBuildError } from './build-errors.js';
+import { rethrowBuildError, retryingPushRace } from './build-errors.js';
 import { annotationPaths, warningAnnotations } from './annotations.js';
 import { ControlClient } from '../buildkit/control.js';
 import { checkBuilderFeatures } from '../action/builder-features.js';
@@ -126,17 +126,7 @@ async function buildGroup(
       signal: stopAll.signal,
     });
   try {
-    try {
-      return await build();
-    } catch (err) {
-      // The builders push into one repository at once: a registry that lost
-      // the race between two uploads of one blob gets one more (cached) try.
-      if (!isConcurrentPushRace(err) || stopAll.signal.aborted) throw err;
-      runner.warning(
-        `${g.platforms.join(', ')} on ${g.endpoint.address}: the registry refused the manifest, as a registry on filesystem storage does when two builders push one blob at once; building it once more, from cache`,
-      );
-      return await build();
-    }
+    return await retryingPushRace(build, `${g.platforms.join(', ')} on ${g.endpoint.address}`, stopAll.signal);
   } catch (err) {
     stopAll.abort();
     throw err;
