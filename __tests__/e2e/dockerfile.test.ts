@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAction } from '../helpers/run-action.js';
+import { actionFailure, runAction } from '../helpers/run-action.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { startRacingRegistry } from '../helpers/racing-registry.js';
 import { BUILDKIT_HOST, E2E_REGISTRY, describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
@@ -78,14 +78,15 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
       const context = contextWithIgnore();
       const repo = uniqueRepo('race');
       const run = await runAction({ builder: BUILDKIT_HOST, context, tags: `${racing.address}/${repo}:1`, push: 'true' }, { env: { GITHUB_WORKSPACE: context } });
-      if (run.code !== 0) throw new Error(`the action exited with ${run.code}:\n${run.stdout.split('\n').filter((l) => l.startsWith('::error') || l.startsWith('::warning')).join('\n')}`);
+      if (run.code !== 0) throw new Error(actionFailure(run));
       expect(racing.refused).toEqual([`/v2/${repo}/manifests/1`]);
-      const warnings = run.stdout.split('\n').filter((l) => l.startsWith('::warning::'));
+      const lines = run.stdout.split('\n');
+      const warnings = lines.filter((l) => l.startsWith('::warning::'));
       expect(warnings).toEqual([
         `::warning::${BUILDKIT_HOST}: the registry refused the manifest, as a registry on filesystem storage does when two pushes of one blob meet; building it once more, from cache`,
       ]);
       // The second build found every step in the cache.
-      const after = run.stdout.split('\n').slice(run.stdout.split('\n').indexOf(warnings[0]!) + 1);
+      const after = lines.slice(lines.indexOf(warnings[0]!) + 1);
       expect(after.some((l) => /^#\d+ \[\d\/\d\] RUN .* CACHED$|^#\d+ CACHED$/.test(l))).toBe(true);
       expect(await registryDigest(E2E_REGISTRY, repo, '1')).toBe(run.outputs.digest);
     } finally {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from '../helpers/buildkitd.js';
-import { runAction } from '../helpers/run-action.js';
+import { actionFailure, runAction } from '../helpers/run-action.js';
 import { startCacheServiceStandIn } from '../helpers/cache-service.js';
 import { startRacingRegistry } from '../helpers/racing-registry.js';
 import { describeE2E, makeContext, registryDigest, uniqueRepo } from './env.js';
@@ -20,11 +20,6 @@ const REGISTRY = process.env.E2E_AUTH_REGISTRY ?? '';
 const USER = process.env.E2E_AUTH_USER ?? '';
 const PASSWORD = process.env.E2E_AUTH_PASSWORD ?? '';
 const basic = (): string => `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-/** Why the action failed: its error lines first (a long log would push them out of the tail), then the tail and stderr. */
-function failure(run: { code: number; stdout: string; stderr: string }): string {
-  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
-  return [`the action exited with ${run.code}`, ...errors, '--- last lines:', run.stdout.slice(-3000), '--- stderr:', run.stderr.slice(-1000)].join('\n');
-}
 
 describeE2E('native builder per platform (two daemons, two platforms, one step)', () => {
   let amd: TestDaemon;
@@ -59,7 +54,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
       { builder: `${arm.address}\n${amd.address}`, fallback: 'never', context, platforms: 'linux/amd64,linux/arm64', tags: `${REGISTRY}/${repo}:1`, push: 'true', ...inputs },
       { env: { GITHUB_WORKSPACE: context, DOCKER_CONFIG: dockerConfig, ...env } },
     );
-    if (run.code !== 0) throw new Error(failure(run));
+    if (run.code !== 0) throw new Error(actionFailure(run));
     return run;
   }
 
@@ -88,7 +83,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
     );
     expect(run.stderr).toBe('');
     // The action's own lines say why it failed: show them with the exit code.
-    if (run.code !== 0) throw new Error(failure(run));
+    if (run.code !== 0) throw new Error(actionFailure(run));
     const digest = run.outputs.digest!;
     const digests = JSON.parse(run.outputs.digests!) as Record<string, string>;
     expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64']);
@@ -195,7 +190,7 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
 
     test('the builder whose manifest put was refused builds once more, from cache; the index has both platforms', async () => {
       const { run, refused, repo } = await buildThrough((n) => n === 1);
-      if (run.code !== 0) throw new Error(failure(run));
+      if (run.code !== 0) throw new Error(actionFailure(run));
       expect(refused).toHaveLength(1);
       expect(retries(run)).toHaveLength(1);
       expect(retries(run)[0]).toMatch(/^::warning::linux\/(amd64|arm64) on unix:\/\/\S+: the registry refused the manifest, /);

@@ -30,6 +30,12 @@ export interface ActionRun {
 
 export { parseFileCommands };
 
+/** Why a run failed, for a test's error: its error lines first (a long log would push them out of the tail), then the tail and stderr. */
+export function actionFailure(run: { code: number; stdout: string; stderr: string }): string {
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
+  return [`the action exited with ${run.code}`, ...errors, '--- last lines:', run.stdout.slice(-3000), '--- stderr:', run.stderr.slice(-1000)].join('\n');
+}
+
 function toInputEnv(inputs: Record<string, string>): Record<string, string> {
   // The runner upper-cases names and turns spaces into underscores; dashes stay.
   return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));

@@ -1,6 +1,7 @@
 // Daemon errors about something an input controls, rephrased to name that
 // input: BuildKit's wording ("secret npmrc: not found") names neither the
-// Dockerfile nor the action input that fixes it.
+// Dockerfile nor the action input that fixes it. Also the one failure worth a
+// second try: a push refused by a registry that lost an upload race.
 import { BuildFailedError, type BuildReport } from '../buildkit/build.js';
 import type { BuildSettings } from '../buildkit/settings.js';
 import * as runner from '../github/runner.js';
