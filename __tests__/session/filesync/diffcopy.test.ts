@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PacketType, type Packet } from '../../../src/protocol/index.js';
 import { createTransferStats, serveDiffCopy, DEFAULT_CHUNK_SIZE, PREREAD_BEFORE_REQUESTS, PREREAD_BYTES, type DiffCopyOptions } from '../../../src/session/filesync/diffcopy.js';
-import { FsThread } from '../../../src/session/filesync/fs-thread.js';
+import { FsThread, sharedFsThread } from '../../../src/session/filesync/fs-thread.js';
 import { Code, RpcError } from '../../../src/session/rpc.js';
 import { actAsReceiver, FakeCall, HoldingCall, makeTree, packetCodec, removeTrees } from './helpers.js';
 
@@ -397,7 +397,9 @@ const READ_MODES: [string, DiffCopyOptions['fsThread']][] = [
 ];
 
 describe('DiffCopy sender: files read with their listing', () => {
-  const serve = (call: FakeCall, dirs: Map<string, string>) => serveDiffCopy(call, dirs);
+  // The shared worker threads, named here: a flat one-file context would not
+  // start them, and these tests would then pass only after one that did.
+  const serve = (call: FakeCall, dirs: Map<string, string>) => serveDiffCopy(call, dirs, undefined, { fsThread: sharedFsThread() ?? null });
 
   it('sends a file swapped for a symlink after it was listed as it was listed, never the link target', async () => {
     const outside = await makeTree({ 'secret.txt': 'TOP SECRET' });
