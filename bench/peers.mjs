@@ -15,12 +15,15 @@
 //                   `-` prints them only
 //   BENCH_NODE      (run.mjs) the Node.js that runs the action; its tables
 //                   get their own markers (e.g. `v0.34.2 small node24`)
+//   BENCH_OUT_DIR   keep each version's raw results (run.mjs's JSON, every
+//                   sample) as VERSION.json in this directory; by default
+//                   they go to a temporary directory removed at the end
 //
 // Each table sits between markers naming its version and contexts, so a
 // later run of the same version and contexts replaces it and other tables
 // stay.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +70,9 @@ const versions = wanted.length ? all.filter((v) => wanted.includes(v)) : all;
 const newest = all[all.length - 1];
 const newestBuildctl = versionEnv(newest).BUILDCTL;
 const contexts = process.env.BENCH_CONTEXTS || 'tiny,small,large';
-const outDir = mkdtempSync(path.join(os.tmpdir(), 'envd-bench-peers-'));
+const keptOut = process.env.BENCH_OUT_DIR?.trim() ? path.resolve(process.env.BENCH_OUT_DIR.trim()) : null;
+if (keptOut) mkdirSync(keptOut, { recursive: true });
+const outDir = keptOut ?? mkdtempSync(path.join(os.tmpdir(), 'envd-bench-peers-'));
 
 function runVersion(version) {
   const env = { ...process.env, ...versionEnv(version), BUILDCTL_NEWEST: newestBuildctl, BENCH_OUT: path.join(outDir, `${version}.json`) };
@@ -102,10 +107,36 @@ function table(version, result) {
   }
   lines.push('');
   for (const t of result.targets) lines.push(`- ${t.holds ? 'holds' : '**missed**'}: ${t.target}`);
+  const perRound = perRoundRatios(result.samples, 'small-first');
+  if (perRound) {
+    lines.push(
+      `- A transfer round by round (ours / buildctl ${shortVersion(e.buildctl)} in the same round, not a target): ${fmt(perRound.min, 2)}–${fmt(perRound.median, 2)}–${fmt(perRound.max, 2)} (min–median–max), ours faster in ${perRound.faster} of ${perRound.rounds} rounds`,
+    );
+  }
   if (result.control) {
     lines.push(`- control (not a target): envd through a compiled TLS relay (bench/tls-relay) to the mutual-TLS daemon is ${fmt(result.control.relayVsDirect, 2)}x envd direct; ours is ${fmt(result.control.gatewayVsRelay, 2)}x that relay`);
   }
   return lines.join('\n');
+}
+
+/**
+ * Ours against the version's own buildctl, round by round, for one kind of
+ * sample (the daemon's span): how much the two tools differ from round to
+ * round, which the medians alone do not show.
+ */
+function perRoundRatios(samples, kind) {
+  const spans = new Map();
+  for (const s of samples ?? []) {
+    const ms = s.daemon?.contextMs;
+    if (s.kind !== kind || !Number.isFinite(ms) || (s.tool !== 'ours' && s.tool !== 'buildctl')) continue;
+    spans.set(s.round, { ...spans.get(s.round), [s.tool]: ms });
+  }
+  const ratios = [...spans.values()].filter((r) => r.ours !== undefined && r.buildctl !== undefined).map((r) => r.ours / r.buildctl);
+  if (ratios.length === 0) return null;
+  ratios.sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  return { min: ratios[0], median, max: ratios[ratios.length - 1], faster: ratios.filter((r) => r < 1).length, rounds: ratios.length };
 }
 
 const results = [];
@@ -119,7 +150,7 @@ for (const version of versions) {
   const runtime = process.env.BENCH_NODE?.trim() ? ` node${/^v(\d+)/.exec(result.environment.node ?? '')?.[1] ?? '?'}` : '';
   results.push({ version, key: `${version} ${contexts}${runtime}`, md: table(version, result) });
 }
-rmSync(outDir, { recursive: true, force: true });
+if (!keptOut) rmSync(outDir, { recursive: true, force: true });
 
 const target = process.env.BENCH_MD ?? path.join(ROOT, 'BENCHMARKS.md');
 for (const { key, md } of results) {
