@@ -107,7 +107,7 @@ function table(version, result) {
   }
   lines.push('');
   for (const t of result.targets) lines.push(`- ${t.holds ? 'holds' : '**missed**'}: ${t.target}`);
-  const perRound = perRoundRatios(result.samples, 'small-first');
+  const perRound = result.aRounds;
   if (perRound) {
     lines.push(
       `- A transfer round by round (ours / buildctl ${shortVersion(e.buildctl)} in the same round, not a target): ${fmt(perRound.min, 2)}–${fmt(perRound.median, 2)}–${fmt(perRound.max, 2)} (min–median–max), ours faster in ${perRound.faster} of ${perRound.rounds} rounds`,
@@ -117,26 +117,6 @@ function table(version, result) {
     lines.push(`- control (not a target): envd through a compiled TLS relay (bench/tls-relay) to the mutual-TLS daemon is ${fmt(result.control.relayVsDirect, 2)}x envd direct; ours is ${fmt(result.control.gatewayVsRelay, 2)}x that relay`);
   }
   return lines.join('\n');
-}
-
-/**
- * Ours against the version's own buildctl, round by round, for one kind of
- * sample (the daemon's span): how much the two tools differ from round to
- * round, which the medians alone do not show.
- */
-function perRoundRatios(samples, kind) {
-  const spans = new Map();
-  for (const s of samples ?? []) {
-    const ms = s.daemon?.contextMs;
-    if (s.kind !== kind || !Number.isFinite(ms) || (s.tool !== 'ours' && s.tool !== 'buildctl')) continue;
-    spans.set(s.round, { ...spans.get(s.round), [s.tool]: ms });
-  }
-  const ratios = [...spans.values()].filter((r) => r.ours !== undefined && r.buildctl !== undefined).map((r) => r.ours / r.buildctl);
-  if (ratios.length === 0) return null;
-  ratios.sort((a, b) => a - b);
-  const mid = ratios.length >> 1;
-  const median = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
-  return { min: ratios[0], median, max: ratios[ratios.length - 1], faster: ratios.filter((r) => r < 1).length, rounds: ratios.length };
 }
 
 const results = [];

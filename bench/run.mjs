@@ -563,6 +563,23 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/**
+ * Ours against `other` round by round, for one kind of sample (the daemon's
+ * span): the ratio within each round (min, median, max) and the rounds ours
+ * was faster in. Null without a round that has both.
+ */
+function roundByRound(samples, kind, other) {
+  const spans = new Map();
+  for (const s of samples) {
+    const ms = s.daemon?.contextMs;
+    if (s.kind !== kind || !Number.isFinite(ms) || (s.tool !== 'ours' && s.tool !== other)) continue;
+    spans.set(s.round, { ...spans.get(s.round), [s.tool]: ms });
+  }
+  const ratios = [...spans.values()].filter((r) => r.ours !== undefined && r[other] !== undefined).map((r) => r.ours / r[other]);
+  if (!ratios.length) return null;
+  return { min: Math.min(...ratios), median: median(ratios), max: Math.max(...ratios), faster: ratios.filter((r) => r < 1).length, rounds: ratios.length };
+}
+
 function spread(values, digits = 0) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x));
   return v.length ? `${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)}` : 'n/a';
@@ -1002,6 +1019,11 @@ async function main() {
   if (control) {
     console.log(`  control: envd via a compiled TLS relay ${fmt(control.relayVsDirect, 2)}x envd direct; ours (gateway) ${fmt(control.gatewayVsRelay, 2)}x the relay`);
   }
+  // Not a target: A round by round, which the medians alone do not show.
+  const aRounds = roundByRound(samples, 'small-first', 'buildctl');
+  if (aRounds) {
+    console.log(`  A transfer round by round, ours / buildctl: ${fmt(aRounds.min, 2)}–${fmt(aRounds.median, 2)}–${fmt(aRounds.max, 2)} (min–median–max), ours faster in ${aRounds.faster} of ${aRounds.rounds}`);
+  }
 
   const notCached = samples.filter((s) => s.kind.endsWith('-cached') && s.cachedSteps < 2);
   if (notCached.length) console.log(`  warning: ${notCached.length} "cached" rebuild(s) did not report both steps CACHED`);
@@ -1012,7 +1034,7 @@ async function main() {
 
   const outFile = process.env.BENCH_OUT?.trim() || path.join(os.tmpdir(), 'envd-remote-build-bench', 'latest.json');
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, tinyRepeats: CONTEXTS.has('tiny') ? TINY_REPEATS : undefined, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, control, samples }, null, 2));
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, tinyRepeats: CONTEXTS.has('tiny') ? TINY_REPEATS : undefined, scale: SCALE, environment: env, contexts: sizes, tools: names, rows, targets, control, aRounds, samples }, null, 2));
   console.log(`\nraw results: ${outFile}`);
 }
 
