@@ -19,8 +19,10 @@ var external_node_http2_ = __webpack_require__(2467);
 var grpc_status = __webpack_require__(752);
 // EXTERNAL MODULE: ./src/buildkit/channel.ts
 var channel = __webpack_require__(6211);
-// EXTERNAL MODULE: ./src/buildkit/connection.ts + 1 modules
-var connection = __webpack_require__(9507);
+// EXTERNAL MODULE: ./src/buildkit/connection.ts + 2 modules
+var connection = __webpack_require__(2398);
+// EXTERNAL MODULE: ./src/common/h2/frames.ts
+var h2_frames = __webpack_require__(2060);
 // EXTERNAL MODULE: ./src/common/grpc-frames.ts
 var grpc_frames = __webpack_require__(6956);
 ;// CONCATENATED MODULE: ./src/envd/gateway/wire.ts
@@ -269,6 +271,7 @@ function statusOf(headers) {
 
 
 
+
 /** Ends a stream before any upstream call exists. */
 function respondTrailersOnly(stream, code, details, extra = {}) {
     if (stream.destroyed || stream.closed || stream.headersSent)
@@ -374,7 +377,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
             upstreamDone = true;
             // RST_STREAM(CANCEL): the builder cancels the call's context.
             if (!upstream.destroyed)
-                upstream.close(external_node_http2_.constants.NGHTTP2_CANCEL);
+                upstream.close(h2_frames/* ErrorCode */.O4.CANCEL);
         }
         // Let further request bytes drain into the void instead of stalling the connection.
         if (!stream.destroyed)
@@ -431,7 +434,7 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         if (finished)
             return;
         const fields = passThroughHeaders(rawList(headers, raw), true);
-        if (flags & external_node_http2_.constants.NGHTTP2_FLAG_END_STREAM) {
+        if (flags & h2_frames/* Flag */.lN.END_STREAM) {
             // Trailers-only: the status is in this one HEADERS frame.
             passStatus(fields, true);
             return;
@@ -467,8 +470,8 @@ function proxyCall(ctx, path, stream, upstream, capture) {
         if (finished)
             return;
         upstreamDone = true;
-        const code = upstream.rstCode ?? external_node_http2_.constants.NGHTTP2_NO_ERROR;
-        if (upstreamError === undefined && code === external_node_http2_.constants.NGHTTP2_NO_ERROR) {
+        const code = upstream.rstCode ?? h2_frames/* ErrorCode */.O4.NO_ERROR;
+        if (upstreamError === undefined && code === h2_frames/* ErrorCode */.O4.NO_ERROR) {
             finish(grpc_status/* Status */.nW.INTERNAL, builderFailed('the call ended without a gRPC status'));
             return;
         }

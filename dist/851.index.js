@@ -11,7 +11,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var _github_runner_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9373);
 /* harmony import */ var _buildkit_build_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9740);
-/* harmony import */ var _buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5207);
+/* harmony import */ var _buildkit_solve_request_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7053);
 /* harmony import */ var _cache_entries_js__WEBPACK_IMPORTED_MODULE_15__ = __webpack_require__(2288);
 /* harmony import */ var _build_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7004);
 /* harmony import */ var _annotations_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7376);

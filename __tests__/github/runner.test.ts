@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import { captureStdout, captureStdoutAsync, makeTempDir, maskedValues, parseFileCommands } from '../action/helpers.js';
 import { readAsRunner } from '../helpers/workflow-commands.js';
 
-// node:crypto's randomUUID, with the real one by default; a test can pin the
-// next delimiter to try to smuggle it into a name or value.
-const crypto = await import('node:crypto');
-const randomUUID = jest.fn(() => crypto.randomUUID());
-jest.unstable_mockModule('node:crypto', () => ({ ...crypto, randomUUID }));
+// Our randomUUID (common/random.ts), the real one by default; a test can pin
+// the next delimiter to try to smuggle it into a name or value.
+const random = await import('../../src/common/random.js');
+const randomUUID = jest.fn(() => random.randomUUID());
+jest.unstable_mockModule('../../src/common/random.js', () => ({ ...random, randomUUID }));
 const runner = await import('../../src/github/runner.js');
 const summary = await import('../../src/github/summary.js');
 

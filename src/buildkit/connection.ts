@@ -1,11 +1,13 @@
-// The HTTP/2 connection to a builder: one node:http2 session, opened on
-// first use and opened again after it closed or failed, with TLS (always
-// verified), the :authority and a keepalive while calls are open. Our gRPC
-// calls (grpc-call.ts) run on it, and the envd gateway passes envd's streams
-// on over one of its own byte for byte.
-import * as http2 from 'node:http2';
+// The HTTP/2 connection to a builder: one session of our own HTTP/2 client
+// (common/h2/client.ts), opened on first use and opened again after it
+// closed or failed, with TLS (always verified), the :authority and a
+// keepalive while calls are open. Our gRPC calls (grpc-call.ts) run on it,
+// and the envd gateway passes envd's streams on over one of its own byte for
+// byte.
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
+import { ClientSession, type ClientSocket, type ClientStream, type OutgoingHeaders } from '../common/h2/client.js';
+import { ErrorCode } from '../common/h2/frames.js';
 import { DEFAULT_KEEPALIVE, type KeepaliveSettings } from './channel.js';
 import { builderAuthority, clientTls, type BuilderEndpoint, type TlsConfig } from './endpoint.js';
 import { proxyFor, ProxyTunnel } from './proxy.js';
@@ -16,10 +18,12 @@ export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Header limits matching grpc-go's 16 MiB default; Node's defaults (128 fields, 64 KiB) are far lower. */
 export const MAX_HEADER_LIST_BYTES = 16 * 1024 * 1024;
 export const MAX_HEADER_FIELDS = 100_000;
+/** What our client advertises and holds per connection. */
+const CLIENT_LIMITS = { streamWindow: STREAM_WINDOW_BYTES, connectionWindow: CONNECTION_WINDOW_BYTES, maxHeaderListBytes: MAX_HEADER_LIST_BYTES } as const;
 /** How long close() lets the session end gracefully before destroying it. */
 const CLOSE_GRACE_MS = 1000;
 
-/** HTTP/2 session options of builder connections, and of the gateway's side facing envd. */
+/** node:http2 session options of the gateway's side facing envd. */
 export const SESSION_OPTIONS = {
   maxHeaderListPairs: MAX_HEADER_FIELDS,
   maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
@@ -37,7 +41,7 @@ export interface BuilderConnectionOptions {
 
 /** One session plus what its keepalive needs to know. */
 interface Connection {
-  readonly session: http2.ClientHttp2Session;
+  readonly session: ClientSession;
   /** Streams opened on it that have not closed yet. */
   open: number;
   /** The next ping, while streams are open and no ping is out. */
@@ -60,7 +64,7 @@ export class BuilderConnection {
   private current: Connection | undefined;
   private closed = false;
   /** Which connection each open stream belongs to, to explain its failure. */
-  private readonly streams = new WeakMap<http2.ClientHttp2Stream, Connection>();
+  private readonly streams = new WeakMap<ClientStream, Connection>();
 
   constructor(
     private readonly endpoint: BuilderEndpoint,
@@ -84,10 +88,10 @@ export class BuilderConnection {
    * this connection is closed or Node refuses the headers; connection
    * failures arrive later as the stream's 'error' and 'close'.
    */
-  request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
+  request(headers: OutgoingHeaders): ClientStream {
     if (this.closed) throw new Error(`the connection to builder ${this.address} is closed`);
     const conn = this.connection();
-    const stream = conn.session.request(headers, { endStream: false });
+    const stream = conn.session.request(headers);
     if (conn.open++ === 0) conn.session.ref();
     this.streams.set(stream, conn);
     if (!conn.pingTimer && !conn.answerTimer) this.schedulePing(conn);
@@ -110,7 +114,7 @@ export class BuilderConnection {
    * a connection closed without one (a builder refusing our TLS client
    * certificate just hangs up).
    */
-  connectionFailure(stream: http2.ClientHttp2Stream): string | undefined {
+  connectionFailure(stream: ClientStream): string | undefined {
     const conn = this.streams.get(stream);
     if (!conn || !(conn.session.closed || conn.session.destroyed)) return undefined;
     if (conn.error) return conn.error.message;
@@ -149,63 +153,46 @@ export class BuilderConnection {
       this.log(`${this.label}connection to builder ${this.address}: ${err.message}`);
     });
     session.on('goaway', (code: number) => {
-      if (code !== http2.constants.NGHTTP2_NO_ERROR) this.log(`${this.label}builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
+      if (code !== ErrorCode.NO_ERROR) this.log(`${this.label}builder ${this.address} sent GOAWAY (HTTP/2 error ${code})`);
     });
     session.once('close', () => {
       stopTimers(conn);
       if (this.current === conn) this.current = undefined;
     });
-    session.once('connect', () => {
-      try {
-        // initialWindowSize only covers streams; the connection window stays at
-        // 64 KiB unless raised here.
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-      } catch (err) {
-        this.log(`${this.label}could not raise the connection window to the builder: ${(err as Error).message}`);
-      }
-    });
     return conn;
   }
 
-  private connect(): http2.ClientHttp2Session {
-    const options: http2.SecureClientSessionOptions = {
-      ...SESSION_OPTIONS,
-      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
-    };
+  private connect(): ClientSession {
     const e = this.endpoint;
-    if (e.scheme === 'unix') {
-      const socketPath = e.socketPath!;
-      return http2.connect('http://localhost', { ...options, createConnection: () => net.connect({ path: socketPath }) });
-    }
-    const host = e.host!.includes(':') ? `[${e.host}]` : e.host!;
+    if (e.scheme === 'unix') return new ClientSession(net.connect({ path: e.socketPath! }), 'http', CLIENT_LIMITS);
+    const host = e.host!;
+    const port = e.port!;
+    const proxy = proxyFor(host);
     const t = this.tls;
-    const proxy = proxyFor(e.host!);
-    const tlsOptions: tls.ConnectionOptions = t
-      ? {
-          // Verification stays on (Node's default): without a CA the system
-          // roots are used. Only ALPN h2 is offered.
-          ...(t.ca ? { ca: t.ca } : {}),
-          ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
-          ...(t.serverName ? serverNameOptions(t.serverName) : {}),
-        }
-      : {};
-    if (proxy) {
-      const through = (): ProxyTunnel => new ProxyTunnel(proxy, e.host!, e.port!);
-      if (!t) return http2.connect(`http://${host}:${e.port}`, { ...options, createConnection: through });
-      return http2.connect(`https://${host}:${e.port}`, {
-        ...options,
-        createConnection: () =>
-          tls.connect({
-            socket: through(),
-            host: e.host!,
-            ...(net.isIP(e.host!) ? {} : { servername: e.host! }),
-            ALPNProtocols: ['h2'],
-            ...tlsOptions,
-          }),
-      });
-    }
-    if (!t) return http2.connect(`http://${host}:${e.port}`, options);
-    return http2.connect(`https://${host}:${e.port}`, { ...options, ...tlsOptions });
+    if (!t) return new ClientSession(proxy ? new ProxyTunnel(proxy, host, port) : net.connect({ host, port }), 'http', CLIENT_LIMITS);
+    // Loaded only for a TLS builder: node:tls (and node:crypto under it) cost
+    // every other run its start-up.
+    const { connect, checkServerIdentity } = process.getBuiltinModule('node:tls');
+    const options: tls.ConnectionOptions = {
+      host,
+      port,
+      ...(proxy ? { socket: new ProxyTunnel(proxy, host, port) } : {}),
+      ...(net.isIP(host) ? {} : { servername: host }),
+      // Only HTTP/2 is offered. Verification stays on (Node's default):
+      // without a CA the system roots are used.
+      ALPNProtocols: ['h2'],
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+      ...(t.serverName ? serverNameOptions(t.serverName, checkServerIdentity) : {}),
+    };
+    const socket = connect(options);
+    socket.once('secureConnect', () => {
+      // Older daemons (v0.11) negotiate no protocol at all and speak HTTP/2
+      // anyway; only another protocol agreed on is a refusal.
+      const agreed = socket.alpnProtocol;
+      if (typeof agreed === 'string' && agreed !== 'h2') socket.destroy(new Error(`the builder agreed to ${agreed} over TLS, not HTTP/2`));
+    });
+    return new ClientSession(socket as ClientSocket, 'https', CLIENT_LIMITS);
   }
 
   /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */
@@ -245,7 +232,7 @@ function stopTimers(conn: Connection): void {
  * address as SNI (RFC 6066), so for an IP the name is only used to check the
  * certificate.
  */
-function serverNameOptions(serverName: string): Pick<tls.ConnectionOptions, 'servername' | 'checkServerIdentity'> {
+function serverNameOptions(serverName: string, check: typeof tls.checkServerIdentity): Pick<tls.ConnectionOptions, 'servername' | 'checkServerIdentity'> {
   if (!net.isIP(serverName)) return { servername: serverName };
-  return { checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert) };
+  return { checkServerIdentity: (_host, cert) => check(serverName, cert) };
 }

@@ -1,6 +1,6 @@
 // Turns validated inputs into the Solve request for the Dockerfile frontend:
 // frontend attributes, the image exporter and cache options.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../common/sha256.js';
 import { basename, dirname } from 'node:path';
 import type { BuildSettings, CacheEntry } from './settings.js';
 import type { CacheOptionsEntry, ExporterEntry, SolveRequest } from '../protocol/index.js';
@@ -23,7 +23,7 @@ export function localDirs(inputs: Pick<BuildSettings, 'context' | 'file'>): Loca
  * header must be printable ASCII.
  */
 export function sharedKeyFor(dir: string): string {
-  return createHash('sha256').update(`envd-remote-build:${dir}`).digest('hex').slice(0, 32);
+  return sha256(`envd-remote-build:${dir}`).toString('hex').slice(0, 32);
 }
 
 export function imageExporter(

@@ -4,11 +4,10 @@
 // answer). We make five kinds of call to a builder (Info, ListWorkers, Solve,
 // Status, Session), so a general gRPC client would be mostly start-up cost:
 // loading and setting one up took longer than all the calls of a cached build.
-import * as http2 from 'node:http2';
+import type { ClientStream, IncomingHeaders, OutgoingHeaders } from './h2/client.js';
+import { ErrorCode } from './h2/frames.js';
 import { FrameDecoder, FrameError, frameMessage, decodeGrpcMessage } from './grpc-frames.js';
 import { Status, parseStatus, statusName, type StatusCode } from './grpc-status.js';
-
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
 /** A call's failure: the status the server (or we, for the connection) ended it with. */
 export class GrpcError extends Error {
@@ -32,9 +31,9 @@ export interface StreamOpener {
   /** Sent as :authority. */
   readonly authority: string;
   /** Opens a stream; connection failures arrive later on it as 'error' and 'close'. */
-  request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream;
+  request(headers: OutgoingHeaders): ClientStream;
   /** Why `stream` was cut off if its connection went down, else undefined. */
-  connectionFailure(stream: http2.ClientHttp2Stream): string | undefined;
+  connectionFailure(stream: ClientStream): string | undefined;
 }
 
 export interface CallOptions {
@@ -58,12 +57,6 @@ function statusForHttp(status: number): StatusCode {
   return Status.UNKNOWN;
 }
 
-/** What a stream's error says went wrong: the connection's own error when Node wraps it (ERR_HTTP2_STREAM_CANCEL). */
-function causeOf(err: Error): string {
-  const inner = err.cause as { message?: unknown } | undefined;
-  return typeof inner?.message === 'string' ? inner.message : err.message;
-}
-
 /** A grpc-timeout value: at most 8 digits, in the finest unit that fits. */
 export function grpcTimeout(ms: number): string {
   const m = Math.max(1, Math.ceil(ms));
@@ -85,7 +78,7 @@ function firstValue(v: string | string[] | undefined): string | undefined {
  * not even be opened (a closed connection); `done` says why.
  */
 export class ClientCall {
-  readonly stream: http2.ClientHttp2Stream | undefined;
+  readonly stream: ClientStream | undefined;
   readonly done: Promise<GrpcError | undefined>;
   private outcome: GrpcError | null | undefined;
   private settle!: (outcome: GrpcError | undefined) => void;
@@ -101,19 +94,19 @@ export class ClientCall {
   ) {
     this.done = new Promise((resolve) => (this.settle = resolve));
     this.decoder = new FrameDecoder(options.maxMessageBytes);
-    const headers: http2.OutgoingHttpHeaders = {
+    const headers: Record<string, string | readonly string[]> = {
       ':method': 'POST',
       ':path': path,
       ':authority': opener.authority,
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': 'envd-remote-build',
-      ...(options.metadata as http2.OutgoingHttpHeaders | undefined),
+      ...options.metadata,
     };
     const { deadline, signal } = options;
     if (deadline) headers['grpc-timeout'] = grpcTimeout(deadline.getTime() - Date.now());
     this.onAbort = () => this.cancel(Status.CANCELLED, 'cancelled');
-    let stream: http2.ClientHttp2Stream;
+    let stream: ClientStream;
     try {
       stream = opener.request(headers);
     } catch (err) {
@@ -132,7 +125,7 @@ export class ClientCall {
       this.timer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, 'deadline exceeded'), Math.max(0, deadline.getTime() - Date.now()));
     }
     let cause: string | undefined;
-    stream.on('response', (h: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader) => {
+    stream.on('response', (h: IncomingHeaders) => {
       const status = Number(h[':status']);
       if (status !== 200) {
         this.fail(new GrpcError(statusForHttp(status), `the builder answered HTTP ${status}`));
@@ -161,18 +154,18 @@ export class ClientCall {
         }
       }
     });
-    stream.on('trailers', (h: http2.IncomingHttpHeaders) => this.endWith(h));
-    // A connection that failed takes its streams down with an error whose
-    // cause says why (refused, TLS, no keepalive answer).
-    stream.on('error', (err: Error) => (cause ??= causeOf(err)));
+    stream.on('trailers', (h: IncomingHeaders) => this.endWith(h));
+    // A connection that failed takes its streams down with its error, which
+    // says why (refused, TLS, no keepalive answer).
+    stream.on('error', (err: Error) => (cause ??= err.message));
     stream.on('close', () => {
       if (this.outcome !== undefined) return this.cleanUp();
       const failure = opener.connectionFailure(stream);
-      const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
+      const code = stream.rstCode ?? ErrorCode.NO_ERROR;
       if (failure) this.finish(new GrpcError(Status.UNAVAILABLE, cause ?? failure));
-      else if (code === NGHTTP2_REFUSED_STREAM) this.finish(new GrpcError(Status.UNAVAILABLE, 'the builder refused the stream'));
-      else if (code === NGHTTP2_CANCEL) this.finish(new GrpcError(Status.CANCELLED, 'the builder cancelled the call'));
-      else if (code !== NGHTTP2_NO_ERROR) this.finish(new GrpcError(Status.INTERNAL, `the builder reset the call (HTTP/2 error ${code})`));
+      else if (code === ErrorCode.REFUSED_STREAM) this.finish(new GrpcError(Status.UNAVAILABLE, 'the builder refused the stream'));
+      else if (code === ErrorCode.CANCEL) this.finish(new GrpcError(Status.CANCELLED, 'the builder cancelled the call'));
+      else if (code !== ErrorCode.NO_ERROR) this.finish(new GrpcError(Status.INTERNAL, `the builder reset the call (HTTP/2 error ${code})`));
       else this.finish(new GrpcError(Status.UNAVAILABLE, cause ?? 'the call ended without a gRPC status'));
     });
   }
@@ -188,7 +181,7 @@ export class ClientCall {
   }
 
   /** The status the call ended with (trailers or a trailers-only response). */
-  private endWith(h: http2.IncomingHttpHeaders): void {
+  private endWith(h: IncomingHeaders): void {
     if (this.outcome !== undefined) return;
     const code = parseStatus(firstValue(h['grpc-status']));
     const details = decodeGrpcMessage(firstValue(h['grpc-message']) ?? '');
@@ -203,7 +196,7 @@ export class ClientCall {
   private fail(err: GrpcError): void {
     if (this.outcome !== undefined) return;
     this.finish(err);
-    if (this.stream && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    if (this.stream && !this.stream.destroyed) this.stream.close(ErrorCode.CANCEL);
   }
 
   private finish(outcome: GrpcError | undefined): void {

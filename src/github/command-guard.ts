@@ -10,7 +10,7 @@
 // commands (masks, annotations, groups) would be ignored inside a window as
 // well, so a command closes the open window first; the next untrusted text
 // opens a new one.
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../common/random.js';
 import { EOL } from 'node:os';
 
 /** Where the text goes: process.stdout in the action, a buffer in tests. */
@@ -74,7 +74,7 @@ export class CommandGuard {
 
   private stop(): void {
     if (this.token !== undefined) return;
-    this.token = randomBytes(16).toString('hex');
+    this.token = randomHex(16);
     this.write(`${this.midLine ? EOL : ''}::stop-commands::${this.token}${EOL}`);
   }
 

@@ -7,12 +7,12 @@
 // file-command.js, utils.js, core.js, summary.js). We do not import that
 // package because it statically loads @actions/http-client and undici for
 // its OIDC client, which we never use, and that costs ~60 ms at every start.
-// Only what the action uses is here; node:fs, node:os and node:crypto are all
-// it needs.
+// Only what the action uses is here; node:fs and node:os are all it needs
+// (delimiters are random bytes read by common/random.ts).
 
-import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync } from 'node:fs';
 import { EOL } from 'node:os';
+import { randomUUID } from '../common/random.js';
 import { CommandGuard, type TextSink } from './command-guard.js';
 
 // ---------------------------------------------------------------------------

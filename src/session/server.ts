@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeGrpcMessage, frameMessage, writeFrameHeader } from '../common/grpc-frames.js';
 import { ByteBudget } from './budget.js';
 import { ServerConnection, type ByteLink, type ServerStream } from './h2/connection.js';
-import { ErrorCode } from './h2/frames.js';
-import type { HeaderField } from './h2/hpack.js';
+import { ErrorCode } from '../common/h2/frames.js';
+import type { HeaderField } from '../common/h2/hpack.js';
 import { Code, RpcError, type BidiCall, type CodeValue, type Metadata, type MethodHandler } from './rpc.js';
 
 // --- Limits -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Opens a session on the daemon: a Control.Session call whose bytes carry an
 // HTTP/2 connection on which the daemon calls *our* services.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../common/random.js';
 import { Status } from '../common/grpc-status.js';
 import type { MethodHandler } from './rpc.js';
 import { SessionServer, type SessionStats } from './server.js';

@@ -8,10 +8,11 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
+import type { ClientStream } from '../../../src/common/h2/client.js';
 import { FrameDecoder, frameMessage } from '../../../src/common/grpc-frames.js';
 import { proxyCall, type CallContext } from '../../../src/envd/gateway/forward.js';
 
-/** Enough of a ClientHttp2Stream for proxyCall: a duplex whose readable side we push into. */
+/** Enough of a builder stream (our ClientStream) for proxyCall: a duplex whose readable side we push into. */
 class DrivenUpstream extends Duplex {
   readonly written: Buffer[] = [];
   rstCode: number | undefined;
@@ -42,7 +43,7 @@ test('DATA emitted before the builder\'s response event still reaches envd, afte
   };
   const server = http2.createServer();
   server.on('stream', (stream) => {
-    proxyCall(ctx, '/moby.buildkit.v1.frontend.LLBBridge/Ping', stream, upstream as unknown as http2.ClientHttp2Stream);
+    proxyCall(ctx, '/moby.buildkit.v1.frontend.LLBBridge/Ping', stream, upstream as unknown as ClientStream);
     // The reply comes later, from the socket: any resume() proxyCall asked for has run by then.
     setImmediate(() => reply());
   });

@@ -3,7 +3,7 @@
 // (server.test.ts and limits.test.ts drive the same connection with Node's
 // and grpc-js's clients; the e2e suite with the daemons' grpc-go.)
 import { ServerConnection, type ByteLink, type ConnectionLimits, type ServerStream } from '../../../src/session/h2/connection.js';
-import { HpackDecoder, encodeHeaders, type HeaderField } from '../../../src/session/h2/hpack.js';
+import { HpackDecoder, encodeHeaders, type HeaderField } from '../../../src/common/h2/hpack.js';
 import { frame } from '../../helpers/h2-frames.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

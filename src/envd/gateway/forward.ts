@@ -6,6 +6,8 @@
 // (gRPC framing, no compression, size limit); the builder's are passed on as
 // they are, for envd's own client to judge.
 import * as http2 from 'node:http2';
+import type { ClientStream, IncomingHeaders } from '../../common/h2/client.js';
+import { ErrorCode, Flag } from '../../common/h2/frames.js';
 import { Status, type StatusCode } from '../../common/grpc-status.js';
 import { FrameError, FrameScanner } from '../../common/grpc-frames.js';
 import type { SolveCapture } from './solve-capture.js';
@@ -20,7 +22,7 @@ export interface CallContext {
   /** In-flight calls; close() ends each of them. */
   readonly active: Set<{ abort(code: StatusCode, details: string): void }>;
   /** Why a builder stream was cut off when its connection went down (BuilderConnection.connectionFailure). */
-  readonly connectionFailure: (upstream: http2.ClientHttp2Stream) => string | undefined;
+  readonly connectionFailure: (upstream: ClientStream) => string | undefined;
   /** Called once with how the call ended (the builder's status or the gateway's). */
   readonly ended?: (code: number, details: string) => void;
   /** Told what the builder does: that it answered a call with data, and that its connection went down. */
@@ -80,7 +82,7 @@ function pauseUntilDrained(source: { pause(): unknown; resume(): unknown }, sink
  * (repeated fields apart); rebuilt from the parsed object where it is missing
  * (repeated values then stay joined).
  */
-export function rawList(headers: http2.IncomingHttpHeaders, raw: unknown): readonly string[] {
+export function rawList(headers: http2.IncomingHttpHeaders | IncomingHeaders, raw: unknown): readonly string[] {
   if (Array.isArray(raw)) return raw as string[];
   const flat: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
@@ -94,7 +96,7 @@ export function rawList(headers: http2.IncomingHttpHeaders, raw: unknown): reado
  * Joins envd's `stream` to the builder's `upstream` until one side ends the
  * call. `capture` (Control/Solve only) sees both directions' bytes.
  */
-export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHttp2Stream, upstream: http2.ClientHttp2Stream, capture?: SolveCapture): void {
+export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHttp2Stream, upstream: ClientStream, capture?: SolveCapture): void {
   const scanner = new FrameScanner(ctx.maxMessageBytes);
   const builderFailed = (why: string) => `envd gateway: builder ${ctx.builder}: ${why}`;
 
@@ -139,7 +141,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     if (!upstreamDone) {
       upstreamDone = true;
       // RST_STREAM(CANCEL): the builder cancels the call's context.
-      if (!upstream.destroyed) upstream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!upstream.destroyed) upstream.close(ErrorCode.CANCEL);
     }
     // Let further request bytes drain into the void instead of stalling the connection.
     if (!stream.destroyed) stream.resume();
@@ -189,10 +191,10 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     capture?.response(chunk);
     if (!stream.write(chunk) && full(stream)) holdUpstream();
   };
-  upstream.on('response', (headers: http2.IncomingHttpHeaders, flags: number, raw?: unknown) => {
+  upstream.on('response', (headers: IncomingHeaders, flags: number, raw?: unknown) => {
     if (finished) return;
     const fields = passThroughHeaders(rawList(headers, raw), true);
-    if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
+    if (flags & Flag.END_STREAM) {
       // Trailers-only: the status is in this one HEADERS frame.
       passStatus(fields, true);
       return;
@@ -208,7 +210,7 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
     }
     upstream.on('data', onData);
   });
-  upstream.on('trailers', (headers: http2.IncomingHttpHeaders, _flags: number, raw?: unknown) => {
+  upstream.on('trailers', (headers: IncomingHeaders, _flags: number, raw?: unknown) => {
     upstreamTrailers = passThroughHeaders(rawList(headers, raw), false);
   });
   // 'trailers' comes before 'end', but DATA read before them may still be
@@ -224,8 +226,8 @@ export function proxyCall(ctx: CallContext, path: string, stream: http2.ServerHt
   upstream.on('close', () => {
     if (finished) return;
     upstreamDone = true;
-    const code = upstream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
-    if (upstreamError === undefined && code === http2.constants.NGHTTP2_NO_ERROR) {
+    const code = upstream.rstCode ?? ErrorCode.NO_ERROR;
+    if (upstreamError === undefined && code === ErrorCode.NO_ERROR) {
       finish(Status.INTERNAL, builderFailed('the call ended without a gRPC status'));
       return;
     }

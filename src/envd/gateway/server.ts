@@ -10,6 +10,7 @@
 // Control.Solve's response to learn the exporter response (image digest)
 // that envd itself would only print.
 import * as http2 from 'node:http2';
+import type { ClientStream } from '../../common/h2/client.js';
 import { Status } from '../../common/grpc-status.js';
 import { MAX_MESSAGE_BYTES, type KeepaliveSettings } from '../../buildkit/channel.js';
 import { BuilderConnection, CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES, SESSION_OPTIONS, STREAM_WINDOW_BYTES } from '../../buildkit/connection.js';
@@ -205,7 +206,7 @@ function forwardStream(state: GatewayState, stream: http2.ServerHttp2Stream, hea
     return;
   }
 
-  let upstream: http2.ClientHttp2Stream;
+  let upstream: ClientStream;
   try {
     upstream = state.upstream.request({
       ':method': 'POST',

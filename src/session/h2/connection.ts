@@ -26,8 +26,9 @@ import {
   frame,
   frameHeader,
   u32,
-} from './frames.js';
-import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from './hpack.js';
+} from '../../common/h2/frames.js';
+import { wellFormed } from '../../common/h2/fields.js';
+import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from '../../common/h2/hpack.js';
 
 /** Where the connection's bytes go: the tunnel, or a socket in tests. */
 export interface ByteLink {
@@ -756,15 +757,3 @@ export class ServerConnection {
     if (endStream && !stream.closed) stream.emit('end');
   }
 }
-
-/**
- * A field HTTP/2 allows in a request (RFC 9113 §8.2.1), as nghttp2 checks
- * it: a lower-case token for a name (a leading ':' for the pseudo-headers),
- * and no NUL, CR or LF in a value. What the daemon sends ends up in paths,
- * patterns and log lines; a field that could split a line never gets there.
- */
-function wellFormed([name, value]: HeaderField): boolean {
-  return FIELD_NAME.test(name) && !/[\0\r\n]/.test(value);
-}
-
-const FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;

@@ -1,5 +1,6 @@
-// HTTP/2 framing (RFC 9113 §4, §6): the constants and frame headers the
-// session's server uses. Only what a server of a gRPC client needs.
+// HTTP/2 framing (RFC 9113 §4, §6): the constants and frame headers our two
+// HTTP/2 ends use, the session's server and the builder connection's client.
+// Only what gRPC needs.
 
 export const FRAME_HEADER_BYTES = 9;
 

@@ -4,8 +4,8 @@
 // the bits nghttp2 writes.
 import * as http2 from 'node:http2';
 import { createServer, type Server } from 'node:net';
-import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from '../../../src/session/h2/hpack.js';
-import { huffmanCodes, huffmanDecode } from '../../../src/session/h2/huffman.js';
+import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from '../../../src/common/h2/hpack.js';
+import { huffmanCodes, huffmanDecode } from '../../../src/common/h2/huffman.js';
 
 /** A socket server that hands over the header block of every HEADERS frame it receives (no CONTINUATION: blocks stay small). */
 interface BlockTap {

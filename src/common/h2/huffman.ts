@@ -3,7 +3,7 @@
 //
 // The code is canonical: ordered by length, then by symbol, each code is the
 // previous one plus one (shifted left when the length grows). So the lengths
-// alone define it; __tests__/session/h2/hpack.test.ts checks every code
+// alone define it; __tests__/common/h2/hpack.test.ts checks every code
 // against what Node's HTTP/2 encoder (nghttp2) sends.
 
 /** Code length in bits of each byte value, then of EOS (256). */
