@@ -192,7 +192,7 @@ export class BuilderConnection {
       const agreed = socket.alpnProtocol;
       if (typeof agreed === 'string' && agreed !== 'h2') socket.destroy(new Error(`the builder agreed to ${agreed} over TLS, not HTTP/2`));
     });
-    return new ClientSession(socket as ClientSocket, 'https', CLIENT_LIMITS);
+    return new ClientSession(socket as ClientSocket, 'https', CLIENT_LIMITS, 'secureConnect');
   }
 
   /** A ping `timeMs` from now; given up on (failing every stream) without an answer in `timeoutMs`. */

@@ -18,21 +18,21 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { CONNECTION_SPECIFIC, wellFormed } from './fields.js';
+import { CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_WINDOW, Setting, frame, frameHeader, u32 } from './frames.js';
 import {
-  CLIENT_PREFACE,
-  DEFAULT_MAX_FRAME,
-  DEFAULT_WINDOW,
-  ErrorCode,
-  FRAME_HEADER_BYTES,
-  Flag,
-  FrameType,
-  MAX_FRAME_LIMIT,
-  MAX_WINDOW,
-  Setting,
-  frame,
-  frameHeader,
-  u32,
-} from './frames.js';
+  ConnectionError,
+  FrameReader,
+  HeaderBlockReader,
+  dispatchFrame,
+  frameQueued,
+  headerBlockFrames,
+  readSettings,
+  shiftWindows,
+  unpad,
+  windowIncrement,
+  type FrameHandlers,
+  type HeaderBlock,
+} from './framing.js';
 import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from './hpack.js';
 
 /** Request headers: values are sent as latin1 (one byte per char), a list as one field per value. */
@@ -66,20 +66,10 @@ const UPDATE_DIVISOR = 2;
 /** GOAWAY debug data we quote in a message, at most. */
 const MAX_DEBUG_CHARS = 128;
 
-/** A connection error: the connection ends with GOAWAY and this code. */
-class ConnectionError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 interface Pending {
   readonly data: Buffer;
   /** The writer's callback, on the last buffer of its write. */
-  readonly done: ((err?: Error | null) => void) | undefined;
+  readonly onSent: (() => void) | undefined;
 }
 
 /**
@@ -163,7 +153,7 @@ export class ClientStream extends Duplex {
     const last = chunks.length - 1;
     for (let i = 0; i <= last; i++) {
       const data = chunks[i]!;
-      this.queue.push({ data, done: i === last ? done : undefined });
+      this.queue.push({ data, onSent: i === last ? () => done() : undefined });
       this.queuedBytes += data.length;
     }
     this.session.schedule(this);
@@ -174,7 +164,7 @@ export class ClientStream extends Duplex {
     const pending = this.queue.splice(0);
     this.queuedBytes = 0;
     this.queueOffset = 0;
-    for (const p of pending) p.done?.();
+    for (const p of pending) p.onSent?.();
     const end = this.endPending;
     this.endPending = undefined;
     end?.();
@@ -191,11 +181,10 @@ export class ClientSession extends EventEmitter {
   private readonly streams = new Map<number, ClientStream>();
   private readonly sendable = new Set<ClientStream>();
   private control: Buffer[] = [];
-  private input: Buffer[] = [];
-  private inputBytes = 0;
+  private readonly reader = new FrameReader();
+  private readonly blocks: HeaderBlockReader;
   private nextStreamId = 1;
   private settingsSeen = false;
-  private block: { streamId: number; flags: number; fragments: Buffer[]; bytes: number } | undefined;
   private sendWindow = DEFAULT_WINDOW;
   private recvWindow: number;
   private recvUnacked = 0;
@@ -206,19 +195,24 @@ export class ClientSession extends EventEmitter {
   private pingCounter = 0;
   private flushScheduled = false;
   private flushing = false;
+  private started = true;
   private socketFull = false;
   private closing = false;
   private destroyedFlag = false;
-  private readonly maxBlockBytes: number;
 
   constructor(
     private readonly socket: ClientSocket,
     /** ':scheme' of every request: 'https' over TLS. */
     private readonly scheme: 'http' | 'https',
     private readonly limits: ClientLimits,
+    /**
+     * The socket's event after which we may write (a TLS socket's
+     * 'secureConnect'); nothing is written before it. Undefined: at once.
+     */
+    startOn?: string,
   ) {
     super();
-    this.maxBlockBytes = limits.maxHeaderListBytes + 1024 * 1024;
+    this.blocks = new HeaderBlockReader(limits.maxHeaderListBytes + 1024 * 1024);
     this.recvWindow = Math.max(DEFAULT_WINDOW, limits.connectionWindow);
     // Frames are small and answered at once: Nagle's algorithm would hold
     // each one back until the last was acknowledged (40 ms with delayed ACKs).
@@ -240,6 +234,19 @@ export class ClientSession extends EventEmitter {
     this.control.push(CLIENT_PREFACE, frame(FrameType.SETTINGS, 0, 0, settings));
     // The connection's own window starts at 64 KiB whatever SETTINGS say.
     if (this.recvWindow > DEFAULT_WINDOW) this.control.push(frame(FrameType.WINDOW_UPDATE, 0, 0, u32(this.recvWindow - DEFAULT_WINDOW)));
+    if (startOn) {
+      this.started = false;
+      // One turn later, as node:http2 does: a TLS 1.3 server that refuses our
+      // client certificate says so just after the handshake, and bytes we
+      // wrote into its closing socket would make it reset the connection,
+      // losing its alert (the error would say EPIPE instead of why).
+      socket.once(startOn, () =>
+        setImmediate(() => {
+          this.started = true;
+          this.flush();
+        }),
+      );
+    }
     this.flush();
   }
 
@@ -274,7 +281,8 @@ export class ClientSession extends EventEmitter {
     this.nextStreamId += 2;
     const stream = new ClientStream(id, this, this.peerInitialWindow, this.limits.streamWindow);
     this.streams.set(id, stream);
-    this.pushHeaderBlock(id, block);
+    // Control frames: they go out before any DATA of the stream.
+    this.control.push(...headerBlockFrames(id, block, false, this.peerMaxFrame));
     this.scheduleFlush();
     return stream;
   }
@@ -361,22 +369,9 @@ export class ClientSession extends EventEmitter {
   private pushControl(bytes: Buffer): void {
     this.control.push(bytes);
     if (this.control.length > MAX_PENDING_CONTROL && this.socketFull) {
-      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'the builder does not read the control frames it causes');
+      // Not thrown: this also runs inside a caller's reset or read.
+      this.fail(new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'it does not read the control frames it causes'));
     }
-  }
-
-  /** A header block, split into HEADERS and CONTINUATION frames of the peer's maximum size. */
-  private pushHeaderBlock(streamId: number, block: Buffer): void {
-    const max = this.peerMaxFrame;
-    let offset = 0;
-    let first = true;
-    do {
-      const piece = block.subarray(offset, offset + max);
-      offset += piece.length;
-      const flags = offset >= block.length ? Flag.END_HEADERS : 0;
-      this.control.push(frame(first ? FrameType.HEADERS : FrameType.CONTINUATION, flags, streamId, piece));
-      first = false;
-    } while (offset < block.length);
   }
 
   private scheduleFlush(): void {
@@ -394,10 +389,10 @@ export class ClientSession extends EventEmitter {
    * bounded by the streams' own buffers.
    */
   private flush(): void {
-    if (this.destroyedFlag || this.socketFull) return;
+    if (this.destroyedFlag || this.socketFull || !this.started) return;
     const out = this.control;
     this.control = [];
-    const done: ((err?: Error | null) => void)[] = [];
+    const done: (() => void)[] = [];
     // A stream that ends in here must not end the connection before its frames are written.
     this.flushing = true;
     try {
@@ -424,39 +419,13 @@ export class ClientSession extends EventEmitter {
   }
 
   /** Frames each sendable stream's queued bytes as far as its window and the connection's allow, then its END_STREAM. */
-  private frameData(out: Buffer[], done: ((err?: Error | null) => void)[]): void {
+  private frameData(out: Buffer[], done: (() => void)[]): void {
     for (const stream of this.sendable) {
       if (stream.finished) {
         this.sendable.delete(stream);
         continue;
       }
-      while (stream.queuedBytes > 0 && stream.sendWindow > 0 && this.sendWindow > 0) {
-        const size = Math.min(stream.queuedBytes, stream.sendWindow, this.sendWindow, this.peerMaxFrame);
-        out.push(frameHeader(size, FrameType.DATA, 0, stream.id));
-        let left = size;
-        while (left > 0) {
-          const head = stream.queue[0]!;
-          const available = head.data.length - stream.queueOffset;
-          const take = Math.min(available, left);
-          out.push(take === head.data.length ? head.data : head.data.subarray(stream.queueOffset, stream.queueOffset + take));
-          left -= take;
-          if (take === available) {
-            stream.queue.shift();
-            stream.queueOffset = 0;
-            if (head.done) done.push(head.done);
-          } else {
-            stream.queueOffset += take;
-          }
-        }
-        stream.queuedBytes -= size;
-        stream.sendWindow -= size;
-        this.sendWindow -= size;
-      }
-      // Empty writes at the head of an empty queue.
-      while (stream.queuedBytes === 0 && stream.queue.length) {
-        const head = stream.queue.shift()!;
-        if (head.done) done.push(head.done);
-      }
+      this.sendWindow -= frameQueued(stream, stream.id, this.sendWindow, this.peerMaxFrame, out, done);
       if (stream.queuedBytes > 0) continue;
       this.sendable.delete(stream);
       const end = stream.endPending;
@@ -464,7 +433,7 @@ export class ClientSession extends EventEmitter {
         stream.endPending = undefined;
         stream.localEnded = true;
         out.push(frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id));
-        done.push(end);
+        done.push(() => end());
         if (stream.remoteEnded) this.completed(stream);
       }
     }
@@ -517,9 +486,12 @@ export class ClientSession extends EventEmitter {
   private receive(chunk: Buffer): void {
     if (this.destroyedFlag || chunk.length === 0) return;
     try {
-      this.input.push(chunk);
-      this.inputBytes += chunk.length;
-      this.parse();
+      this.reader.push(chunk);
+      this.reader.read(
+        (type, flags, streamId, payload) => dispatchFrame(this.handlers, this.blocks, type, flags, streamId, payload),
+        () => this.destroyedFlag,
+        () => (this.settingsSeen ? undefined : FIRST_FRAME),
+      );
     } catch (err) {
       this.fail(err instanceof ConnectionError ? err : new ConnectionError(ErrorCode.INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
       return;
@@ -527,91 +499,35 @@ export class ClientSession extends EventEmitter {
     this.flush();
   }
 
-  private parse(): void {
-    while (this.inputBytes >= FRAME_HEADER_BYTES && !this.destroyedFlag) {
-      let buf = this.input[0]!;
-      if (buf.length < FRAME_HEADER_BYTES) buf = this.joinInput();
-      // Checked before the length: an HTTP/1 server's answer reads as a huge frame.
-      if (!this.settingsSeen && buf[3] !== FrameType.SETTINGS) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'it does not speak HTTP/2 (its first frame is not SETTINGS)');
-      const length = (buf[0]! << 16) | (buf[1]! << 8) | buf[2]!;
-      if (length > DEFAULT_MAX_FRAME) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a frame of ${length} bytes, above our maximum`);
-      const total = FRAME_HEADER_BYTES + length;
-      if (this.inputBytes < total) return;
-      if (buf.length < total) buf = this.joinInput();
-      const type = buf[3]!;
-      const flags = buf[4]!;
-      const streamId = buf.readUInt32BE(5) & 0x7fffffff;
-      const payload = buf.subarray(FRAME_HEADER_BYTES, total);
-      if (buf.length === total) this.input.shift();
-      else this.input[0] = buf.subarray(total);
-      this.inputBytes -= total;
-      this.handleFrame(type, flags, streamId, payload);
-    }
-  }
-
-  private joinInput(): Buffer {
-    const all = this.input.length === 1 ? this.input[0]! : Buffer.concat(this.input, this.inputBytes);
-    this.input = [all];
-    return all;
-  }
-
-  private handleFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    if (this.block && type !== FrameType.CONTINUATION) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'header block interrupted');
-    switch (type) {
-      case FrameType.DATA:
-        return this.onData(flags, streamId, payload);
-      case FrameType.HEADERS:
-        return this.onHeaders(flags, streamId, payload);
-      case FrameType.CONTINUATION:
-        return this.onContinuation(flags, streamId, payload);
-      case FrameType.PRIORITY:
-        if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-        if (payload.length !== 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY of the wrong size');
-        return;
-      case FrameType.RST_STREAM:
-        return this.onReset(streamId, payload);
-      case FrameType.SETTINGS:
-        return this.onSettings(flags, streamId, payload);
-      case FrameType.PUSH_PROMISE:
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE, which our SETTINGS refused');
-      case FrameType.PING:
-        return this.onPing(flags, streamId, payload);
-      case FrameType.GOAWAY:
-        return this.onGoaway(streamId, payload);
-      case FrameType.WINDOW_UPDATE:
-        return this.onWindowUpdate(streamId, payload);
-      default:
-        return; // unknown frame types are ignored (RFC 9113 §4.1)
-    }
-  }
+  /** What this end does with each frame (framing.ts checks what both ends check). */
+  private readonly handlers: FrameHandlers = {
+    data: (flags, streamId, payload) => this.onData(flags, streamId, payload),
+    headerBlock: (block) => this.endBlock(block),
+    reset: (streamId, payload) => this.onReset(streamId, payload),
+    settings: (flags, streamId, payload) => this.onSettings(flags, streamId, payload),
+    ping: (flags, payload) => this.onPing(flags, payload),
+    goaway: (payload) => this.onGoaway(payload),
+    windowUpdate: (streamId, payload) => this.onWindowUpdate(streamId, payload),
+    pushRefused: 'PUSH_PROMISE, which our SETTINGS refused',
+  };
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (flags & Flag.ACK) {
-      if (payload.length) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
-      return;
-    }
-    if (payload.length % 6) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS of the wrong size');
-    for (let at = 0; at < payload.length; at += 6) {
-      const id = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
+    const settings = readSettings(flags, streamId, payload);
+    if (flags & Flag.ACK) return;
+    for (const { id, value } of settings) {
       if (id === Setting.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'initial window too large');
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const stream of this.streams.values()) {
-          stream.sendWindow += delta;
-          if (stream.sendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'stream window too large');
+        shiftWindows(this.streams.values(), delta, (stream) => {
           if (stream.queuedBytes || stream.endPending) this.sendable.add(stream);
-        }
+        });
       } else if (id === Setting.MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid maximum frame size');
         this.peerMaxFrame = value;
       } else if (id === Setting.MAX_CONCURRENT_STREAMS) {
         this.peerMaxStreams = value;
-      } else if (id === Setting.ENABLE_PUSH) {
+      } else if (id === Setting.ENABLE_PUSH && value !== 0) {
         // A server may not send it other than 0 (RFC 9113 §6.5.2).
-        if (value !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH from a server');
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH from a server');
       }
       // HEADER_TABLE_SIZE: our encoder never indexes. MAX_HEADER_LIST_SIZE: our requests are small.
     }
@@ -622,9 +538,7 @@ export class ClientSession extends EventEmitter {
     }
   }
 
-  private onPing(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-    if (payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
+  private onPing(flags: number, payload: Buffer): void {
     if (!(flags & Flag.ACK)) {
       this.pushControl(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(payload)));
       return;
@@ -636,9 +550,7 @@ export class ClientSession extends EventEmitter {
     answered(null);
   }
 
-  private onGoaway(streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
-    if (payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'GOAWAY of the wrong size');
+  private onGoaway(payload: Buffer): void {
     const lastStreamId = payload.readUInt32BE(0) & 0x7fffffff;
     const code = payload.readUInt32BE(4);
     this.closing = true;
@@ -658,8 +570,7 @@ export class ClientSession extends EventEmitter {
   }
 
   private onWindowUpdate(streamId: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of the wrong size');
-    const increment = payload.readUInt32BE(0) & 0x7fffffff;
+    const increment = windowIncrement(payload);
     if (streamId === 0) {
       if (increment === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'window increment of 0');
       this.sendWindow += increment;
@@ -676,8 +587,6 @@ export class ClientSession extends EventEmitter {
   }
 
   private onReset(streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
-    if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
     const stream = this.openStream(streamId, 'RST_STREAM');
     if (!stream) return;
     const code = payload.readUInt32BE(0);
@@ -706,16 +615,7 @@ export class ClientSession extends EventEmitter {
     stream.destroy();
   }
 
-  private unpad(flags: number, payload: Buffer): Buffer {
-    if (!(flags & Flag.PADDED)) return payload;
-    if (payload.length < 1) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'padded frame without its pad length');
-    const pad = payload[0]!;
-    if (pad > payload.length - 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
-    return payload.subarray(1, payload.length - pad);
-  }
-
   private onData(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
     // The connection's window: given back as soon as the bytes are a stream's
     // (the streams' own windows bound what we hold).
     this.recvWindow -= payload.length;
@@ -726,7 +626,7 @@ export class ClientSession extends EventEmitter {
       this.recvWindow += this.recvUnacked;
       this.recvUnacked = 0;
     }
-    const data = this.unpad(flags, payload);
+    const data = unpad(flags, payload);
     const stream = this.openStream(streamId, 'DATA');
     if (!stream) return;
     if (!stream.responded || stream.remoteEnded) return this.resetByUs(stream, stream.remoteEnded ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR);
@@ -747,38 +647,13 @@ export class ClientSession extends EventEmitter {
     }
   }
 
-  private onHeaders(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let fragment = this.unpad(flags, payload);
-    if (flags & Flag.PRIORITY) {
-      if (fragment.length < 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS priority truncated');
-      fragment = fragment.subarray(5);
-    }
-    this.block = { streamId, flags, fragments: [Buffer.from(fragment)], bytes: fragment.length };
-    this.checkBlockSize();
-    if (flags & Flag.END_HEADERS) this.endBlock();
-  }
-
-  private onContinuation(flags: number, streamId: number, payload: Buffer): void {
-    const block = this.block;
-    if (!block || block.streamId !== streamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without its HEADERS');
-    block.fragments.push(Buffer.from(payload));
-    block.bytes += payload.length;
-    this.checkBlockSize();
-    if (flags & Flag.END_HEADERS) this.endBlock();
-  }
-
-  private checkBlockSize(): void {
-    if (this.block!.bytes > this.maxBlockBytes) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `a header block above ${this.maxBlockBytes} bytes`);
-  }
-
-  private endBlock(): void {
-    const { streamId, flags, fragments, bytes } = this.block!;
-    this.block = undefined;
+  /** A header block is whole (a response's headers or trailers); undefined while it is not. */
+  private endBlock(whole: HeaderBlock): void {
+    const { streamId, flags, block } = whole;
     let fields: HeaderField[] | 'too-large';
     try {
       // Decoded even for a stream that is over: later blocks depend on the table.
-      fields = this.decoder.decode(fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments, bytes), this.limits.maxHeaderListBytes);
+      fields = this.decoder.decode(block, this.limits.maxHeaderListBytes);
     } catch (err) {
       if (err instanceof HpackError) throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message);
       throw err;
@@ -844,6 +719,8 @@ function incoming(fields: readonly HeaderField[]): { headers: IncomingHeaders; r
   }
   return { headers, raw };
 }
+
+const FIRST_FRAME = { type: FrameType.SETTINGS, message: 'it does not speak HTTP/2 (its first frame is not SETTINGS)' };
 
 /** GOAWAY's debug data as printable text for a message, or nothing. */
 function debugText(data: Buffer): string {

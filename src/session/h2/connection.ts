@@ -12,21 +12,21 @@
 // header blocks, streams (by the session server), and our output of
 // control frames while the link does not drain.
 import { EventEmitter } from 'node:events';
+import { CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_WINDOW, Setting, frame, u32 } from '../../common/h2/frames.js';
 import {
-  CLIENT_PREFACE,
-  DEFAULT_MAX_FRAME,
-  DEFAULT_WINDOW,
-  ErrorCode,
-  FRAME_HEADER_BYTES,
-  Flag,
-  FrameType,
-  MAX_FRAME_LIMIT,
-  MAX_WINDOW,
-  Setting,
-  frame,
-  frameHeader,
-  u32,
-} from '../../common/h2/frames.js';
+  ConnectionError,
+  FrameReader,
+  HeaderBlockReader,
+  dispatchFrame,
+  frameQueued,
+  shiftWindows,
+  type FrameHandlers,
+  headerBlockFrames,
+  readSettings,
+  unpad,
+  windowIncrement,
+  type HeaderBlock,
+} from '../../common/h2/framing.js';
 import { wellFormed } from '../../common/h2/fields.js';
 import { HpackDecoder, HpackError, encodeHeaders, type HeaderField } from '../../common/h2/hpack.js';
 
@@ -71,16 +71,6 @@ const UPDATE_DIVISOR = 2;
 /** Largest header block (all its frames) we take before decoding: the list bound plus literal overhead. */
 function maxBlockBytes(limits: ConnectionLimits): number {
   return limits.maxHeaderListBytes + 1024 * 1024;
-}
-
-/** A connection error: the connection ends with GOAWAY and this code. */
-class ConnectionError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 interface Pending {
@@ -242,13 +232,11 @@ export class ServerConnection {
   private readonly sendable = new Set<ServerStream>();
   private control: Buffer[] = [];
   private controlCount = 0;
-  private input: Buffer[] = [];
-  private inputBytes = 0;
+  private readonly reader = new FrameReader();
   private prefaceSeen = false;
   private settingsSeen = false;
   private lastStreamId = 0;
-  /** Header block being received: its stream, END_STREAM, and fragments. */
-  private block: { streamId: number; endStream: boolean; fragments: Buffer[]; bytes: number } | undefined;
+  private readonly blocks: HeaderBlockReader;
   private sendWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
   private peerInitialWindow = DEFAULT_WINDOW;
@@ -267,6 +255,7 @@ export class ServerConnection {
     readonly limits: ConnectionLimits,
     private readonly events: ConnectionEvents,
   ) {
+    this.blocks = new HeaderBlockReader(maxBlockBytes(limits));
     link.onDrain(() => {
       this.linkFull = false;
       this.flush();
@@ -300,8 +289,7 @@ export class ServerConnection {
   receive(chunk: Buffer): void {
     if (this.closedFlag || chunk.length === 0) return;
     try {
-      this.input.push(chunk);
-      this.inputBytes += chunk.length;
+      this.reader.push(chunk);
       this.parse();
     } catch (err) {
       this.fail(err instanceof ConnectionError ? err : new ConnectionError(ErrorCode.INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
@@ -385,18 +373,7 @@ export class ServerConnection {
 
   /** A header block, split into HEADERS and CONTINUATION frames of the peer's maximum size. */
   private pushHeaderBlock(streamId: number, block: Buffer, endStream: boolean): void {
-    const max = this.peerMaxFrame;
-    let offset = 0;
-    let first = true;
-    do {
-      const piece = block.subarray(offset, offset + max);
-      offset += piece.length;
-      const last = offset >= block.length;
-      const type = first ? FrameType.HEADERS : FrameType.CONTINUATION;
-      const flags = (last ? Flag.END_HEADERS : 0) | (first && endStream ? Flag.END_STREAM : 0);
-      this.pushControl(frame(type, flags, streamId, piece));
-      first = false;
-    } while (offset < block.length);
+    for (const f of headerBlockFrames(streamId, block, endStream, this.peerMaxFrame)) this.pushControl(f);
   }
 
   private scheduleFlush(): void {
@@ -447,33 +424,7 @@ export class ServerConnection {
         this.sendable.delete(stream);
         continue;
       }
-      while (stream.queuedBytes > 0 && stream.sendWindow > 0 && this.sendWindow > 0) {
-        const size = Math.min(stream.queuedBytes, stream.sendWindow, this.sendWindow, this.peerMaxFrame);
-        out.push(frameHeader(size, FrameType.DATA, 0, stream.id));
-        let left = size;
-        while (left > 0) {
-          const head = stream.queue[0]!;
-          const available = head.data.length - stream.queueOffset;
-          const take = Math.min(available, left);
-          out.push(take === head.data.length ? head.data : head.data.subarray(stream.queueOffset, stream.queueOffset + take));
-          left -= take;
-          if (take === available) {
-            stream.queue.shift();
-            stream.queueOffset = 0;
-            if (head.onSent) onSent.push(head.onSent);
-          } else {
-            stream.queueOffset += take;
-          }
-        }
-        stream.queuedBytes -= size;
-        stream.sendWindow -= size;
-        this.sendWindow -= size;
-      }
-      // Zero-length writes (only a callback) at the head of an empty queue.
-      while (stream.queuedBytes === 0 && stream.queue.length) {
-        const head = stream.queue.shift()!;
-        if (head.onSent) onSent.push(head.onSent);
-      }
+      this.sendWindow -= frameQueued(stream, stream.id, this.sendWindow, this.peerMaxFrame, out, onSent);
       stream.drained();
       if (stream.queuedBytes === 0) {
         if (stream.trailers && !stream.closed) {
@@ -520,106 +471,47 @@ export class ServerConnection {
 
   private parse(): void {
     if (!this.prefaceSeen) {
-      if (this.inputBytes < CLIENT_PREFACE.length) return;
-      const all = this.joinInput();
-      if (!all.subarray(0, CLIENT_PREFACE.length).equals(CLIENT_PREFACE)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'not an HTTP/2 client preface');
+      const preface = this.reader.take(CLIENT_PREFACE.length);
+      if (!preface) return;
+      if (!preface.equals(CLIENT_PREFACE)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'not an HTTP/2 client preface');
       this.prefaceSeen = true;
-      this.setInput(all.subarray(CLIENT_PREFACE.length));
     }
-    while (this.inputBytes >= FRAME_HEADER_BYTES && !this.closedFlag) {
-      let buf = this.input[0]!;
-      if (buf.length < FRAME_HEADER_BYTES) buf = this.joinInput();
-      const length = (buf[0]! << 16) | (buf[1]! << 8) | buf[2]!;
-      if (length > DEFAULT_MAX_FRAME) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes above our maximum`);
-      const total = FRAME_HEADER_BYTES + length;
-      if (this.inputBytes < total) return;
-      if (buf.length < total) buf = this.joinInput();
-      const type = buf[3]!;
-      const flags = buf[4]!;
-      const streamId = buf.readUInt32BE(5) & 0x7fffffff;
-      const payload = buf.subarray(FRAME_HEADER_BYTES, total);
-      if (buf.length === total) {
-        this.input.shift();
-      } else {
-        this.input[0] = buf.subarray(total);
-      }
-      this.inputBytes -= total;
-      this.handleFrame(type, flags, streamId, payload);
-    }
+    this.reader.read(
+      (type, flags, streamId, payload) => dispatchFrame(this.handlers, this.blocks, type, flags, streamId, payload),
+      () => this.closedFlag,
+      () => (this.settingsSeen ? undefined : FIRST_FRAME),
+    );
   }
 
-  private joinInput(): Buffer {
-    const all = this.input.length === 1 ? this.input[0]! : Buffer.concat(this.input, this.inputBytes);
-    this.input = [all];
-    return all;
-  }
-
-  private setInput(rest: Buffer): void {
-    this.input = rest.length ? [rest] : [];
-    this.inputBytes = rest.length;
-  }
-
-  private handleFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    if (!this.settingsSeen && type !== FrameType.SETTINGS) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the first frame is not SETTINGS');
-    if (this.block && type !== FrameType.CONTINUATION) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'header block interrupted');
-    switch (type) {
-      case FrameType.DATA:
-        return this.onData(flags, streamId, payload);
-      case FrameType.HEADERS:
-        return this.onHeaders(flags, streamId, payload);
-      case FrameType.CONTINUATION:
-        return this.onContinuation(flags, streamId, payload);
-      case FrameType.PRIORITY:
-        if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-        if (payload.length !== 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY of the wrong size');
-        return;
-      case FrameType.RST_STREAM:
-        return this.onReset(streamId, payload);
-      case FrameType.SETTINGS:
-        return this.onSettings(flags, streamId, payload);
-      case FrameType.PUSH_PROMISE:
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
-      case FrameType.PING:
-        if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-        if (payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
-        if (!(flags & Flag.ACK)) this.pushControl(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(payload)));
-        return;
-      case FrameType.GOAWAY:
-        if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
-        this.peerGoingAway = true;
-        return;
-      case FrameType.WINDOW_UPDATE:
-        return this.onWindowUpdate(streamId, payload);
-      default:
-        return; // unknown frame types are ignored (RFC 9113 §4.1)
-    }
-  }
+  /** What this end does with each frame (common/h2/framing.ts checks what both ends check). */
+  private readonly handlers: FrameHandlers = {
+    data: (flags, streamId, payload) => this.onData(flags, streamId, payload),
+    headerBlock: (block) => this.endBlock(block),
+    reset: (streamId) => this.onReset(streamId),
+    settings: (flags, streamId, payload) => this.onSettings(flags, streamId, payload),
+    ping: (flags, payload) => {
+      if (!(flags & Flag.ACK)) this.pushControl(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(payload)));
+    },
+    goaway: () => {
+      this.peerGoingAway = true;
+    },
+    windowUpdate: (streamId, payload) => this.onWindowUpdate(streamId, payload),
+    pushRefused: 'PUSH_PROMISE from a client',
+  };
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (flags & Flag.ACK) {
-      if (payload.length) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
-      return;
-    }
-    if (payload.length % 6) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS of the wrong size');
+    const settings = readSettings(flags, streamId, payload);
+    if (flags & Flag.ACK) return;
     this.settingsSeen = true;
-    for (let at = 0; at < payload.length; at += 6) {
-      const id = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
+    for (const { id, value } of settings) {
       if (id === Setting.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'initial window too large');
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const stream of this.streams.values()) {
-          stream.sendWindow += delta;
-          if (stream.sendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'stream window too large');
+        shiftWindows(this.streams.values(), delta, (stream) => {
           if (stream.queuedBytes) this.sendable.add(stream);
-        }
+        });
       } else if (id === Setting.MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid maximum frame size');
         this.peerMaxFrame = value;
-      } else if (id === Setting.ENABLE_PUSH) {
-        if (value > 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid ENABLE_PUSH');
       }
       // HEADER_TABLE_SIZE: our encoder never indexes. The others limit what we never do.
     }
@@ -627,8 +519,7 @@ export class ServerConnection {
   }
 
   private onWindowUpdate(streamId: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of the wrong size');
-    const increment = payload.readUInt32BE(0) & 0x7fffffff;
+    const increment = windowIncrement(payload);
     if (streamId === 0) {
       if (increment === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'window increment of 0');
       this.sendWindow += increment;
@@ -646,25 +537,13 @@ export class ServerConnection {
     if (stream.queuedBytes || stream.trailers) this.sendable.add(stream);
   }
 
-  private onReset(streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
-    if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
+  private onReset(streamId: number): void {
     if (streamId > this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
     const stream = this.streams.get(streamId);
     if (stream) this.closeStream(stream);
   }
 
-  /** Padding removed, or a connection error when it does not fit. */
-  private unpad(flags: number, payload: Buffer): Buffer {
-    if (!(flags & Flag.PADDED)) return payload;
-    if (payload.length < 1) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'padded frame without its pad length');
-    const pad = payload[0]!;
-    if (pad > payload.length - 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
-    return payload.subarray(1, payload.length - pad);
-  }
-
   private onData(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
     // The connection's window: what arrives is taken off it whatever happens to the stream.
     this.recvUnacked += payload.length;
     if (this.recvUnacked > DEFAULT_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
@@ -672,7 +551,7 @@ export class ServerConnection {
       this.pushControl(frame(FrameType.WINDOW_UPDATE, 0, 0, u32(this.recvUnacked)));
       this.recvUnacked = 0;
     }
-    const data = this.unpad(flags, payload);
+    const data = unpad(flags, payload);
     const stream = this.streams.get(streamId);
     if (!stream) {
       if (streamId > this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on an idle stream');
@@ -692,39 +571,13 @@ export class ServerConnection {
     }
   }
 
-  private onHeaders(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let fragment = this.unpad(flags, payload);
-    if (flags & Flag.PRIORITY) {
-      if (fragment.length < 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS priority truncated');
-      fragment = fragment.subarray(5);
-    }
-    this.block = { streamId, endStream: (flags & Flag.END_STREAM) !== 0, fragments: [Buffer.from(fragment)], bytes: fragment.length };
-    this.checkBlockSize();
-    if (flags & Flag.END_HEADERS) this.endBlock();
-  }
-
-  private onContinuation(flags: number, streamId: number, payload: Buffer): void {
-    const block = this.block;
-    if (!block || block.streamId !== streamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without its HEADERS');
-    block.fragments.push(Buffer.from(payload));
-    block.bytes += payload.length;
-    this.checkBlockSize();
-    if (flags & Flag.END_HEADERS) this.endBlock();
-  }
-
-  private checkBlockSize(): void {
-    if (this.block!.bytes > maxBlockBytes(this.limits)) {
-      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block above ${maxBlockBytes(this.limits)} bytes`);
-    }
-  }
-
-  private endBlock(): void {
-    const { streamId, endStream, fragments, bytes } = this.block!;
-    this.block = undefined;
+  /** A header block is whole (a request, or a client's trailers); undefined while it is not. */
+  private endBlock(whole: HeaderBlock): void {
+    const { streamId, block } = whole;
+    const endStream = (whole.flags & Flag.END_STREAM) !== 0;
     let fields: HeaderField[] | 'too-large';
     try {
-      fields = this.decoder.decode(fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments, bytes), this.limits.maxHeaderListBytes);
+      fields = this.decoder.decode(block, this.limits.maxHeaderListBytes);
     } catch (err) {
       if (err instanceof HpackError) throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message);
       throw err;
@@ -757,3 +610,5 @@ export class ServerConnection {
     if (endStream && !stream.closed) stream.emit('end');
   }
 }
+
+const FIRST_FRAME = { type: FrameType.SETTINGS, message: 'the first frame is not SETTINGS' };
