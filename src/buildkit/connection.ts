@@ -85,7 +85,7 @@ export class BuilderConnection {
 
   /**
    * Opens a stream to the builder (connecting first if needed). Throws when
-   * this connection is closed or Node refuses the headers; connection
+   * this connection is closed or a header cannot be sent; connection
    * failures arrive later as the stream's 'error' and 'close'.
    */
   request(headers: OutgoingHeaders): ClientStream {

@@ -110,7 +110,7 @@ export class ClientCall {
     try {
       stream = opener.request(headers);
     } catch (err) {
-      // A closed connection, or headers Node refuses: no stream to wait for.
+      // A closed connection, or headers HTTP/2 cannot carry: no stream to wait for.
       this.stream = undefined;
       this.finish(new GrpcError(Status.UNAVAILABLE, (err as Error).message));
       return;
