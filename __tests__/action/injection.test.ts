@@ -92,8 +92,8 @@ afterEach(async () => {
 });
 
 /** main as index.ts runs it: a failure becomes an error annotation. */
-async function runMain(builder: string): Promise<string> {
-  setInputs({ builder, fallback: 'never', tags: 'registry.test/app:1' });
+async function runMain(builder: string, more: Record<string, string> = {}): Promise<string> {
+  setInputs({ builder, fallback: 'never', tags: 'registry.test/app:1', ...more });
   const { out } = await captureStdoutAsync(async () => {
     try {
       await main(new AbortController().signal);
@@ -113,7 +113,8 @@ function expectNoForgedFiles(): void {
 }
 
 test('a failing build: only our groups and error annotations are live, each carrying the daemon text escaped', async () => {
-  const out = await runMain(await startDaemon(true));
+  // A build naming its platform: the workers are asked for and logged too.
+  const out = await runMain(await startDaemon(true), { platforms: 'linux/amd64' });
   const view = readAsRunner(out);
   expect(view.live.map((c) => c.command)).toEqual(['group', 'endgroup', 'group', 'error', 'endgroup', 'error']);
   const [usingGroup, , , stepError, , mainError] = view.live;

@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { parseExporterResponse, setOutputs, type BuildResult } from '../../src/action/outputs.js';
+import { readPlatformDigests } from '../../src/action/platform-digests.js';
+import { parseEndpoint } from '../../src/buildkit/endpoint.js';
+import type { BuilderInfo } from '../../src/buildkit/probe.js';
 import { makeTempDir, parseFileCommands } from './helpers.js';
 
 const MANIFEST = 'sha256:4a1c4b21597c1b4415bdbecb28a3296c6b5e23ca4f9feeb599860a1dac6a0108';
@@ -145,5 +148,47 @@ describe('setOutputs', () => {
     setOutputs({ ...parseExporterResponse(single, []), digests: { 'linux/amd64': MANIFEST, 'linux/arm/v7': CONFIG } });
     const outputs = parseFileCommands(fs.readFileSync(outputFile, 'utf8'));
     expect(JSON.parse(outputs.get('digests')!)).toEqual({ 'linux/amd64': MANIFEST, 'linux/arm/v7': CONFIG });
+  });
+});
+
+describe('the platform of a single manifest', () => {
+  const withPlatform = (platform: unknown) => parseExporterResponse({ 'containerimage.digest': MANIFEST, 'containerimage.descriptor': b64({ ...descriptor, platform }) }, []);
+
+  it.each<[unknown, string | undefined]>([
+    [{ os: 'linux', architecture: 'amd64' }, 'linux/amd64'],
+    [{ os: 'linux', architecture: 'arm', variant: 'v7' }, 'linux/arm/v7'],
+    [{ os: 'linux', architecture: 'arm64', variant: '' }, 'linux/arm64'],
+    // What a hostile daemon could put there does not become an output key.
+    [{ os: 'linux\n::error::x', architecture: 'amd64' }, undefined],
+    [{ os: 'linux', architecture: '../amd64' }, undefined],
+    [{ os: 'linux', architecture: 'arm', variant: 'v7 x' }, undefined],
+    [{ os: 'linux' }, undefined],
+    ['linux/amd64', undefined],
+  ])('%j -> %s', (platform, expected) => {
+    expect(withPlatform(platform).descriptor?.platform).toBe(expected);
+  });
+});
+
+describe('readPlatformDigests of an image kept in the builder', () => {
+  const manifest = (platform?: string): BuildResult => ({
+    digest: MANIFEST,
+    descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: MANIFEST, size: 1, ...(platform ? { platform } : {}) },
+    metadata: {},
+    images: [],
+  });
+  const notPushed = (platforms: string[] = []) => ({ push: false, tags: [], platforms, registryInsecure: false });
+  const builder = (workers?: BuilderInfo['workers']): BuilderInfo => ({ endpoint: parseEndpoint('tcp://b:1234'), ...(workers ? { workers } : {}) });
+  const signal = new AbortController().signal;
+
+  it('names the platform asked for first, then the one the exporter recorded, then the builder’s own', async () => {
+    const armWorker = builder([{ ID: 'w', platforms: [{ OS: 'linux', Architecture: 'arm64' }] }]);
+    expect(await readPlatformDigests(manifest('linux/amd64'), notPushed(['linux/amd64']), armWorker, signal)).toEqual({ 'linux/amd64': MANIFEST });
+    expect(await readPlatformDigests(manifest('linux/riscv64'), notPushed(), armWorker, signal)).toEqual({ 'linux/riscv64': MANIFEST });
+    expect(await readPlatformDigests(manifest(), notPushed(), armWorker, signal)).toEqual({ 'linux/arm64': MANIFEST });
+  });
+
+  it('says nothing when neither the exporter nor a probe of the workers told the platform', async () => {
+    expect(await readPlatformDigests(manifest(), notPushed(), builder(), signal)).toEqual({});
+    expect(await readPlatformDigests(manifest(), notPushed(), undefined, signal)).toEqual({});
   });
 });

@@ -349,8 +349,8 @@ async function checkReal(mode: 'rootful' | 'sudo'): Promise<void> {
   });
   try {
     expect(info.version?.version).toBe(expected);
-    expect(info.workers.length).toBeGreaterThan(0);
-    expect(info.workers[0]!.platforms?.length).toBeGreaterThan(0);
+    expect(info.workers!.length).toBeGreaterThan(0);
+    expect(info.workers![0]!.platforms?.length).toBeGreaterThan(0);
     // Our own daemon, not the shared one.
     expect(info.endpoint.address).toBe(`unix://${handle.stateDir}/buildkitd.sock`);
     expect(handle.mode).toBe(mode);

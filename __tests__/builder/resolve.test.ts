@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Fallback } from '../../src/action/inputs-types.js';
 import type { BuilderEndpoint } from '../../src/buildkit/endpoint.js';
 import { parseEndpoint } from '../../src/buildkit/endpoint.js';
-import type { BuilderInfo } from '../../src/buildkit/probe.js';
+import type { BuilderInfo, ProbeOptions } from '../../src/buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from '../../src/builder/local/daemon.js';
 import { stopLocalDaemon } from '../../src/builder/local/daemon.js';
 import { BuilderResolver, resolveBuilder, type ResolveInputs, type ResolveLogger } from '../../src/builder/resolve.js';
@@ -36,13 +36,16 @@ const infoFor = (endpoint: BuilderEndpoint, version = 'v0.24.0'): BuilderInfo =>
   ],
 });
 
-/** Probe answering per address: an Error message means unreachable. */
+/** Probe answering per address: an Error message means unreachable. Workers only when asked for, as probeBuilder does. */
 function probeTable(table: Record<string, string | 'ok'>) {
   const calls: [string, number][] = [];
-  const probe = async (endpoint: BuilderEndpoint, timeoutMs: number): Promise<BuilderInfo> => {
+  const probe = async (endpoint: BuilderEndpoint, timeoutMs: number, _signal?: AbortSignal, options?: ProbeOptions): Promise<BuilderInfo> => {
     calls.push([endpoint.address, timeoutMs]);
     const r = table[endpoint.address];
-    if (r === 'ok') return infoFor(endpoint);
+    if (r === 'ok') {
+      const { workers, ...versionOnly } = infoFor(endpoint);
+      return options?.workers === false ? versionOnly : { ...versionOnly, ...(workers ? { workers } : {}) };
+    }
     throw new Error(`builder ${endpoint.address} is not usable: ${r ?? 'unexpected probe'}`);
   };
   return { probe, calls };
@@ -92,6 +95,14 @@ describe('resolveBuilder decision table', () => {
     expect(r.local).toBeUndefined();
     expect(calls).toEqual([[A, 3000]]);
     expect(local.started).toEqual([]);
+    // The version only: the workers were not asked for.
+    expect(log.events).toEqual([`group Using BuildKit v0.24.0 at ${A} (remote)`, 'untrusted Version: github.com/moby/buildkit v0.24.0 (abc123)', 'endgroup']);
+  });
+
+  it('asks for the workers when told to, and logs their platforms', async () => {
+    const { probe } = probeTable({ [A]: 'ok' });
+    const log = recorder();
+    await resolveBuilder(inputs([A], 'never'), { probe, startLocal: fakeLocal().startLocal, log }, { workers: true });
     expect(log.events).toEqual([
       `group Using BuildKit v0.24.0 at ${A} (remote)`,
       'untrusted Version: github.com/moby/buildkit v0.24.0 (abc123)',

@@ -63,6 +63,21 @@ describeE2E('Dockerfile builds on a real buildkitd', () => {
     expect(run.post?.code).toBe(0);
   });
 
+  test('an image kept in the builder: digests names the platform the exporter recorded; workers are listed only for a build naming platforms', async () => {
+    const native = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+    const context = contextWithIgnore();
+    const plain = await runAction({ builder: BUILDKIT_HOST, context }, { env: { GITHUB_WORKSPACE: context } });
+    if (plain.code !== 0) throw new Error(actionFailure(plain));
+    expect(JSON.parse(plain.outputs.digests!)).toEqual({ [native]: plain.outputs.digest });
+    expect(plain.stdout).toMatch(/^Version: github\.com\/moby\/buildkit v/m);
+    expect(plain.stdout).not.toMatch(/^Worker /m);
+
+    const named = await runAction({ builder: BUILDKIT_HOST, context, platforms: native }, { env: { GITHUB_WORKSPACE: context } });
+    if (named.code !== 0) throw new Error(actionFailure(named));
+    expect(JSON.parse(named.outputs.digests!)).toEqual({ [native]: named.outputs.digest });
+    expect(named.stdout).toMatch(new RegExp(`^Worker \\S+: ${native}`, 'm'));
+  });
+
   test('fails over from an unreachable endpoint to the next one', async () => {
     const context = contextWithIgnore();
     const run = await runAction({ builder: `tcp://127.0.0.1:1\n${BUILDKIT_HOST}`, context, fallback: 'never' }, { env: { GITHUB_WORKSPACE: context } });

@@ -60,11 +60,11 @@ describeE2E('native builder per platform (two daemons, two platforms, one step)'
 
   test('each platform is built on the daemon that runs it; the index digest is the registry’s', async () => {
     // The daemons say what they are: one worker each, whose own (first) platform is the one given.
-    const own = (d: TestDaemon) => d.info.workers.map((w) => `${w.platforms?.[0]?.OS}/${w.platforms?.[0]?.Architecture}`);
+    const own = (d: TestDaemon) => d.info.workers!.map((w) => `${w.platforms?.[0]?.OS}/${w.platforms?.[0]?.Architecture}`);
     expect(own(amd)).toEqual(['linux/amd64']);
     expect(own(arm)).toEqual(['linux/arm64']);
     // (amd64 workers may add their microarchitecture levels, amd64/v2…; none lists arm64.)
-    expect(amd.info.workers[0]!.platforms!.some((p) => p.Architecture === 'arm64')).toBe(false);
+    expect(amd.info.workers![0]!.platforms!.some((p) => p.Architecture === 'arm64')).toBe(false);
 
     const repo = uniqueRepo('native');
     const other = uniqueRepo('native-copy');

@@ -61,6 +61,8 @@ export async function main(signal: AbortSignal): Promise<void> {
     // Recorded the moment it is spawned, before it answers: a cancel (or a
     // kill) from then on must leave post a daemon to stop.
     onLocalSpawn: (handle) => saveState({ localBuilder: handle }),
+    // The workers' platforms are worth a log line when the build names platforms.
+    workers: inputs.platforms.length > 0,
   });
   // envd is installed and its context made once, whichever builder it ends up on.
   const envd = request ? undefined : envdBuilder(inputs, signal);

@@ -12,6 +12,8 @@ export interface ImageDescriptor {
   readonly digest: string;
   readonly size: number;
   readonly annotations?: Readonly<Record<string, string>>;
+  /** `os/arch[/variant]` of a single-platform manifest, as the exporter recorded it. */
+  readonly platform?: string;
 }
 
 export interface BuildResult {
@@ -55,12 +57,26 @@ function asDescriptor(value: unknown): ImageDescriptor | undefined {
   const v = value as Record<string, unknown>;
   if (typeof v['mediaType'] !== 'string' || typeof v['digest'] !== 'string' || typeof v['size'] !== 'number') return undefined;
   const annotations = v['annotations'];
+  const platform = asPlatform(v['platform']);
   return {
     mediaType: v['mediaType'],
     digest: v['digest'],
     size: v['size'],
     ...(typeof annotations === 'object' && annotations !== null ? { annotations: annotations as Record<string, string> } : {}),
+    ...(platform ? { platform } : {}),
   };
+}
+
+// What an OS, architecture or variant name can be; the daemon's text becomes a key of the `digests` output.
+const PLATFORM_PART = /^[a-z0-9][a-z0-9._-]{0,31}$/i;
+
+/** `{os, architecture, variant}` as `os/arch[/variant]`; undefined unless every part is a plain name. */
+function asPlatform(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { os, architecture, variant } = value as Record<string, unknown>;
+  if (typeof os !== 'string' || typeof architecture !== 'string' || !PLATFORM_PART.test(os) || !PLATFORM_PART.test(architecture)) return undefined;
+  if (variant === undefined || variant === '') return `${os}/${architecture}`;
+  return typeof variant === 'string' && PLATFORM_PART.test(variant) ? `${os}/${architecture}/${variant}` : undefined;
 }
 
 export function parseExporterResponse(resp: Readonly<Record<string, string>>, tags: readonly string[]): BuildResult {

@@ -16,9 +16,10 @@ export async function readPlatformDigests(
   if (!result.digest) return {};
   const tag = inputs.tags[0];
   if (inputs.push && tag !== undefined) return (await import('./pushed-digests.js')).readPushedDigests(result.digest, tag, inputs, signal);
-  // Not pushed: a single manifest's platform is the one asked for, or the builder's own.
+  // Not pushed: a single manifest's platform is the one asked for, or the one
+  // the exporter recorded, or (from a daemon that recorded none) the builder's own.
   if (result.descriptor && isImageManifestType(result.descriptor.mediaType)) {
-    const platform = inputs.platforms[0] ?? (builder ? defaultPlatform(builder) : undefined);
+    const platform = inputs.platforms[0] ?? result.descriptor.platform ?? (builder ? defaultPlatform(builder) : undefined);
     if (platform) return { [platform]: result.digest };
   }
   return {};

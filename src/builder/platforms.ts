@@ -55,12 +55,12 @@ function formatWorkerPlatform(p: { OS?: string; Architecture?: string; Variant?:
 
 /** Each worker's own platform: the first one it lists. */
 export function nativePlatforms(info: BuilderInfo): string[] {
-  return info.workers.map((w) => w.platforms?.[0]).filter((p) => p !== undefined).map(formatWorkerPlatform);
+  return (info.workers ?? []).map((w) => w.platforms?.[0]).filter((p) => p !== undefined).map(formatWorkerPlatform);
 }
 
 /** Every platform any worker lists (native or emulated). */
 export function listedPlatforms(info: BuilderInfo): string[] {
-  return info.workers.flatMap((w) => (w.platforms ?? []).map(formatWorkerPlatform));
+  return (info.workers ?? []).flatMap((w) => (w.platforms ?? []).map(formatWorkerPlatform));
 }
 
 /** A platform no reachable builder can build; one line naming the input. */

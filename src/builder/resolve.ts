@@ -4,7 +4,7 @@
 import * as runner from '../github/runner.js';
 import { parseEndpoint, type BuilderEndpoint, type TlsConfig } from '../buildkit/endpoint.js';
 import type { TlsFiles } from '../buildkit/settings.js';
-import { probeBuilder, type BuilderInfo } from '../buildkit/probe.js';
+import { probeBuilder, type BuilderInfo, type ProbeOptions } from '../buildkit/probe.js';
 import type { LocalDaemon, LocalDaemonHandle } from './local/daemon.js';
 import { CancelledError, throwIfCancelled } from '../common/cancel.js';
 
@@ -42,7 +42,7 @@ export interface ResolveLogger {
 }
 
 export interface ResolveDeps {
-  readonly probe: (endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal) => Promise<BuilderInfo>;
+  readonly probe: (endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal, options?: ProbeOptions) => Promise<BuilderInfo>;
   readonly startLocal: (inputs: ResolveInputs, control: StartLocalControl) => Promise<LocalDaemon>;
   readonly log: ResolveLogger;
 }
@@ -84,6 +84,11 @@ export interface ResolveOptions {
   readonly signal?: AbortSignal;
   /** See StartLocalControl.onSpawn. */
   readonly onLocalSpawn?: (handle: LocalDaemonHandle) => void;
+  /**
+   * Ask a remote builder for its workers too, to log their platforms (see
+   * probe.ts for what that costs the daemon). Default: the version only.
+   */
+  readonly workers?: boolean;
 }
 
 /** The first usable builder; see BuilderResolver. */
@@ -126,7 +131,7 @@ export class BuilderResolver {
       while (this.index < this.endpoints.length) {
         const endpoint = this.endpoints[this.index++]!;
         try {
-          const info = await deps.probe(endpoint, inputs.connectTimeoutMs, options.signal);
+          const info = await deps.probe(endpoint, inputs.connectTimeoutMs, options.signal, { workers: options.workers ?? false });
           logBuilder(log, info, 'remote');
           return { endpoint, info };
         } catch (err) {
@@ -216,8 +221,9 @@ export function logBuilder(log: ResolveLogger, info: BuilderInfo, kind: string):
   try {
     // Everything below is what the daemon says about itself.
     log.untrusted(`Version: ${v?.package ?? 'github.com/moby/buildkit'} ${version}${v?.revision ? ` (${v.revision})` : ''}`);
-    if (info.workers.length === 0) log.info('Workers: none reported');
-    for (const w of info.workers) {
+    // Not asked for (the probe skipped ListWorkers): nothing to say.
+    if (info.workers?.length === 0) log.info('Workers: none reported');
+    for (const w of info.workers ?? []) {
       const platforms = (w.platforms ?? []).map((p) => [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/')).join(', ');
       const labels = w.Labels ?? {};
       const executor = labels['org.mobyproject.buildkit.worker.executor'];

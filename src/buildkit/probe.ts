@@ -1,5 +1,10 @@
 // Is this builder reachable, and what is it? Info (v0.11+) gives the version;
 // older daemons answer UNIMPLEMENTED and we learn what we can from ListWorkers.
+// ListWorkers is asked only when its answer is used: it is not free on the
+// daemon. Every call on v0.11, and one more than 20 s after the last on later
+// versions, makes buildkitd run a helper binary per architecture to see which
+// ones it can emulate (about 15 ms of a small build on a 2-core machine, and
+// a dozen processes on a shared daemon for each job).
 import type { BuildkitVersion, WorkerRecord } from '../protocol/index.js';
 import { ControlClient, isGrpcError, type GrpcError } from './control.js';
 import { Status, statusName } from '../common/grpc-status.js';
@@ -9,7 +14,13 @@ import { CancelledError, sleep } from '../common/cancel.js';
 export interface BuilderInfo {
   readonly endpoint: BuilderEndpoint;
   readonly version?: BuildkitVersion;
-  readonly workers: readonly WorkerRecord[];
+  /** The daemon's workers; absent when the probe did not ask (ProbeOptions.workers). */
+  readonly workers?: readonly WorkerRecord[];
+}
+
+export interface ProbeOptions {
+  /** Ask for the workers too (their platforms and labels). Default: true. */
+  readonly workers?: boolean;
 }
 
 /**
@@ -19,7 +30,7 @@ export interface BuilderInfo {
  * gets its chance. A cancelled job (the signal) ends the probe at once with
  * CancelledError, which is no verdict on the builder.
  */
-export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal): Promise<BuilderInfo> {
+export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number, signal?: AbortSignal, options: ProbeOptions = {}): Promise<BuilderInfo> {
   const what = `probing builder ${endpoint.address}`;
   if (signal?.aborted) throw new CancelledError(what);
   const client = new ControlClient(endpoint);
@@ -27,8 +38,7 @@ export async function probeBuilder(endpoint: BuilderEndpoint, timeoutMs: number,
   try {
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        const info = await identify(client, endpoint, deadline, signal);
-        return info;
+        return await (options.workers === false ? identifyVersion : identify)(client, endpoint, deadline, signal);
       } catch (err) {
         if (signal?.aborted) throw new CancelledError(what);
         const retry = isGrpcError(err, Status.UNAVAILABLE) && !isDefinite(err) && Date.now() + delay < deadline.getTime();
@@ -57,8 +67,24 @@ async function identify(client: ControlClient, endpoint: BuilderEndpoint, deadli
     throw info.reason;
   }
   if (listed.status === 'rejected') throw listed.reason;
-  const workers = listed.value.record ?? [];
-  return { endpoint, version: version ?? workers[0]?.BuildkitVersion, workers };
+  return withWorkers(endpoint, listed.value.record ?? [], version);
+}
+
+/** The version alone: Info, or ListWorkers where a daemon before v0.11 has no Info. */
+async function identifyVersion(client: ControlClient, endpoint: BuilderEndpoint, deadline: Date, signal?: AbortSignal): Promise<BuilderInfo> {
+  try {
+    const info = await client.info(deadline, signal);
+    return { endpoint, ...(info.buildkitVersion ? { version: info.buildkitVersion } : {}) };
+  } catch (err) {
+    if (!isGrpcError(err, Status.UNIMPLEMENTED)) throw err;
+  }
+  return withWorkers(endpoint, (await client.listWorkers(deadline, signal)).record ?? []);
+}
+
+/** Without Info's version, the workers' own says what the daemon is. */
+function withWorkers(endpoint: BuilderEndpoint, workers: readonly WorkerRecord[], version?: BuildkitVersion): BuilderInfo {
+  const v = version ?? workers[0]?.BuildkitVersion;
+  return { endpoint, ...(v ? { version: v } : {}), workers };
 }
 
 function isDefinite(err: GrpcError): boolean {
@@ -99,7 +125,7 @@ function firstLine(s: string): string {
 
 /** Default build platform: the first platform of the first worker, as `os/arch[/variant]`. */
 export function defaultPlatform(info: BuilderInfo): string | undefined {
-  const p = info.workers[0]?.platforms?.[0];
+  const p = info.workers?.[0]?.platforms?.[0];
   if (!p?.OS || !p.Architecture) return undefined;
   return [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/');
 }
