@@ -221,7 +221,7 @@ export function logBuilder(log: ResolveLogger, info: BuilderInfo, kind: string):
   try {
     // Everything below is what the daemon says about itself.
     log.untrusted(`Version: ${v?.package ?? 'github.com/moby/buildkit'} ${version}${v?.revision ? ` (${v.revision})` : ''}`);
-    // Not asked for (the probe skipped ListWorkers): nothing to say.
+    // No workers at all when the probe did not ask for them (no line either).
     if (info.workers?.length === 0) log.info('Workers: none reported');
     for (const w of info.workers ?? []) {
       const platforms = (w.platforms ?? []).map((p) => [p.OS, p.Architecture, p.Variant].filter(Boolean).join('/')).join(', ');
