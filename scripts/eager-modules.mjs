@@ -16,6 +16,7 @@
 // top-level object literal whose keys are all numbers and whose values are all
 // functions. Nothing else is changed; a second run changes nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'acorn';
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 
@@ -94,7 +95,7 @@ export function eagerModules(code, map) {
   return { code: out, map: { ...map, mappings: encode(lines) } };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2];
   if (!file) {
     process.stderr.write('usage: node scripts/eager-modules.mjs dist/index.js\n');
