@@ -39,7 +39,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decode } from '@jridgewell/sourcemap-codec';
 import { repeatEntry as repeatEntrySource } from './repeat-entry.mjs';
 
@@ -222,7 +222,7 @@ function sampleKind(frame, lookup) {
   if (url === 'node:internal/modules/esm/utils' && functionName === 'compileSourceTextModule') return 'compiling the bundle';
   if (url === 'node:internal/bootstrap/realm') return "loading Node's own modules";
   if (url.startsWith('node:')) return 'Node, the rest';
-  if (url === pathToFileURLString(DIST)) {
+  if (url === pathToFileURL(DIST).href) {
     const source = lookup(frame.lineNumber, frame.columnNumber) ?? '';
     const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
     if (nm) return `ours: ${nm[1]}`;
@@ -230,10 +230,6 @@ function sampleKind(frame, lookup) {
     return own ? `ours: src/${own[1]}` : 'ours: bundle runtime';
   }
   return `other: ${path.basename(url)}`;
-}
-
-function pathToFileURLString(file) {
-  return new URL(`file://${path.resolve(file)}`).href;
 }
 
 /** Self time per kind (ms), summed over the profiles in `dir`. */
