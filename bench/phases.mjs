@@ -42,27 +42,20 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decode } from '@jridgewell/sourcemap-codec';
 import { repeatEntry as repeatEntrySource } from './repeat-entry.mjs';
+import { positiveInt } from './settings.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.BENCH_ACTION || path.join(HERE, '../dist/index.js'));
 const NODE = process.env.BENCH_NODE?.trim() || process.execPath;
 const HOST = process.env.BUILDKIT_HOST?.trim();
 const BUILDCTL = process.env.BUILDCTL?.trim();
-const ROUNDS = positiveInt('PHASES_ROUNDS', 10);
-const REPEAT = positiveInt('PHASES_REPEAT', 4);
-const PROFILES = positiveInt('PHASES_PROFILES', 5);
+const ROUNDS = positiveInt('PHASES_ROUNDS', 10, die);
+const REPEAT = positiveInt('PHASES_REPEAT', 4, die);
+const PROFILES = positiveInt('PHASES_PROFILES', 5, die);
 
 function die(message) {
   process.stderr.write(`bench:phases: ${message}\n`);
   process.exit(2);
-}
-
-function positiveInt(name, def) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) die(`${name} must be a positive integer, got "${raw}"`);
-  return v;
 }
 
 if (!HOST) die('BUILDKIT_HOST is not set (scripts/peers.sh env VERSION prints it)');
@@ -93,7 +86,7 @@ try {
 } catch (err) {
   die(`${DIST}: ${err.message}`);
 }
-// Preloaded into the repeating run: the time of each line it watches, and of the exit.
+// Preloaded into the repeating run: the time of its first connect and of each line it watches.
 const marksFile = path.join(work, 'marks.json');
 const preload = path.join(work, 'marks.cjs');
 writeFileSync(

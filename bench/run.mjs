@@ -74,6 +74,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { positiveInt } from './settings.mjs';
 
 const execFileP = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -95,8 +96,8 @@ const HOST = process.env.BUILDKIT_HOST?.trim();
 if (!HOST) {
   die('BUILDKIT_HOST is not set. Point it at the buildkitd to benchmark against, e.g.\n  BUILDKIT_HOST=tcp://127.0.0.1:1234 npm run bench');
 }
-const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
-const TINY_REPEATS = positiveInt('BENCH_TINY_REPEATS', 3);
+const ROUNDS = positiveInt('BENCH_ROUNDS', 3, die);
+const TINY_REPEATS = positiveInt('BENCH_TINY_REPEATS', 3, die);
 const SCALE = (() => {
   const raw = process.env.BENCH_SCALE;
   if (raw === undefined || raw === '') return 1;
@@ -135,14 +136,6 @@ if (!existsSync(DIST)) die(`${DIST} does not exist: run \`npm run build\` first`
 if (BEFORE && !existsSync(BEFORE)) die(`BENCH_ACTION_BEFORE=${BEFORE} does not exist`);
 if (!existsSync(ACTION_NODE)) die(`BENCH_NODE=${ACTION_NODE} does not exist`);
 if (!existsSync(BEFORE_NODE)) die(`BENCH_NODE_BEFORE=${BEFORE_NODE} does not exist`);
-
-function positiveInt(name, def) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) die(`${name} must be a positive integer, got "${raw}"`);
-  return v;
-}
 
 function findBuildctl() {
   const explicit = process.env.BUILDCTL?.trim();
